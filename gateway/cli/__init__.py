@@ -1,0 +1,88 @@
+"""The ``gateway`` command. Each subcommand imports what it needs only when it runs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.errors import ConfigError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="An OpenAI-compatible LLMOps gateway.")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def serve(
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML config (LiteLLM proxy format accepted).")],
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 4000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    insecure: Annotated[bool, typer.Option(help="Allow a non-local bind without a master key.")] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the gateway."""
+    from gateway.server import serve as run
+
+    _setup_logging(log_level)
+    try:
+        run(str(config), host=host, port=port, workers=workers, insecure=insecure, log_level=log_level)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command("check-config")
+def check_config(config: Annotated[Path, typer.Argument(help="YAML config to validate.")]) -> None:
+    """Validate a config file and list its models, without starting anything."""
+    from gateway.config import load_config
+
+    _setup_logging("warning")
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    for entry in loaded.model_list:
+        typer.echo(f"{entry.model_name}: {entry.litellm_params.model}")
+    typer.echo(f"{config}: ok ({len(loaded.model_list)} deployments)")
+
+
+@app.command("fake-provider")
+def fake_provider(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9100,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    latency_ms: Annotated[int, typer.Option(help="Delay before every reply.")] = 0,
+    chunk_delay_ms: Annotated[int, typer.Option(help="Delay between stream chunks.")] = 0,
+    require_key: Annotated[str | None, typer.Option(help="Refuse requests without this key.")] = None,
+) -> None:
+    """Run the built-in fake provider (OpenAI and Anthropic APIs, deterministic replies, injectable faults)."""
+    from gateway.fake_provider import FakeOptions, serve as run
+
+    run(
+        FakeOptions(
+            host=host, port=port, latency_ms=latency_ms, chunk_delay_ms=chunk_delay_ms, require_key=require_key
+        )
+    )
+
+
+def _register_subcommands() -> None:
+    """Each feature's command group lives in its own module; importing them costs nothing at run time."""
+    from gateway.cli import costs, evals, keys, prompts
+
+    app.add_typer(keys.keys_app, name="keys")
+    app.add_typer(keys.teams_app, name="teams")
+    app.add_typer(costs.costs_app, name="costs")
+    app.add_typer(prompts.prompts_app, name="prompts")
+    app.add_typer(evals.eval_app, name="eval")
+
+
+def main() -> None:
+    _register_subcommands()
+    sys.exit(app())

@@ -1,0 +1,135 @@
+"""Load the configuration file into a validated ``GatewayConfig``.
+
+Every problem stops the start with one message that names the file, the line, the key and the problem, e.g.::
+
+    config.yaml:12: model_list[1].litellm_params.rpm: Input should be greater than or equal to 0
+
+``os.environ/NAME`` values are resolved here (LiteLLM's syntax), so a missing variable is a start-up error and
+never a request-time surprise. Environment variables ``GATEWAY_<SECTION>__<KEY>`` override the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from gateway.config.models import GatewayConfig
+from gateway.errors import ConfigError
+
+logger = logging.getLogger("gateway.config")
+
+ENV_PREFIX = "os.environ/"
+#: Top-level LiteLLM sections the gateway does not implement: accepted with a warning, never an error.
+LITELLM_ONLY_SECTIONS = frozenset(
+    {
+        "callback_settings",
+        "guardrails",
+        "credential_list",
+        "mcp_servers",
+        "mcp_tools",
+        "vector_store_registry",
+        "files_settings",
+        "finetune_settings",
+        "assistant_settings",
+        "search_tools",
+        "model_group_settings",
+    }
+)
+
+Path_ = tuple[str | int, ...]
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Read, resolve and validate ``path``. Raises ``ConfigError`` naming the file and line."""
+    source = Path(path)
+    env = dict(os.environ if environ is None else environ)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the config file: {exc.strerror or exc}") from exc
+    data, lines = _parse(source, text)
+    for section in sorted(LITELLM_ONLY_SECTIONS & data.keys()):
+        logger.warning("%s: section %r is LiteLLM's and is not implemented by the gateway; ignored", source, section)
+        data.pop(section)
+    env.update({k: str(v) for k, v in (data.get("environment_variables") or {}).items()})
+    data = _resolve_env(data, (), env, source, lines)
+    try:
+        config = GatewayConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source, lines)) from exc
+    for key in config.unimplemented_keys():
+        logger.warning("%s: %s is a LiteLLM setting the gateway does not implement; ignored", source, key)
+    return config
+
+
+def _parse(source: Path, text: str) -> tuple[dict[str, Any], dict[Path_, int]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
+        raise ConfigError(f"{source}:{line}: invalid YAML: {exc.problem}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}:1: the config must be a mapping of sections, got {type(data).__name__}")
+    lines = dict(_walk(node, ())) if node is not None else {}
+    return data, lines
+
+
+def _walk(node: yaml.Node, path: Path_) -> Iterator[tuple[Path_, int]]:
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            yield (*path, key), key_node.start_mark.line + 1
+            yield from _walk(value_node, (*path, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _walk(item, (*path, index))
+
+
+def _line_for(lines: Mapping[Path_, int], loc: Path_) -> int:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def _dotted(loc: Path_) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(exc: ValidationError, source: Path, lines: Mapping[Path_, int]) -> str:
+    problems = []
+    for error in exc.errors():
+        loc: Path_ = tuple(p for p in error["loc"] if isinstance(p, str | int))
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (not a setting of this section; check the spelling)"
+        problems.append(f"{source}:{_line_for(lines, loc)}: {_dotted(loc)}: {message}")
+    return "invalid configuration:\n  " + "\n  ".join(problems)
+
+
+def _resolve_env(value: Any, loc: Path_, env: Mapping[str, str], source: Path, lines: Mapping[Path_, int]) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve_env(v, (*loc, str(k)), env, source, lines) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(v, (*loc, i), env, source, lines) for i, v in enumerate(value)]
+    if isinstance(value, str) and value.startswith(ENV_PREFIX):
+        name = value[len(ENV_PREFIX) :]
+        if name not in env:
+            raise ConfigError(
+                f"{source}:{_line_for(lines, loc)}: {_dotted(loc)}: environment variable {name} is not set"
+            )
+        return env[name]
+    return value

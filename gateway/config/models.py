@@ -1,0 +1,204 @@
+"""The typed shape of the configuration file.
+
+The file accepts LiteLLM proxy's format (``model_list``, ``router_settings``, ``general_settings``,
+``litellm_settings``, ``environment_variables``) so its users can migrate with the file they have. Keys in those
+sections that the gateway does not implement are kept, and each one is named in a warning at start-up. The
+gateway's own section, ``gateway:``, is strict: an unknown key there is an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+RoutingStrategy = Literal["simple-shuffle", "least-busy", "latency-based-routing"]
+
+#: LiteLLM routing strategies that the gateway maps onto one of its own, with a warning.
+ROUTING_ALIASES: dict[str, RoutingStrategy] = {
+    "usage-based-routing": "simple-shuffle",
+    "usage-based-routing-v2": "simple-shuffle",
+    "cost-based-routing": "simple-shuffle",
+}
+
+
+class LiteLLMSection(BaseModel):
+    """A LiteLLM section: known keys are typed, unknown ones are kept and reported by ``unknown_keys``."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def unknown_keys(self) -> list[str]:
+        return sorted((self.model_extra or {}).keys())
+
+
+class LiteLLMParams(LiteLLMSection):
+    model: str
+    api_base: str | None = None
+    api_key: SecretStr | None = None
+    api_version: str | None = None
+    organization: str | None = None
+    rpm: int | None = Field(default=None, ge=0)
+    tpm: int | None = Field(default=None, ge=0)
+    timeout: float | None = Field(default=None, gt=0)
+    stream_timeout: float | None = Field(default=None, gt=0)
+    weight: float = Field(default=1.0, ge=0)
+    max_retries: int | None = Field(default=None, ge=0)
+    input_cost_per_token: float | None = Field(default=None, ge=0)
+    output_cost_per_token: float | None = Field(default=None, ge=0)
+    cache_read_input_token_cost: float | None = Field(default=None, ge=0)
+    input_cost_per_second: float | None = Field(default=None, ge=0)
+    output_cost_per_second: float | None = Field(default=None, ge=0)
+    extra_headers: dict[str, str] | None = None
+    # Passed to the provider as-is when it goes through litellm (aws_region_name, vertex_project, ...).
+
+    @field_validator("model")
+    @classmethod
+    def _model_has_provider(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    def provider_and_name(self) -> tuple[str, str]:
+        """``openai/gpt-4o`` -> (``openai``, ``gpt-4o``). A bare name is an OpenAI model, as in LiteLLM."""
+        provider, sep, name = self.model.partition("/")
+        if not sep:
+            return "openai", self.model
+        return provider, name
+
+
+class ModelInfo(LiteLLMSection):
+    id: str | None = None
+    mode: str | None = None
+    input_cost_per_token: float | None = Field(default=None, ge=0)
+    output_cost_per_token: float | None = Field(default=None, ge=0)
+
+
+class ModelEntry(LiteLLMSection):
+    model_name: str
+    litellm_params: LiteLLMParams
+    model_info: ModelInfo = Field(default_factory=ModelInfo)
+
+    @field_validator("model_name")
+    @classmethod
+    def _name_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class RouterSettings(LiteLLMSection):
+    num_retries: int = Field(default=2, ge=0, le=10)
+    timeout: float = Field(default=600.0, gt=0)
+    stream_timeout: float | None = Field(default=None, gt=0)
+    fallbacks: list[dict[str, list[str]]] = Field(default_factory=list)
+    default_fallbacks: list[str] = Field(default_factory=list)
+    routing_strategy: str = "simple-shuffle"
+    cooldown_time: float = Field(default=30.0, ge=0)
+    allowed_fails: int = Field(default=3, ge=1)
+    retry_after: float = Field(default=0.0, ge=0)
+
+    @field_validator("routing_strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        allowed = {"simple-shuffle", "least-busy", "latency-based-routing", *ROUTING_ALIASES}
+        if value not in allowed:
+            raise ValueError(f"unknown routing_strategy {value!r}; use one of {sorted(allowed)}")
+        return value
+
+    def strategy(self) -> RoutingStrategy:
+        if self.routing_strategy in ROUTING_ALIASES:
+            return ROUTING_ALIASES[self.routing_strategy]
+        return self.routing_strategy  # type: ignore[return-value]
+
+    def fallback_map(self) -> dict[str, list[str]]:
+        merged: dict[str, list[str]] = {}
+        for entry in self.fallbacks:
+            for name, targets in entry.items():
+                merged.setdefault(name, []).extend(targets)
+        return merged
+
+
+class GeneralSettings(LiteLLMSection):
+    master_key: SecretStr | None = None
+    database_url: SecretStr | None = None
+
+
+class LiteLLMSettings(LiteLLMSection):
+    drop_params: bool | None = None
+    request_timeout: float | None = Field(default=None, gt=0)
+    num_retries: int | None = Field(default=None, ge=0)
+
+
+class GatewaySection(BaseModel):
+    """The gateway's own settings. Strict: a typo here stops the start."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    redis_url: SecretStr | None = None
+    retry_backoff_base: float = Field(default=0.25, ge=0)
+    retry_backoff_max: float = Field(default=8.0, ge=0)
+    max_retry_after: float = Field(default=30.0, ge=0)
+    upstream_pool_size: int = Field(default=512, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    latency_window: int = Field(default=20, gt=0)
+
+
+class GatewayConfig(BaseSettings):
+    """The whole file, as one typed settings object.
+
+    Environment variables override the file: ``GATEWAY_ROUTER_SETTINGS__NUM_RETRIES=3`` sets
+    ``router_settings.num_retries`` (handy in containers).
+    """
+
+    model_config = SettingsConfigDict(
+        extra="forbid", env_prefix="GATEWAY_", env_nested_delimiter="__", case_sensitive=False
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+    model_list: list[ModelEntry] = Field(default_factory=list)
+    router_settings: RouterSettings = Field(default_factory=RouterSettings)
+    general_settings: GeneralSettings = Field(default_factory=GeneralSettings)
+    litellm_settings: LiteLLMSettings = Field(default_factory=LiteLLMSettings)
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    gateway: GatewaySection = Field(default_factory=GatewaySection)
+
+    @model_validator(mode="after")
+    def _fallbacks_name_known_models(self) -> GatewayConfig:
+        names = {entry.model_name for entry in self.model_list}
+        for source, targets in self.router_settings.fallback_map().items():
+            for target in [source, *targets]:
+                if target not in names:
+                    raise ValueError(
+                        f"router_settings.fallbacks names model {target!r}, which no model_list entry defines"
+                    )
+        for target in self.router_settings.default_fallbacks:
+            if target not in names:
+                raise ValueError(f"router_settings.default_fallbacks names unknown model {target!r}")
+        return self
+
+    def unimplemented_keys(self) -> list[str]:
+        """Dotted names of LiteLLM keys the gateway accepts but does not act on."""
+        found: list[str] = []
+        for section in ("router_settings", "general_settings", "litellm_settings"):
+            found += [f"{section}.{key}" for key in getattr(self, section).unknown_keys()]
+        # litellm_params extras are provider parameters (aws_region_name, vertex_project...) handed to litellm,
+        # and model_info is free-form metadata in LiteLLM too, so neither is reported.
+        for index, entry in enumerate(self.model_list):
+            found += [f"model_list[{index}].{key}" for key in entry.unknown_keys()]
+        return found
+
+    def extra_provider_params(self, entry: ModelEntry) -> dict[str, Any]:
+        """litellm_params that only matter to litellm (aws_region_name, vertex_project, ...)."""
+        return dict(entry.litellm_params.model_extra or {})

@@ -1,0 +1,83 @@
+"""The database handle: one engine per process, migrations on start, and a readiness probe."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+DEFAULT_DATABASE_URL = "sqlite:///./gateway.db"
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+logger = logging.getLogger("gateway.db")
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URLs people paste (``postgres://``, ``postgresql://``) and use the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Database:
+    def __init__(self, url: str | None = None, *, connect_timeout: float = 3.0) -> None:
+        self.url = normalize_url(url or DEFAULT_DATABASE_URL)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        connect_args: dict[str, object] = {}
+        if self.dialect == "sqlite":
+            connect_args = {"check_same_thread": False, "timeout": 30}
+        elif self.dialect == "postgresql":
+            connect_args = {"connect_timeout": max(1, int(connect_timeout))}
+        self.engine: Engine = create_engine(
+            self.url, connect_args=connect_args, pool_pre_ping=True, future=True
+        )
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with its password hidden, for logs and messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest revision of every migration branch."""
+        from alembic import command
+
+        command.upgrade(self.alembic_config(), "heads")
+
+    def alembic_config(self):  # type: ignore[no-untyped-def]
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        config.attributes["engine"] = self.engine
+        return config
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets the background writer and readers (reports, the CLI) work at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,85 @@
+"""The request log: one row per request, and a daily roll-up that keeps reports fast at millions of rows.
+
+Rows are written by the background batch writer only (``gateway.ledger``), never on the request path.
+Prompt and response text are stored only for keys that switch it on.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+
+class RequestLog(SQLModel, table=True):
+    __tablename__ = "request_logs"
+    __table_args__ = (
+        Index("ix_request_logs_created_at", "created_at"),
+        Index("ix_request_logs_key_created", "key_id", "created_at"),
+        Index("ix_request_logs_team_created", "team_id", "created_at"),
+        Index("ix_request_logs_model_created", "model", "created_at"),
+        Index("ix_request_logs_prompt", "prompt_name", "prompt_version", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(max_length=64, unique=True)
+    created_at: datetime
+    endpoint: str = Field(max_length=32)
+    model: str = Field(max_length=255)
+    deployment_id: str | None = Field(default=None, max_length=255)
+    provider: str | None = Field(default=None, max_length=64)
+    upstream_model: str | None = Field(default=None, max_length=255)
+    status: int
+    stream: bool = False
+    attempts: int = 0
+    latency_ms: float
+    ttft_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    cost_usd: float | None = None
+    cache_status: str = Field(default="none", max_length=16)
+    error_type: str | None = Field(default=None, max_length=64)
+    error_message: str | None = None
+    key_id: str | None = Field(default=None, max_length=64)
+    team_id: str | None = Field(default=None, max_length=64)
+    user: str | None = Field(default=None, max_length=255)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    metadata_: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
+    prompt_name: str | None = Field(default=None, max_length=255)
+    prompt_version: int | None = None
+    request_body: str | None = None
+    response_body: str | None = None
+
+
+class DailyRollup(SQLModel, table=True):
+    """Sums per day and dimension; reports read these instead of scanning the log."""
+
+    __tablename__ = "daily_rollups"
+    __table_args__ = (
+        Index(
+            "ux_daily_rollups_dims",
+            "day", "key_id", "team_id", "model", "provider", "prompt_name", "prompt_version",
+            unique=True,
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    key_id: str = Field(default="", max_length=64)
+    team_id: str = Field(default="", max_length=64)
+    model: str = Field(default="", max_length=255)
+    provider: str = Field(default="", max_length=64)
+    prompt_name: str = Field(default="", max_length=255)
+    prompt_version: int = 0
+    requests: int = 0
+    errors: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced: int = 0
+    cache_savings_usd: float = 0.0
+    latency_ms_sum: float = 0.0

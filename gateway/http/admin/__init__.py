@@ -1,0 +1,27 @@
+"""The admin API under ``/admin``: keys, teams, costs, prompts. Every route needs the master key.
+
+Each feature keeps its routes in a module of this package (a FastAPI ``APIRouter``) and adds it in
+``admin_router``. Admin handlers may touch the database (through ``asyncio.to_thread``): this is not the hot path.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from gateway.http.services import Services, services
+
+
+def require_master(request: Request) -> Services:
+    """The master key, or, with none configured (local use), nobody needs one."""
+    svc = services(request)
+    principal = svc.auth.authenticate(request.headers)
+    if not svc.auth.open and principal.key_id != "master":
+        from gateway.errors import PermissionDenied
+
+        raise PermissionDenied("The admin API needs the master key.")
+    return svc
+
+
+def admin_router() -> APIRouter:
+    router = APIRouter(prefix="/admin", dependencies=[Depends(require_master)])
+    return router

@@ -1,0 +1,72 @@
+"""Anthropic's Messages API (``POST /v1/messages``), served by translating to and from OpenAI chat.
+
+Any configured model answers, whatever its provider, so the Anthropic SDK and tools built on it work through
+the gateway unchanged. Errors keep Anthropic's shape, so the SDK raises its usual exception classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.anthropic_compat import (
+    AnthropicRequestError,
+    ChatToMessageStream,
+    chat_to_message,
+    error_to_anthropic,
+    messages_to_chat,
+)
+from gateway.errors import GatewayError, RequestError
+from gateway.http.body import read_json
+from gateway.http.responses import json_bytes, sse_response
+from gateway.http.services import ClientDisconnected, services, until_disconnect
+
+
+async def messages(request: Request) -> Response:
+    svc = services(request)
+    try:
+        svc.auth.authenticate(request.headers)
+        body = await read_json(request, svc.config.gateway.max_body_bytes)
+        try:
+            chat = messages_to_chat(body)
+        except AnthropicRequestError as exc:
+            raise RequestError(str(exc), param=exc.param) from exc
+        ctx = await svc.context(request, "chat", body=chat)
+        ctx.client_wants_usage = True  # Anthropic's message_delta carries usage, so the translator needs it
+        model = ctx.model
+        if ctx.stream:
+            chunks = await svc.pipeline.stream(ctx)
+            return sse_response(_anthropic_sse(chunks, model), ctx)
+        result = await until_disconnect(request, svc.pipeline.complete(ctx))
+    except ClientDisconnected:
+        return Response(status_code=499)
+    except GatewayError as exc:
+        return _error(exc)
+    return json_bytes(orjson.dumps(chat_to_message(orjson.loads(result), model)), ctx)
+
+
+def _error(exc: GatewayError) -> Response:
+    return Response(
+        orjson.dumps(error_to_anthropic(exc.status, exc.to_dict())),
+        status_code=exc.status,
+        media_type="application/json",
+        headers=exc.headers,
+    )
+
+
+async def _anthropic_sse(chunks: AsyncIterator[bytes], model: str) -> AsyncIterator[bytes]:
+    translator = ChatToMessageStream(model)
+    try:
+        async for payload in chunks:
+            events = translator.feed(orjson.loads(payload))
+            if events:
+                yield events
+    except GatewayError as exc:
+        yield translator.error_event(exc.status, exc.to_dict())
+        return
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+    yield translator.finish()

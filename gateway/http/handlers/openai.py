@@ -1,0 +1,87 @@
+"""OpenAI's endpoints: chat completions, completions, embeddings and models."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.errors import GatewayError, RequestError
+from gateway.http.body import require_list
+from gateway.http.responses import error_response, json_bytes, sse_response
+from gateway.http.services import ClientDisconnected, Services, services, until_disconnect
+from gateway.pipeline.context import RequestContext
+
+DONE = b"data: [DONE]\n\n"
+
+
+async def chat_completions(request: Request) -> Response:
+    svc = services(request)
+    ctx = await svc.context(request, "chat")
+    require_list(ctx.body, "messages")
+    return await _respond(svc, request, ctx)
+
+
+async def completions(request: Request) -> Response:
+    svc = services(request)
+    ctx = await svc.context(request, "completions")
+    if "prompt" not in ctx.body:
+        raise RequestError("`prompt` is required.", param="prompt")
+    return await _respond(svc, request, ctx)
+
+
+async def embeddings(request: Request) -> Response:
+    svc = services(request)
+    ctx = await svc.context(request, "embeddings")
+    if "input" not in ctx.body:
+        raise RequestError("`input` is required.", param="input")
+    if ctx.stream:
+        raise RequestError("Embeddings cannot be streamed.", param="stream")
+    return await _respond(svc, request, ctx)
+
+
+async def list_models(request: Request) -> Response:
+    svc = services(request)
+    svc.auth.authenticate(request.headers)
+    data = [_model_card(svc, name) for name in svc.pipeline.router.model_names]
+    return json_bytes(orjson.dumps({"object": "list", "data": data}))
+
+
+async def get_model(request: Request) -> Response:
+    svc = services(request)
+    svc.auth.authenticate(request.headers)
+    name = request.path_params["model_id"]
+    svc.pipeline.router.require(name)
+    return json_bytes(orjson.dumps(_model_card(svc, name)))
+
+
+def _model_card(svc: Services, name: str) -> dict[str, object]:
+    return {"id": name, "object": "model", "created": svc.started_at, "owned_by": "gateway"}
+
+
+async def _respond(svc: Services, request: Request, ctx: RequestContext) -> Response:
+    try:
+        if ctx.stream:
+            chunks = await svc.pipeline.stream(ctx)
+            return sse_response(_openai_sse(chunks), ctx)
+        body = await until_disconnect(request, svc.pipeline.complete(ctx))
+    except ClientDisconnected:
+        return Response(status_code=499)
+    except GatewayError as exc:
+        return error_response(exc, ctx)
+    return json_bytes(body, ctx)
+
+
+async def _openai_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Relay chunk payloads as SSE. A failure midway ends the stream with an error event, never a hang."""
+    try:
+        async for payload in chunks:
+            yield b"data: " + payload + b"\n\n"
+    except GatewayError as exc:
+        yield b"data: " + orjson.dumps(exc.to_dict()) + b"\n\n"
+        return
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+    yield DONE

@@ -1,0 +1,61 @@
+"""Responses: OpenAI-shaped errors, JSON bytes passed through, and SSE streams."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from gateway.errors import GatewayError, MethodNotAllowed, NotFound
+from gateway.pipeline.context import RequestContext
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def json_bytes(body: bytes, ctx: RequestContext | None = None, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type="application/json", headers=_gateway_headers(ctx))
+
+
+def error_response(error: GatewayError, ctx: RequestContext | None = None) -> Response:
+    headers = {**error.headers, **_gateway_headers(ctx)}
+    return Response(orjson.dumps(error.to_dict()), status_code=error.status, media_type="application/json",
+                    headers=headers)
+
+
+def sse_response(events: AsyncIterator[bytes], ctx: RequestContext) -> StreamingResponse:
+    return StreamingResponse(
+        events, media_type="text/event-stream", headers={**SSE_HEADERS, **_gateway_headers(ctx)}
+    )
+
+
+def _gateway_headers(ctx: RequestContext | None) -> dict[str, str]:
+    if ctx is None:
+        return {}
+    headers: Mapping[str, str] = {}
+    if ctx.deployment is not None:
+        headers = {
+            "x-gateway-model": ctx.model,
+            "x-gateway-deployment": ctx.deployment.id,
+            "x-gateway-attempts": str(ctx.attempts),
+        }
+    if ctx.finished is not None:
+        headers = {**headers, "x-gateway-overhead-ms": f"{ctx.overhead_ms:.2f}"}
+    if ctx.prompt_name is not None:
+        headers = {**headers, "x-gateway-prompt-version": f"{ctx.prompt_name}@{ctx.prompt_version}"}
+    if ctx.response_headers:
+        headers = {**headers, **ctx.response_headers}
+    return dict(headers)
+
+
+async def handle_gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(exc)
+
+
+async def handle_not_found(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 404)
+    if status == 405:
+        return error_response(MethodNotAllowed(f"Method {request.method} is not allowed on {request.url.path}."))
+    return error_response(NotFound(f"Unknown path {request.url.path}. See GET /v1/models and the README."))

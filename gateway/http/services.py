@@ -1,0 +1,115 @@
+"""What the handlers need, built once in the app's lifespan and kept on ``app.state.services``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from starlette.requests import Request
+
+from gateway.auth import Authenticator
+from gateway.bus import InvalidationBus
+from gateway.config.models import GatewayConfig
+from gateway.db import Database
+from gateway.errors import RequestError
+from gateway.http.body import read_json, require_str
+from gateway.http.middleware import SCOPE_KEY, new_request_id
+from gateway.pipeline.context import RequestContext
+from gateway.pipeline.service import Pipeline
+from gateway.providers.base import Endpoint
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+T = TypeVar("T")
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Services:
+    config: GatewayConfig
+    pipeline: Pipeline
+    auth: Authenticator
+    started_at: int
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    database: Database | None = None
+    redis: Redis | None = None
+    bus: InvalidationBus | None = None
+
+    async def context(self, request: Request, endpoint: Endpoint, body: dict[str, Any] | None = None) -> RequestContext:
+        """Authenticate, read the body, and start the request's context."""
+        principal = self.auth.authenticate(request.headers)
+        if body is None:
+            body = await read_json(request, self.config.gateway.max_body_bytes)
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise RequestError("`stream` must be a boolean.", param="stream")
+        options = body.get("stream_options")
+        wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+        return RequestContext(
+            request_id=request.scope.get(SCOPE_KEY) or new_request_id(),
+            endpoint=endpoint,
+            body=body,
+            model=require_str(body, "model"),
+            stream=stream,
+            principal=principal,
+            timeout=_timeout_header(request),
+            tags=_tags(request, body),
+            client_wants_usage=wants_usage,
+        )
+
+
+def services(request: Request) -> Services:
+    return cast(Services, request.app.state.services)
+
+
+def _timeout_header(request: Request) -> float | None:
+    raw = request.headers.get("x-gateway-timeout")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise RequestError("`x-gateway-timeout` must be a positive number of seconds.", param="x-gateway-timeout")
+    return value
+
+
+def _tags(request: Request, body: dict[str, Any]) -> list[str]:
+    tags: list[str] = []
+    header = request.headers.get("x-gateway-tags")
+    if header:
+        tags += [t.strip() for t in header.split(",") if t.strip()]
+    metadata = body.get("metadata")
+    if isinstance(metadata, dict) and isinstance(metadata.get("tags"), list):
+        tags += [str(t) for t in metadata["tags"]]
+    return tags
+
+
+class ClientDisconnected(Exception):
+    """The client closed the connection before the answer was ready."""
+
+
+async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
+    """Await ``work``, cancelling it if the client disconnects first (so the upstream call ends too)."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+        watcher.cancel()
+    if task.cancelled() or not task.done():
+        raise ClientDisconnected()
+    return task.result()
+
+
+async def _disconnected(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return

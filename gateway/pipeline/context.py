@@ -1,0 +1,72 @@
+"""Everything the pipeline knows about one request, from arrival to its log record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.errors import GatewayError
+from gateway.pipeline.usage import Usage
+from gateway.providers.base import Endpoint
+from gateway.routing.deployment import Deployment
+
+
+@dataclass(slots=True)
+class Principal:
+    """Who is calling. The master key is ``key_id="master"``; virtual keys fill in the rest."""
+
+    key_id: str | None = None
+    key_name: str | None = None
+    team_id: str | None = None
+    store_content: bool = False
+
+
+@dataclass(slots=True)
+class RequestContext:
+    request_id: str
+    endpoint: Endpoint
+    body: dict[str, Any]
+    model: str
+    stream: bool = False
+    principal: Principal = field(default_factory=Principal)
+    timeout: float | None = None
+    tags: list[str] = field(default_factory=list)
+    client_wants_usage: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    started_at: float = field(default_factory=time.time)
+    # Filled in as the request goes through the pipeline.
+    deployment: Deployment | None = None
+    attempts: int = 0
+    status: int = 200
+    error: GatewayError | None = None
+    usage: Usage | None = None
+    upstream_seconds: float = 0.0
+    first_token_at: float | None = None
+    finished: float | None = None
+    cache_status: str = "none"
+    cost_usd: float | None = None
+    prompt_name: str | None = None
+    prompt_version: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    #: Free slot for stages to hand data from ``before`` to ``after`` (keyed by stage name).
+    scratch: dict[str, object] = field(default_factory=dict)
+
+    def fail(self, error: GatewayError) -> None:
+        self.error = error
+        self.status = error.status
+
+    @property
+    def latency_ms(self) -> float:
+        end = self.finished if self.finished is not None else time.perf_counter()
+        return (end - self.started) * 1000
+
+    @property
+    def overhead_ms(self) -> float:
+        return max(0.0, self.latency_ms - self.upstream_seconds * 1000)
+
+    @property
+    def ttft_ms(self) -> float | None:
+        if self.first_token_at is None:
+            return None
+        return (self.first_token_at - self.started) * 1000

@@ -1,0 +1,185 @@
+"""The pipeline, in order, for one request. The HTTP handlers call ``complete`` or ``stream`` and nothing else.
+
+    stages' before (prompt -> input guardrails -> limits -> cache)  -> route + call (retries, fallbacks, cooldown)
+    -> usage -> stages' after, in reverse (cost, counters, cache store, ...) -> one record
+
+Stages are small units with one job each (see ``stages.py``); the order is the order of the list the app builds.
+Every request, whether it succeeds, fails, is answered from the cache or is cut, leaves exactly one record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import orjson
+
+from gateway.errors import GatewayError, UpstreamError
+from gateway.pipeline.context import RequestContext
+from gateway.pipeline.records import RecordSink, RequestRecord
+from gateway.pipeline.stages import Stage
+from gateway.pipeline.usage import Usage
+from gateway.providers.base import UpstreamRequest, UpstreamStream
+from gateway.routing.deployment import Deployment
+from gateway.routing.router import Router
+
+logger = logging.getLogger("gateway.pipeline")
+
+
+class Pipeline:
+    def __init__(self, router: Router, sink: RecordSink, stages: Sequence[Stage] = ()) -> None:
+        self.router = router
+        self.sink = sink
+        self.stages = list(stages)
+
+    async def complete(self, ctx: RequestContext) -> bytes:
+        """Run a non-streaming request; returns the OpenAI-shaped response body."""
+        try:
+            cached = await self._before(ctx)
+            if cached is not None:
+                return cached
+
+            async def call(deployment: Deployment) -> bytes:
+                upstream = self._upstream_request(ctx, deployment)
+                started = time.perf_counter()
+                try:
+                    return (await deployment.provider.complete(upstream)).body
+                finally:
+                    ctx.upstream_seconds += time.perf_counter() - started
+
+            body, attempted = await self.router.call(ctx.model, call)
+            ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
+            ctx.usage = _usage_of(body)
+            return body
+        except GatewayError as exc:
+            ctx.fail(exc)
+            raise
+        except asyncio.CancelledError:
+            ctx.status = 499  # the client went away; the upstream call was cancelled with it
+            raise
+        finally:
+            await self._finish(ctx)
+
+    async def stream(self, ctx: RequestContext) -> AsyncIterator[bytes]:
+        """Open a stream; returns an iterator of chunk payloads (JSON bytes, OpenAI chunk shape).
+
+        Failures before the upstream accepts the stream are raised here, so the client still gets a plain error
+        response with the right status. Failures during the stream are raised by the iterator.
+        """
+        try:
+            cached = await self._before(ctx)
+            if cached is not None:
+                return self._replay(ctx, cached)
+
+            async def open_stream(deployment: Deployment) -> UpstreamStream:
+                return await deployment.provider.stream(self._upstream_request(ctx, deployment))
+
+            started = time.perf_counter()
+            upstream, attempted = await self.router.call(ctx.model, open_stream)
+            ctx.upstream_seconds += time.perf_counter() - started
+            ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
+        except GatewayError as exc:
+            ctx.fail(exc)
+            await self._finish(ctx)
+            raise
+        except BaseException:
+            ctx.status = 499
+            await self._finish(ctx)
+            raise
+        return self._relay(ctx, upstream)
+
+    async def _before(self, ctx: RequestContext) -> bytes | None:
+        for stage in self.stages:
+            answer = await stage.before(ctx)
+            if answer is not None:
+                return answer
+        self.router.require(ctx.model)
+        return None
+
+    async def _relay(self, ctx: RequestContext, upstream: UpstreamStream) -> AsyncIterator[bytes]:
+        deployment = ctx.deployment
+        assert deployment is not None
+        deployment.in_flight += 1
+        hide_usage = not ctx.client_wants_usage
+        completed = False
+        try:
+            async for payload in upstream:
+                if ctx.first_token_at is None:
+                    ctx.first_token_at = time.perf_counter()
+                if _may_carry_usage(payload) and (usage := _chunk_usage(payload)) is not None:
+                    ctx.usage, is_usage_only = usage
+                    if hide_usage and is_usage_only:
+                        continue
+                yield payload
+            completed = True
+        except GatewayError as exc:
+            ctx.fail(exc)
+            raise
+        finally:
+            deployment.in_flight -= 1
+            if not completed and ctx.error is None:
+                ctx.status = 499  # the client went away before the end
+            await upstream.aclose()
+            await self._finish(ctx)
+
+    async def _replay(self, ctx: RequestContext, body: bytes) -> AsyncIterator[bytes]:
+        """A stage's answer (a JSON list of chunk payloads), replayed as a stream."""
+        try:
+            for payload in orjson.loads(body):
+                yield orjson.dumps(payload)
+        finally:
+            await self._finish(ctx)
+
+    def _upstream_request(self, ctx: RequestContext, deployment: Deployment) -> UpstreamRequest:
+        body = dict(ctx.body)
+        body["model"] = deployment.upstream_model
+        if ctx.stream and ctx.endpoint != "embeddings":
+            # Ask for usage even when the client did not, so every stream is costed; the extra chunk is
+            # filtered out in _relay for clients that did not ask.
+            options = body.get("stream_options")
+            body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+        timeout = ctx.timeout or (deployment.stream_timeout if ctx.stream else deployment.timeout)
+        return UpstreamRequest(endpoint=ctx.endpoint, body=body, timeout=timeout)
+
+    async def _finish(self, ctx: RequestContext) -> None:
+        ctx.finished = time.perf_counter()
+        for stage in reversed(self.stages):
+            try:
+                await stage.after(ctx)
+            except Exception:  # a stage's bug must not lose the record or the answer
+                logger.exception("stage %s failed after request %s", stage.name, ctx.request_id)
+        self.sink.emit(RequestRecord.from_context(ctx))
+
+    async def aclose(self) -> None:
+        for stage in self.stages:
+            await stage.aclose()
+        await self.sink.aclose()
+
+
+def _usage_of(body: bytes) -> Usage | None:
+    try:
+        parsed: Any = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamError("the provider sent a body that is not JSON") from exc
+    return Usage.from_openai(parsed.get("usage")) if isinstance(parsed, dict) else None
+
+
+def _may_carry_usage(payload: bytes) -> bool:
+    # Parsing every chunk would cost more than relaying it; only chunks that can hold usage are parsed.
+    return b'"usage"' in payload and b'"usage":null' not in payload
+
+
+def _chunk_usage(payload: bytes) -> tuple[Usage, bool] | None:
+    try:
+        chunk = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(chunk, dict):
+        return None
+    usage = Usage.from_openai(chunk.get("usage"))
+    if usage is None:
+        return None
+    return usage, not chunk.get("choices")

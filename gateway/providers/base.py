@@ -1,0 +1,51 @@
+"""The one interface every provider implements.
+
+A provider turns an OpenAI-shaped request into a call to one upstream and gives back OpenAI-shaped bytes.
+
+Contract:
+
+* ``complete(request)`` returns the whole response body as JSON bytes in OpenAI's shape for the endpoint
+  (``chat.completion``, ``text_completion`` or an embedding ``list``).
+* ``stream(request)`` returns once the upstream has accepted the stream, so that a failure before the first
+  byte can still be retried elsewhere. Iterating the result yields each SSE ``data:`` payload (one JSON chunk in
+  OpenAI's shape, as bytes), without the ``[DONE]`` terminator. ``aclose()`` releases the upstream connection and
+  is safe to call twice; a client that goes away leads to ``aclose()`` and so to the upstream call's end.
+* Every failure, before or during a stream, is raised as an ``UpstreamError`` subclass (see ``gateway.errors``),
+  translated from the transport's or SDK's own exception with ``raise ... from exc``. Nothing else escapes.
+* ``request.body["model"]`` is already the upstream's model name; the provider must not retry on its own (the
+  router owns retries, fallbacks and cooldown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+Endpoint = Literal["chat", "completions", "embeddings"]
+
+
+@dataclass(slots=True)
+class UpstreamRequest:
+    endpoint: Endpoint
+    body: dict[str, Any]
+    timeout: float
+
+
+@dataclass(slots=True)
+class UpstreamResponse:
+    body: bytes
+
+
+class UpstreamStream(Protocol):
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Provider(Protocol):
+    async def complete(self, request: UpstreamRequest) -> UpstreamResponse: ...
+
+    async def stream(self, request: UpstreamRequest) -> UpstreamStream: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,190 @@
+"""The fast path: any OpenAI-compatible upstream (OpenAI, vLLM, Ollama, llama.cpp, Groq, ...).
+
+Bodies go out as JSON and come back as bytes that are relayed untouched; nothing here imports litellm. All
+deployments share one pooled ``aiohttp.ClientSession`` that the app creates at start-up and passes in
+(aiohttp costs about an eighth of httpx's CPU per request under concurrency; see ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+import aiohttp
+import orjson
+
+from gateway.errors import UpstreamConnectionError, UpstreamError, UpstreamTimeout, upstream_error_for_status
+from gateway.providers.base import Endpoint, UpstreamRequest, UpstreamResponse
+
+PATHS: Mapping[Endpoint, str] = {
+    "chat": "/chat/completions",
+    "completions": "/completions",
+    "embeddings": "/embeddings",
+}
+
+
+class OpenAICompatProvider:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        api_base: str,
+        api_key: str | None,
+        label: str,
+        organization: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._session = session
+        self._label = label
+        base = api_base.rstrip("/")
+        self._urls = {endpoint: base + path for endpoint, path in PATHS.items()}
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        if organization:
+            headers["OpenAI-Organization"] = organization
+        headers.update(extra_headers or {})
+        self._headers = headers
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    def _timeout(self, seconds: float, streaming: bool) -> aiohttp.ClientTimeout:
+        key = -seconds if streaming else seconds
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            # A stream may run for long; what must not exceed the limit is the wait for each piece of it.
+            timeout = (
+                aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+                if streaming
+                else aiohttp.ClientTimeout(total=seconds)
+            )
+            self._timeouts[key] = timeout
+        return timeout
+
+    async def complete(self, request: UpstreamRequest) -> UpstreamResponse:
+        try:
+            async with self._session.post(
+                self._urls[request.endpoint],
+                data=orjson.dumps(request.body),
+                headers=self._headers,
+                timeout=self._timeout(request.timeout, streaming=False),
+            ) as response:
+                body = await response.read()
+                if response.status >= 400:
+                    raise _status_error(response.status, body, response.headers, self._label)
+                return UpstreamResponse(body)
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"{self._label} did not answer within {request.timeout:g} s") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamConnectionError(f"{self._label}: {_describe(exc)}") from exc
+
+    async def stream(self, request: UpstreamRequest) -> SSEStream:
+        try:
+            response = await self._session.post(
+                self._urls[request.endpoint],
+                data=orjson.dumps(request.body),
+                headers=self._headers,
+                timeout=self._timeout(request.timeout, streaming=True),
+            )
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"{self._label} did not answer within {request.timeout:g} s") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamConnectionError(f"{self._label}: {_describe(exc)}") from exc
+        if response.status >= 400:
+            try:
+                body = await response.read()
+            except (aiohttp.ClientError, TimeoutError):
+                body = b""
+            finally:
+                response.release()
+            raise _status_error(response.status, body, response.headers, self._label)
+        return SSEStream(response, self._label, request.timeout)
+
+    async def aclose(self) -> None:
+        """The shared session belongs to the app, which closes it."""
+
+
+class SSEStream:
+    """Yields the ``data:`` payloads of an upstream SSE body until ``[DONE]``.
+
+    An upstream that ends without ``[DONE]`` was cut midway; that is raised, so the client gets an error event
+    rather than a stream that looks complete.
+    """
+
+    def __init__(self, response: aiohttp.ClientResponse, label: str, timeout: float) -> None:
+        self._response = response
+        self._label = label
+        self._timeout = timeout
+        self._iterator: AsyncIterator[bytes] | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._iterator is None:
+            self._iterator = self._payloads()
+        return self._iterator
+
+    async def _payloads(self) -> AsyncIterator[bytes]:
+        try:
+            async for line in self._response.content:
+                if not line.startswith(b"data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == b"[DONE]":
+                    return
+                if payload:
+                    yield payload
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"{self._label} stopped sending for {self._timeout:g} s") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamConnectionError(f"{self._label}: stream cut midway ({_describe(exc)})") from exc
+        finally:
+            self._response.release()
+        raise UpstreamConnectionError(f"{self._label}: stream ended before [DONE]")
+
+    async def aclose(self) -> None:
+        iterator, self._iterator = self._iterator, None
+        if iterator is not None:
+            await iterator.aclose()  # type: ignore[attr-defined]
+        # close(), not release(): a half-read body must not go back into the pool.
+        if not self._response.closed:
+            self._response.close()
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _status_error(
+    status: int, body: bytes, headers: Mapping[str, str], label: str
+) -> UpstreamError:
+    message, param = _error_message(body)
+    return upstream_error_for_status(
+        status,
+        f"{label} answered {status}: {message}",
+        retry_after=_retry_after(headers),
+        param=param,
+    )
+
+
+def _error_message(body: bytes) -> tuple[str, str | None]:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body[:300].decode("utf-8", "replace").strip() or "no body", None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict):
+        param = error.get("param")
+        return str(error.get("message") or error), param if isinstance(param, str) else None
+    if isinstance(error, str):
+        return error, None
+    return str(parsed)[:300], None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("Retry-After") or headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+__all__ = ["OpenAICompatProvider", "SSEStream"]

@@ -1,0 +1,1 @@
+"""Routing: deployments, load-balancing strategies, and the router (retries, fallbacks, cooldown)."""

@@ -1,0 +1,136 @@
+"""Build the router from the config: one Deployment, with its provider, per ``model_list`` entry."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+import aiohttp
+
+from gateway.config.models import GatewayConfig, ModelEntry
+from gateway.errors import ConfigError
+from gateway.providers.base import Provider
+from gateway.providers.openai_compat import OpenAICompatProvider
+from gateway.providers.registry import KEY_ENV, fast_path_base
+from gateway.routing.deployment import Deployment, Prices
+from gateway.routing.router import RetryPolicy, Router
+from gateway.routing.strategies import STRATEGIES
+
+logger = logging.getLogger("gateway.routing")
+
+
+def needs_litellm(config: GatewayConfig) -> bool:
+    return any(
+        fast_path_base(_split(entry)[0], entry.litellm_params.api_base) is None for entry in config.model_list
+    )
+
+
+def build_router(
+    config: GatewayConfig,
+    session: aiohttp.ClientSession,
+    litellm: ModuleType | None,
+    environ: Mapping[str, str] | None = None,
+) -> Router:
+    env = os.environ if environ is None else environ
+    groups: dict[str, list[Deployment]] = {}
+    for index, entry in enumerate(config.model_list):
+        deployment = _deployment(config, entry, index, session, litellm, env)
+        groups.setdefault(entry.model_name, []).append(deployment)
+    router_settings = config.router_settings
+    gateway = config.gateway
+    policy = RetryPolicy(
+        num_retries=router_settings.num_retries,
+        backoff_base=gateway.retry_backoff_base,
+        backoff_max=gateway.retry_backoff_max,
+        min_wait=router_settings.retry_after,
+        max_retry_after=gateway.max_retry_after,
+        allowed_fails=router_settings.allowed_fails,
+        cooldown=router_settings.cooldown_time,
+    )
+    return Router(
+        groups,
+        strategy=STRATEGIES[router_settings.strategy()],
+        policy=policy,
+        fallbacks=router_settings.fallback_map(),
+        default_fallbacks=router_settings.default_fallbacks,
+    )
+
+
+def _split(entry: ModelEntry) -> tuple[str, str]:
+    return entry.litellm_params.provider_and_name()
+
+
+def _deployment(
+    config: GatewayConfig,
+    entry: ModelEntry,
+    index: int,
+    session: aiohttp.ClientSession,
+    litellm: ModuleType | None,
+    env: Mapping[str, str],
+) -> Deployment:
+    params = entry.litellm_params
+    provider_name, upstream_model = _split(entry)
+    deployment_id = entry.model_info.id or f"{entry.model_name}#{index}"
+    label = f"deployment {deployment_id} ({params.model})"
+    api_key = params.api_key.get_secret_value() if params.api_key else None
+    base = fast_path_base(provider_name, params.api_base)
+    provider: Provider
+    if base is not None:
+        if api_key is None and provider_name in KEY_ENV:
+            api_key = env.get(KEY_ENV[provider_name])
+        provider = OpenAICompatProvider(
+            session,
+            api_base=base,
+            api_key=api_key,
+            label=label,
+            organization=params.organization,
+            extra_headers=params.extra_headers,
+        )
+    else:
+        if litellm is None:
+            raise ConfigError(f"{label} needs litellm, which was not loaded")
+        provider = _litellm_provider(config, entry, litellm, label, api_key)
+    timeout = params.timeout or config.litellm_settings.request_timeout or config.router_settings.timeout
+    return Deployment(
+        id=deployment_id,
+        model_name=entry.model_name,
+        provider_name=provider_name,
+        upstream_model=upstream_model,
+        provider=provider,
+        fast_path=base is not None,
+        timeout=timeout,
+        stream_timeout=params.stream_timeout or config.router_settings.stream_timeout or timeout,
+        weight=params.weight,
+        rpm=params.rpm,
+        tpm=params.tpm,
+        prices=Prices(
+            input_cost_per_token=params.input_cost_per_token or entry.model_info.input_cost_per_token,
+            output_cost_per_token=params.output_cost_per_token or entry.model_info.output_cost_per_token,
+            cache_read_input_token_cost=params.cache_read_input_token_cost,
+        ),
+    )
+
+
+def _litellm_provider(
+    config: GatewayConfig, entry: ModelEntry, litellm: ModuleType, label: str, api_key: str | None
+) -> Provider:
+    from gateway.providers.litellm_provider import LiteLLMProvider
+
+    params = entry.litellm_params
+    extra: dict[str, Any] = config.extra_provider_params(entry)
+    extra.update(
+        api_base=params.api_base,
+        api_key=api_key,
+        api_version=params.api_version,
+        extra_headers=params.extra_headers,
+    )
+    return LiteLLMProvider(
+        litellm,
+        model=params.model,
+        label=label,
+        params=extra,
+        drop_params=config.litellm_settings.drop_params,
+    )

@@ -1,0 +1,162 @@
+"""Choose a deployment for a model name and call it, with retries, fallbacks and cooldown.
+
+For one request the router tries the requested model name, then each of its fallbacks in order. Within a
+name it makes up to ``num_retries + 1`` attempts, each on a healthy deployment that it has not tried yet when
+there is one, waiting between attempts (exponential backoff with jitter, or the provider's ``Retry-After``).
+Only retryable errors (429, 5xx, connection errors, timeouts) lead to another attempt; a provider's 400 is the
+client's problem and is raised at once. A deployment that fails ``allowed_fails`` times in a row cools down
+for ``cooldown_time`` seconds and gets no traffic meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from gateway.errors import UnknownModel, UpstreamError, UpstreamUnavailable
+from gateway.routing.deployment import Deployment
+from gateway.routing.strategies import Strategy
+
+T = TypeVar("T")
+logger = logging.getLogger("gateway.router")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    num_retries: int = 2
+    backoff_base: float = 0.25
+    backoff_max: float = 8.0
+    min_wait: float = 0.0
+    max_retry_after: float = 30.0
+    allowed_fails: int = 3
+    cooldown: float = 30.0
+    latency_alpha: float = 0.2
+
+
+@dataclass(slots=True)
+class Attempted:
+    """Which deployment answered, and after how many attempts in all."""
+
+    deployment: Deployment
+    attempts: int
+
+
+class Router:
+    def __init__(
+        self,
+        groups: Mapping[str, Sequence[Deployment]],
+        *,
+        strategy: Strategy,
+        policy: RetryPolicy,
+        fallbacks: Mapping[str, Sequence[str]],
+        default_fallbacks: Sequence[str] = (),
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._groups = {name: list(deployments) for name, deployments in groups.items()}
+        self._strategy = strategy
+        self._policy = policy
+        self._fallbacks = fallbacks
+        self._default_fallbacks = list(default_fallbacks)
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._sleep = sleep
+
+    @property
+    def model_names(self) -> list[str]:
+        return list(self._groups)
+
+    def deployments(self, model_name: str) -> Sequence[Deployment]:
+        return self._groups.get(model_name, ())
+
+    def all_deployments(self) -> list[Deployment]:
+        return [d for group in self._groups.values() for d in group]
+
+    def require(self, model_name: str) -> None:
+        if model_name not in self._groups:
+            raise UnknownModel(
+                f"The model `{model_name}` does not exist on this gateway. "
+                f"Configured models: {', '.join(sorted(self._groups)) or '(none)'}",
+                param="model",
+            )
+
+    async def call(self, model_name: str, fn: Callable[[Deployment], Awaitable[T]]) -> tuple[T, Attempted]:
+        """Run ``fn`` on a deployment of ``model_name`` (or a fallback) until one succeeds."""
+        self.require(model_name)
+        chain = [model_name, *self._fallbacks.get(model_name, self._default_fallbacks)]
+        last_error: UpstreamError | None = None
+        attempts = 0
+        for index, name in enumerate(chain):
+            if index:
+                logger.info("falling back from %s to %s", chain[index - 1], name)
+            tried: set[str] = set()
+            for attempt in range(self._policy.num_retries + 1):
+                deployment = self._pick(name, tried)
+                if deployment is None:
+                    last_error = last_error or UpstreamUnavailable(
+                        f"every deployment of `{name}` is cooling down after repeated failures",
+                        headers={"Retry-After": str(max(1, round(self._soonest_recovery(name))))},
+                    )
+                    break
+                tried.add(deployment.id)
+                attempts += 1
+                try:
+                    result = await self._attempt(deployment, fn)
+                except UpstreamError as exc:
+                    if not exc.retryable:
+                        raise
+                    last_error = exc
+                    if attempt < self._policy.num_retries:
+                        await self._sleep(self._wait(attempt, exc))
+                    continue
+                return result, Attempted(deployment, attempts)
+        assert last_error is not None
+        raise last_error
+
+    async def _attempt(self, deployment: Deployment, fn: Callable[[Deployment], Awaitable[T]]) -> T:
+        started = self._clock()
+        deployment.in_flight += 1
+        try:
+            result = await fn(deployment)
+        except UpstreamError as exc:
+            if exc.retryable and deployment.record_failure(
+                self._clock(), self._policy.allowed_fails, self._policy.cooldown
+            ):
+                logger.warning(
+                    "deployment %s cools down for %gs after %d failures in a row: %s",
+                    deployment.id,
+                    self._policy.cooldown,
+                    self._policy.allowed_fails,
+                    exc.message,
+                )
+            raise
+        finally:
+            deployment.in_flight -= 1
+        deployment.record_success(self._clock() - started, self._policy.latency_alpha)
+        return result
+
+    def _pick(self, name: str, tried: set[str]) -> Deployment | None:
+        now = self._clock()
+        healthy = [d for d in self._groups[name] if d.available(now)]
+        if not healthy:
+            return None
+        fresh = [d for d in healthy if d.id not in tried]
+        return self._strategy(fresh or healthy, self._rng)
+
+    def _soonest_recovery(self, name: str) -> float:
+        now = self._clock()
+        return min((d.cooldown_until - now for d in self._groups[name]), default=1.0)
+
+    def _wait(self, attempt: int, exc: UpstreamError) -> float:
+        policy = self._policy
+        if exc.retry_after is not None:
+            return max(policy.min_wait, min(exc.retry_after, policy.max_retry_after))
+        ceiling = min(policy.backoff_max, policy.backoff_base * (2**attempt))
+        # Equal jitter: never less than half the step, so retries from many clients spread out but still wait.
+        return max(policy.min_wait, ceiling / 2 + self._rng.uniform(0, ceiling / 2))

@@ -1,0 +1,104 @@
+"""Assemble the running gateway from its config: database, Redis, upstream session, router, stages, pipeline.
+
+``build`` is called by the app's lifespan; it returns the ``Services`` the handlers use and an exit stack
+that closes everything in reverse order at shutdown. Each feature adds its part here, in the order the
+pipeline runs it, so the whole assembly reads top to bottom in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import AsyncExitStack
+
+import aiohttp
+
+from gateway.auth import Authenticator
+from gateway.bus import InvalidationBus
+from gateway.config.models import GatewayConfig
+from gateway.db import Database
+from gateway.http.services import Services
+from gateway.pipeline.records import LogRecordSink, RecordSink
+from gateway.pipeline.service import Pipeline
+from gateway.pipeline.stages import Stage
+from gateway.routing.build import build_router, needs_litellm
+
+logger = logging.getLogger("gateway")
+
+
+def new_upstream_session(pool_size: int) -> aiohttp.ClientSession:
+    """One pooled session for every upstream call of this process."""
+    connector = aiohttp.TCPConnector(limit=pool_size, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
+    return aiohttp.ClientSession(
+        connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",), raise_for_status=False
+    )
+
+
+async def build(
+    config: GatewayConfig,
+    stack: AsyncExitStack,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    sink: RecordSink | None = None,
+) -> Services:
+    readiness = {}
+
+    database_url = config.general_settings.database_url
+    database = Database(database_url.get_secret_value() if database_url else None)
+    await asyncio.to_thread(database.upgrade)
+    stack.callback(database.dispose)
+    readiness["database"] = _db_check(database)
+
+    redis = None
+    if config.gateway.redis_url is not None:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.from_url(config.gateway.redis_url.get_secret_value(), socket_timeout=1.0)
+        stack.push_async_callback(redis.aclose)
+        readiness["redis"] = redis.ping
+
+    bus = InvalidationBus(redis)
+    stack.push_async_callback(bus.aclose)
+
+    if session is None:
+        session = new_upstream_session(config.gateway.upstream_pool_size)
+        stack.push_async_callback(session.close)
+    litellm = None
+    if needs_litellm(config):
+        from gateway.providers.litellm_provider import load_litellm
+
+        litellm = load_litellm()
+    router = build_router(config, session, litellm)
+
+    # Stages run in this order before the call, and in reverse after it (see gateway.pipeline.stages).
+    stages: list[Stage] = []
+    pipeline = Pipeline(router, sink or LogRecordSink(), stages)
+    stack.push_async_callback(pipeline.aclose)
+    await bus.start()
+
+    master = config.general_settings.master_key
+    logger.info(
+        "gateway ready: %d model names, %d deployments, database %s%s",
+        len(router.model_names),
+        len(router.all_deployments()),
+        database.safe_url,
+        ", redis" if redis is not None else "",
+    )
+    return Services(
+        config=config,
+        pipeline=pipeline,
+        auth=Authenticator(master.get_secret_value() if master else None),
+        started_at=int(time.time()),
+        readiness=readiness,
+        database=database,
+        redis=redis,
+        bus=bus,
+    )
+
+
+def _db_check(database: Database):  # type: ignore[no-untyped-def]
+    async def check() -> None:
+        await asyncio.to_thread(database.ping)
+
+    return check

@@ -1,0 +1,1 @@
+"""Tests for the Anthropic Messages <-> OpenAI chat translation layer."""

@@ -1,0 +1,1 @@
+"""Shared helpers for the test suite (contract validation against OpenAI's OpenAPI spec)."""
