@@ -143,6 +143,10 @@ class GatewaySection(BaseModel):
     upstream_pool_size: int = Field(default=512, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     latency_window: int = Field(default=20, gt=0)
+    # Keys and limits (docs/keys-and-limits.md).
+    key_refresh_seconds: float = Field(default=0.5, gt=0, le=60)
+    redis_key_prefix: str = Field(default="gateway:", min_length=1)
+    budget_alert_webhook: str | None = None
 
 
 class GatewayConfig(BaseSettings):

@@ -35,7 +35,6 @@ _STOP_REASON: dict[Finish, str] = {
     "end": "end_turn",
     "stop_sequence": "stop_sequence",
     "length": "max_tokens",
-    "tool": "tool_use",
 }
 _ERROR_TYPES = {
     400: "invalid_request_error",

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import orjson
 from aiohttp import web
 
-from gateway.fake_provider import anthropic_replies, replies
+from gateway.fake_provider import anthropic_replies, embeddings, replies
 from gateway.fake_provider.content import Frames, Json, digest
 from gateway.fake_provider.faults import (
     FAULTS_KEY,
@@ -223,7 +223,7 @@ async def _completions(call: Call) -> web.StreamResponse:
 
 
 async def _embeddings(call: Call) -> web.StreamResponse:
-    reply = replies.embeddings(call.body, call.model, call.request.app[OPTIONS_KEY].embedding_dims)
+    reply = embeddings.embeddings(call.body, call.model, call.request.app[OPTIONS_KEY].embedding_dims)
     if reply is None:
         return _error("openai", 400, "input: a string, an array of strings or token arrays is required")
     return _json(reply)

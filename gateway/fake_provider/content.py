@@ -19,7 +19,7 @@ import orjson
 
 Json = dict[str, Any]
 # Why it stopped, independent of API: maps to finish_reason / stop_reason.
-Finish = Literal["end", "stop_sequence", "length", "tool"]
+Finish = Literal["end", "stop_sequence", "length"]
 
 # A word with its leading whitespace; the last one also keeps trailing whitespace.
 _PIECE = re.compile(r"\s*\S+(?:\s+$)?")

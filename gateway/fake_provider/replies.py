@@ -1,20 +1,15 @@
-"""Deterministic OpenAI reply bodies and stream chunks.
+"""Deterministic OpenAI reply bodies and stream chunks: chat, completions, models, errors.
 
 Pure functions: a request body (already parsed) goes in, a JSON-ready dict or a list
 of SSE frames comes out. Every shape is valid against OpenAI's OpenAPI schemas
 (``CreateChatCompletionResponse``, ``CreateChatCompletionStreamResponse``,
-``CreateCompletionResponse``, ``CreateEmbeddingResponse``, ``ListModelsResponse``,
-``Model``). The reply text is ``"Echo: " + <last user text>`` (``"Tool result: " +
-<content>`` after a tool message); see :mod:`gateway.fake_provider.content` for the
-word, limit and schema rules.
+``CreateCompletionResponse``, ``ListModelsResponse``, ``Model``). The reply text is
+``"Echo: " + <last user text>`` (``"Tool result: " + <content>`` after a tool
+message); see :mod:`gateway.fake_provider.content` for the word, limit and schema rules.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import math
-import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -53,12 +48,10 @@ _FINISH_REASON: dict[Finish, str] = {
     "end": "stop",
     "stop_sequence": "stop",
     "length": "length",
-    "tool": "tool_calls",
 }
 _PER_MESSAGE_TOKENS = 3
-# The real API's own ceilings; they also bound the work one request can ask for.
+# The real API's own ceiling; it also bounds the work one request can ask for.
 MAX_CHOICES = 128
-MAX_DIMENSIONS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,23 +216,6 @@ def completion_stream(body: Json, model: str, ident: str, created: int, include_
     return Frames(frames, preamble=0)
 
 
-def embeddings(body: Json, model: str, default_dims: int) -> Json | None:
-    """Unit vectors derived from a hash of each input; None when ``input`` is unusable."""
-    items = _embedding_inputs(body.get("input"))
-    dims = as_limit(body.get("dimensions")) or default_dims
-    if items is None or not 0 < dims <= MAX_DIMENSIONS:
-        return None
-    as_base64 = body.get("encoding_format") == "base64"
-    data = []
-    for index, (key, _) in enumerate(items):
-        packed = _unit_vector(key, dims)
-        vector: Any = base64.b64encode(packed).decode() if as_base64 else struct.unpack(f"<{dims}f", packed)
-        data.append({"object": "embedding", "index": index, "embedding": vector})
-    tokens = sum(count for _, count in items)
-    totals = {"prompt_tokens": tokens, "total_tokens": tokens}
-    return {"object": "list", "data": data, "model": model, "usage": totals}
-
-
 def model_object(model_id: str) -> Json:
     return {"id": model_id, "object": "model", "created": MODEL_CREATED, "owned_by": "fake-provider"}
 
@@ -290,7 +266,8 @@ def _chosen_tool(body: Json, text: str, messages: list[Json]) -> ToolCall | None
     functions = [
         tool["function"]
         for tool in tools
-        if isinstance(tool, dict) and isinstance(tool.get("function"), dict)
+        if isinstance(tool, dict)
+        and isinstance(tool.get("function"), dict)
         and isinstance(tool["function"].get("name"), str)
     ]
     if not functions:
@@ -323,8 +300,11 @@ def _tool_call_json(call: ToolCall) -> Json:
 def _token_logprob(piece: str, top: int) -> Json:
     encoded = list(piece.encode())
     alternatives = [
-        {"token": piece if rank == 0 else f"alt{rank}", "logprob": TOKEN_LOGPROB - rank,
-         "bytes": encoded if rank == 0 else list(f"alt{rank}".encode())}
+        {
+            "token": piece if rank == 0 else f"alt{rank}",
+            "logprob": TOKEN_LOGPROB - rank,
+            "bytes": encoded if rank == 0 else list(f"alt{rank}".encode()),
+        }
         for rank in range(top)
     ]
     return {"token": piece, "logprob": TOKEN_LOGPROB, "bytes": encoded, "top_logprobs": alternatives}
@@ -360,28 +340,9 @@ def _prompts(prompt: Any) -> list[str]:
     if isinstance(prompt, list) and prompt:
         if all(isinstance(item, int) for item in prompt):
             return [" ".join(map(str, prompt))]
-        return [item if isinstance(item, str) else " ".join(map(str, item)) for item in prompt
-                if isinstance(item, str | list)]
+        return [
+            item if isinstance(item, str) else " ".join(map(str, item))
+            for item in prompt
+            if isinstance(item, str | list)
+        ]
     return [""]
-
-
-def _embedding_inputs(value: Any) -> list[tuple[bytes, int]] | None:
-    """Each input as (hash key, token count): strings, a token array, or token arrays."""
-    if isinstance(value, str):
-        return [(value.encode(), word_count(value))]
-    if not isinstance(value, list) or not value:
-        return None
-    if all(isinstance(item, str) for item in value):
-        return [(item.encode(), word_count(item)) for item in value]
-    if all(isinstance(item, int) for item in value):
-        return [(orjson.dumps(value), len(value))]
-    if all(isinstance(item, list) and all(isinstance(t, int) for t in item) for item in value):
-        return [(orjson.dumps(item), len(item)) for item in value]
-    return None
-
-
-def _unit_vector(key: bytes, dims: int) -> bytes:
-    """Little-endian float32 of a unit vector seeded by ``key``."""
-    raw = struct.unpack(f"<{dims}h", hashlib.shake_256(key).digest(2 * dims))
-    norm = math.sqrt(sum(value * value for value in raw)) or 1.0
-    return struct.pack(f"<{dims}f", *(value / norm for value in raw))

@@ -37,7 +37,7 @@ class RunningFake:
     @property
     def base_url(self) -> str:
         """``http://host:port`` without ``/v1``: Anthropic clients want it bare."""
-        return f"http://{self.host}:{self.port}"
+        return _url(self.host, self.port)
 
     @property
     def app(self) -> web.Application:
@@ -83,7 +83,7 @@ def serve(options: FakeOptions) -> None:
     """Serve until interrupted; prints the listening line first. Uses uvloop if present."""
     sock = _listen(options.host, options.port)
     port = sock.getsockname()[1]
-    print(f"fake provider listening on http://{options.host}:{port}", flush=True)
+    print(f"fake provider listening on {_url(options.host, port)}", flush=True)
     web.run_app(
         create_fake_app(options),
         sock=sock,
@@ -115,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             embedding_dims=args.embedding_dims,
         )
     )
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _listen(host: str, port: int) -> socket.socket:

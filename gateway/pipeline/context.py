@@ -12,6 +12,24 @@ from gateway.providers.base import Endpoint
 from gateway.routing.deployment import Deployment
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a key or a team may do. ``None`` means "no limit"; ``models=None`` means every model."""
+
+    rpm: int | None = None
+    tpm: int | None = None
+    budget_usd: float | None = None
+    budget_period: str = "monthly"
+    models: frozenset[str] | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.rpm is not None or self.tpm is not None or self.budget_usd is not None
+
+
+NO_LIMITS = Limits()
+
+
 @dataclass(slots=True)
 class Principal:
     """Who is calling. The master key is ``key_id="master"``; virtual keys fill in the rest."""
@@ -20,6 +38,16 @@ class Principal:
     key_name: str | None = None
     team_id: str | None = None
     store_content: bool = False
+    team_name: str | None = None
+    key_limits: Limits = NO_LIMITS
+    team_limits: Limits = NO_LIMITS
+
+    def may_use(self, model: str) -> bool:
+        """A key is held to its own model list and to its team's, when either has one."""
+        for allowed in (self.key_limits.models, self.team_limits.models):
+            if allowed is not None and model not in allowed:
+                return False
+        return True
 
 
 @dataclass(slots=True)

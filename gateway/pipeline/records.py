@@ -14,6 +14,13 @@ import orjson
 
 from gateway.pipeline.context import RequestContext
 
+# Keys of ``ctx.scratch`` that the pipeline and the cost stage fill for the record (see ``from_context``).
+RESPONSE_BODY = "response_body"  # bytes: the whole non-streamed answer
+RESPONSE_TEXT = "response_text"  # list[str]: a stream's text, when it was collected
+STREAM_CHUNKS = "stream_chunks"  # int: chunks relayed (a token estimate when nothing else is known)
+CACHE_SAVINGS = "cache_savings_usd"  # float: what a cache hit would have cost
+TOKENS_ESTIMATED = "tokens_estimated"  # bool: tokens were counted by the gateway, not reported by the provider
+
 
 @dataclass(slots=True)
 class RequestRecord:
@@ -43,6 +50,12 @@ class RequestRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     prompt_name: str | None = None
     prompt_version: int | None = None
+    reasoning_tokens: int | None = None
+    tokens_estimated: bool = False
+    cache_savings_usd: float | None = None
+    #: Only for keys that store content (``Principal.store_content``).
+    request_body: str | None = None
+    response_body: str | None = None
 
     @classmethod
     def from_context(cls, ctx: RequestContext) -> RequestRecord:
@@ -77,7 +90,24 @@ class RequestRecord:
             metadata=metadata if isinstance(metadata, dict) else {},
             prompt_name=ctx.prompt_name,
             prompt_version=ctx.prompt_version,
+            reasoning_tokens=usage.reasoning_tokens if usage else None,
+            tokens_estimated=ctx.scratch.get(TOKENS_ESTIMATED) is True,
+            cache_savings_usd=_float_or_none(ctx.scratch.get(CACHE_SAVINGS)),
+            request_body=orjson.dumps(ctx.body).decode() if ctx.principal.store_content else None,
+            response_body=_response_text(ctx) if ctx.principal.store_content else None,
         )
+
+
+def _float_or_none(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _response_text(ctx: RequestContext) -> str | None:
+    body = ctx.scratch.get(RESPONSE_BODY)
+    if isinstance(body, bytes):
+        return body.decode(errors="replace")
+    text = ctx.scratch.get(RESPONSE_TEXT)
+    return "".join(text) if isinstance(text, list) else None
 
 
 class RecordSink(Protocol):

@@ -19,7 +19,7 @@ import orjson
 
 from gateway.errors import GatewayError, UpstreamError
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.records import RecordSink, RequestRecord
+from gateway.pipeline.records import RESPONSE_BODY, RESPONSE_TEXT, STREAM_CHUNKS, RecordSink, RequestRecord
 from gateway.pipeline.stages import Stage
 from gateway.pipeline.usage import Usage
 from gateway.providers.base import UpstreamRequest, UpstreamStream
@@ -40,6 +40,7 @@ class Pipeline:
         try:
             cached = await self._before(ctx)
             if cached is not None:
+                ctx.scratch[RESPONSE_BODY] = cached
                 return cached
 
             async def call(deployment: Deployment) -> bytes:
@@ -53,6 +54,7 @@ class Pipeline:
             body, attempted = await self.router.call(ctx.model, call)
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
             ctx.usage = _usage_of(body)
+            ctx.scratch[RESPONSE_BODY] = body  # a reference, not a copy: for the cost estimate and stored content
             return body
         except GatewayError as exc:
             ctx.fail(exc)
@@ -104,15 +106,28 @@ class Pipeline:
         assert deployment is not None
         deployment.in_flight += 1
         hide_usage = not ctx.client_wants_usage
+        # OpenAI's legacy completions chunk has no room for `"usage": null`, which asking for usage adds.
+        strip_null_usage = hide_usage and ctx.endpoint == "completions"
+        # The text is kept only for keys that store content, or when a fast-path upstream shows (no "usage" key
+        # in its first chunk) that it ignores include_usage, so the cost stage can count the tokens itself.
+        text: list[str] | None = [] if ctx.principal.store_content else None
+        chunks = 0
         completed = False
         try:
             async for payload in upstream:
                 if ctx.first_token_at is None:
                     ctx.first_token_at = time.perf_counter()
+                    if text is None and deployment.fast_path and b'"usage"' not in payload:
+                        text = []
+                chunks += 1
+                if text is not None:
+                    _collect_text(payload, text)
                 if _may_carry_usage(payload) and (usage := _chunk_usage(payload)) is not None:
                     ctx.usage, is_usage_only = usage
                     if hide_usage and is_usage_only:
                         continue
+                elif strip_null_usage:
+                    payload = _strip_null_usage(payload)
                 yield payload
             completed = True
         except GatewayError as exc:
@@ -122,6 +137,9 @@ class Pipeline:
             deployment.in_flight -= 1
             if not completed and ctx.error is None:
                 ctx.status = 499  # the client went away before the end
+            ctx.scratch[STREAM_CHUNKS] = chunks
+            if text is not None:
+                ctx.scratch[RESPONSE_TEXT] = text
             await upstream.aclose()
             await self._finish(ctx)
 
@@ -167,9 +185,35 @@ def _usage_of(body: bytes) -> Usage | None:
     return Usage.from_openai(parsed.get("usage")) if isinstance(parsed, dict) else None
 
 
+def _collect_text(payload: bytes, into: list[str]) -> None:
+    """Append a chunk's generated text (chat ``delta.content`` or completions ``text``) to ``into``."""
+    try:
+        chunk = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    for choice in choices if isinstance(choices, list) else ():
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta")
+        piece = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+        if isinstance(piece, str):
+            into.append(piece)
+
+
 def _may_carry_usage(payload: bytes) -> bool:
     # Parsing every chunk would cost more than relaying it; only chunks that can hold usage are parsed.
     return b'"usage"' in payload and b'"usage":null' not in payload
+
+
+def _strip_null_usage(payload: bytes) -> bytes:
+    if b'"usage":null' not in payload and b'"usage": null' not in payload:
+        return payload
+    chunk = orjson.loads(payload)
+    if isinstance(chunk, dict) and chunk.get("usage", 0) is None:
+        del chunk["usage"]
+        return orjson.dumps(chunk)
+    return payload
 
 
 def _chunk_usage(payload: bytes) -> tuple[Usage, bool] | None:

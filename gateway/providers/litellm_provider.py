@@ -146,9 +146,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _without_nulls(value: Any) -> Any:
+    """litellm fills usage details it does not know with null, where OpenAI's schema wants an integer or nothing."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
 def _to_openai(result: Any) -> dict[str, Any]:
     data: dict[str, Any] = result.model_dump() if hasattr(result, "model_dump") else dict(result)
     cleaned: dict[str, Any] = _clean(data)
+    if isinstance(cleaned.get("usage"), dict):
+        cleaned["usage"] = _without_nulls(cleaned["usage"])
     for choice in cleaned.get("choices") or []:
         message = choice.get("message")
         if isinstance(message, dict):
@@ -164,6 +173,8 @@ def _to_openai(result: Any) -> dict[str, Any]:
 def _chunk_to_openai(chunk: Any) -> dict[str, Any]:
     data: dict[str, Any] = _clean(chunk.model_dump(exclude_none=True))
     data.setdefault("object", "chat.completion.chunk")
+    if isinstance(data.get("usage"), dict):
+        data["usage"] = _without_nulls(data["usage"])
     for choice in data.get("choices") or []:
         choice.setdefault("finish_reason", None)
         choice.setdefault("delta", {})

@@ -14,7 +14,11 @@ WEATHER: Any = {
     "description": "Weather for a city",
     "input_schema": {
         "type": "object",
-        "properties": {"city": {"type": "string"}, "days": {"type": "integer"}, "alerts": {"type": "boolean"}},
+        "properties": {
+            "city": {"type": "string"},
+            "days": {"type": "integer"},
+            "alerts": {"type": "boolean"},
+        },
         "required": ["city"],
     },
 }
@@ -35,7 +39,9 @@ async def test_plain_message(anth: anthropic.AsyncAnthropic) -> None:
 
 
 async def test_block_content_max_tokens_and_stop_sequences(anth: anthropic.AsyncAnthropic) -> None:
-    blocks: Any = [{"role": "user", "content": [{"type": "text", "text": "one two"}, {"type": "text", "text": "three"}]}]
+    blocks: Any = [
+        {"role": "user", "content": [{"type": "text", "text": "one two"}, {"type": "text", "text": "three"}]}
+    ]
     whole = await anth.messages.create(model=MODEL, max_tokens=100, messages=blocks)
     assert whole.content[0].text == "Echo: one two three"  # type: ignore[union-attr]
 
@@ -43,7 +49,9 @@ async def test_block_content_max_tokens_and_stop_sequences(anth: anthropic.Async
     assert short.content[0].text == "Echo: one"  # type: ignore[union-attr]
     assert short.stop_reason == "max_tokens"
 
-    stopped = await anth.messages.create(model=MODEL, max_tokens=100, messages=blocks, stop_sequences=[" three"])
+    stopped = await anth.messages.create(
+        model=MODEL, max_tokens=100, messages=blocks, stop_sequences=[" three"]
+    )
     assert stopped.content[0].text == "Echo: one two"  # type: ignore[union-attr]
     assert (stopped.stop_reason, stopped.stop_sequence) == ("stop_sequence", " three")
 
@@ -64,7 +72,9 @@ async def test_stream_event_sequence_is_exact(http: httpx.AsyncClient) -> None:
     body = {"model": MODEL, "max_tokens": 100, "messages": ASK, "stream": True}
     response = await http.post("/v1/messages", json=body)
     assert response.headers["content-type"].startswith("text/event-stream")
-    events = [line.removeprefix("event: ") for line in response.text.splitlines() if line.startswith("event: ")]
+    events = [
+        line.removeprefix("event: ") for line in response.text.splitlines() if line.startswith("event: ")
+    ]
     assert events == [
         "message_start",
         "content_block_start",
@@ -96,7 +106,11 @@ async def test_tool_use_plain_and_streamed(anth: anthropic.AsyncAnthropic) -> No
 
 async def test_tool_choice(anth: anthropic.AsyncAnthropic) -> None:
     named = await anth.messages.create(
-        model=MODEL, max_tokens=100, messages=ASK, tools=[WEATHER, SEARCH], tool_choice={"type": "tool", "name": "search"}
+        model=MODEL,
+        max_tokens=100,
+        messages=ASK,
+        tools=[WEATHER, SEARCH],
+        tool_choice={"type": "tool", "name": "search"},
     )
     assert named.content[0].type == "tool_use" and named.content[0].name == "search"
     assert named.content[0].input == {"q": "hello from claude"}
@@ -114,7 +128,10 @@ async def test_tool_result_turn_gets_text(anth: anthropic.AsyncAnthropic) -> Non
     conversation: Any = [
         *ASK,
         {"role": "assistant", "content": [tool_use.model_dump()]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "cloudy"}]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "cloudy"}],
+        },
     ]
     reply = await anth.messages.create(model=MODEL, max_tokens=100, messages=conversation, tools=[WEATHER])
     assert reply.content[0].type == "text"
@@ -122,7 +139,9 @@ async def test_tool_result_turn_gets_text(anth: anthropic.AsyncAnthropic) -> Non
     assert reply.stop_reason == "end_turn"
 
 
-async def test_invalid_request_gets_anthropic_shaped_400(anth: anthropic.AsyncAnthropic, http: httpx.AsyncClient) -> None:
+async def test_invalid_request_gets_anthropic_shaped_400(
+    anth: anthropic.AsyncAnthropic, http: httpx.AsyncClient
+) -> None:
     response = await http.post("/v1/messages", json={"model": MODEL, "messages": ASK})
     assert response.status_code == 400
     assert response.json() == {

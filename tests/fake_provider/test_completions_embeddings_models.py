@@ -11,8 +11,6 @@ import httpx
 import openai
 import pytest
 
-from gateway.fake_provider import RunningFake
-
 MODEL = "gpt-3.5-turbo-instruct"
 EMBEDDER = "text-embedding-3-small"
 
@@ -61,7 +59,9 @@ def _norm(vector: list[float]) -> float:
 async def test_float_embeddings_are_deterministic_unit_vectors(
     oai: openai.AsyncOpenAI, http: httpx.AsyncClient, spec: Any
 ) -> None:
-    reply = await oai.embeddings.create(model=EMBEDDER, input=["alpha", "beta gamma"], encoding_format="float")
+    reply = await oai.embeddings.create(
+        model=EMBEDDER, input=["alpha", "beta gamma"], encoding_format="float"
+    )
     vectors = [item.embedding for item in reply.data]
     assert [item.index for item in reply.data] == [0, 1]
     assert all(len(vector) == 8 for vector in vectors)
@@ -72,15 +72,19 @@ async def test_float_embeddings_are_deterministic_unit_vectors(
     again = await oai.embeddings.create(model=EMBEDDER, input="alpha", encoding_format="float")
     assert again.data[0].embedding == vectors[0]
 
-    raw = await http.post("/v1/embeddings", json={"model": EMBEDDER, "input": "alpha", "encoding_format": "float"})
+    raw = await http.post(
+        "/v1/embeddings", json={"model": EMBEDDER, "input": "alpha", "encoding_format": "float"}
+    )
     spec.validate("CreateEmbeddingResponse", raw.json())
 
 
-async def test_base64_embeddings_decode_to_the_float_values(oai: openai.AsyncOpenAI, provider: RunningFake) -> None:
+async def test_base64_embeddings_decode_to_the_float_values(
+    oai: openai.AsyncOpenAI, http: httpx.AsyncClient
+) -> None:
     floats = await oai.embeddings.create(model=EMBEDDER, input="same text", encoding_format="float")
     # Without encoding_format the SDK asks for base64 itself and decodes it.
     decoded = await oai.embeddings.create(model=EMBEDDER, input="same text")
-    assert (await _stats(provider))["last_request"]["encoding_format"] == "base64"
+    assert (await http.get("/_fake/stats")).json()["last_request"]["encoding_format"] == "base64"
     assert decoded.data[0].embedding == floats.data[0].embedding
 
     explicit = await oai.embeddings.create(model=EMBEDDER, input="same text", encoding_format="base64")
@@ -112,8 +116,3 @@ async def test_models_list_and_retrieve(oai: openai.AsyncOpenAI, http: httpx.Asy
 
     spec.validate("ListModelsResponse", (await http.get("/v1/models")).json())
     spec.validate("Model", (await http.get("/v1/models/x")).json())
-
-
-async def _stats(provider: RunningFake) -> Any:
-    async with httpx.AsyncClient(base_url=provider.base_url) as client:
-        return (await client.get("/_fake/stats")).json()

@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ import pytest
 
 from gateway.fake_provider import RunningFake
 
-from .conftest import TEST_KEY, StartFake
-
+StartFake = Callable[..., Awaitable[RunningFake]]
+TEST_KEY = "sk-fake-test"
 ASK: Any = [{"role": "user", "content": "count me"}]
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletionMessage, ChatCompletionMessageFunctionToolCall
 
 MODEL = "gpt-4o"
 WEATHER: Any = {
@@ -27,10 +28,21 @@ WEATHER: Any = {
 }
 SEARCH: Any = {
     "type": "function",
-    "function": {"name": "search", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}},
+    "function": {
+        "name": "search",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+    },
 }
 ASK: Any = [{"role": "user", "content": "weather in Paris"}]
 EXPECTED_WEATHER_ARGS = {"city": "weather in Paris", "days": 1, "unit": "celsius", "hourly": True}
+
+
+def _only_call(message: ChatCompletionMessage) -> ChatCompletionMessageFunctionToolCall:
+    """The message's single tool call, which must be a function call."""
+    assert message.tool_calls is not None and len(message.tool_calls) == 1
+    call = message.tool_calls[0]
+    assert isinstance(call, ChatCompletionMessageFunctionToolCall)
+    return call
 
 
 async def test_tool_call_reply(oai: openai.AsyncOpenAI, http: httpx.AsyncClient, spec: Any) -> None:
@@ -39,9 +51,7 @@ async def test_tool_call_reply(oai: openai.AsyncOpenAI, http: httpx.AsyncClient,
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls"
     assert choice.message.content is None
-    assert choice.message.tool_calls is not None and len(choice.message.tool_calls) == 1
-    call = choice.message.tool_calls[0]
-    assert call.type == "function"
+    call = _only_call(choice.message)
     assert call.id.startswith("call_") and len(call.id) > len("call_")
     assert call.function.name == "get_weather"
     assert json.loads(call.function.arguments) == EXPECTED_WEATHER_ARGS
@@ -57,7 +67,7 @@ async def test_tool_choice_names_the_function(oai: openai.AsyncOpenAI) -> None:
         tools=[WEATHER, SEARCH],
         tool_choice={"type": "function", "function": {"name": "search"}},
     )
-    call = (reply.choices[0].message.tool_calls or [])[0]
+    call = _only_call(reply.choices[0].message)
     assert call.function.name == "search"
     assert json.loads(call.function.arguments) == {"query": "weather in Paris"}
 
@@ -71,7 +81,7 @@ async def test_tool_choice_none_answers_in_text(oai: openai.AsyncOpenAI) -> None
 
 async def test_after_a_tool_result_the_reply_is_text(oai: openai.AsyncOpenAI) -> None:
     first = await oai.chat.completions.create(model=MODEL, messages=ASK, tools=[WEATHER])
-    call = (first.choices[0].message.tool_calls or [])[0]
+    call = _only_call(first.choices[0].message)
     follow_up: Any = [
         *ASK,
         first.choices[0].message.model_dump(exclude_none=True),
@@ -86,11 +96,11 @@ async def test_streamed_tool_call_accumulates_to_the_same_call(
     oai: openai.AsyncOpenAI, http: httpx.AsyncClient, spec: Any
 ) -> None:
     plain = await oai.chat.completions.create(model=MODEL, messages=ASK, tools=[WEATHER])
-    expected = (plain.choices[0].message.tool_calls or [])[0]
+    expected = _only_call(plain.choices[0].message)
 
     async with oai.chat.completions.stream(model=MODEL, messages=ASK, tools=[WEATHER]) as stream:
         final = await stream.get_final_completion()
-    streamed = (final.choices[0].message.tool_calls or [])[0]
+    streamed = _only_call(final.choices[0].message)
     assert final.choices[0].finish_reason == "tool_calls"
     assert (streamed.id, streamed.function.name) == (expected.id, expected.function.name)
     assert json.loads(streamed.function.arguments) == EXPECTED_WEATHER_ARGS
@@ -104,6 +114,8 @@ async def test_streamed_tool_call_accumulates_to_the_same_call(
         "type": "function",
         "function": {"name": "get_weather", "arguments": ""},
     }
-    fragments = [chunk["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] for chunk in chunks[1:-1]]
+    fragments = [
+        chunk["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] for chunk in chunks[1:-1]
+    ]
     assert len(fragments) > 1  # arguments really arrive in pieces
     assert "".join(fragments) == expected.function.arguments

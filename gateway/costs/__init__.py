@@ -1,0 +1,11 @@
+"""Exact cost per request: token prices from litellm's bundled map (read offline), config overrides, a tiktoken
+fallback when the provider reports no usage, and the pipeline stage that prices each request.
+
+Nothing here imports litellm: its price file and tokenizer files are located with ``importlib.util.find_spec``.
+"""
+
+from gateway.costs.prices import ModelPrice, PriceMap, resolve
+from gateway.costs.stage import COST_HEADER, CostStage, format_usd
+from gateway.costs.tokens import TokenCounter
+
+__all__ = ["COST_HEADER", "CostStage", "ModelPrice", "PriceMap", "TokenCounter", "format_usd", "resolve"]

@@ -1,0 +1,127 @@
+"""Every key and team in memory, so that authenticating a request costs a hash and a dict lookup.
+
+Loaded at start-up, then kept fresh two ways:
+
+* a message on the invalidation bus (topic ``keys``) reloads at once; the admin API and the CLI publish one after
+  every change, and with Redis it reaches every replica;
+* a poll of ``key_store_version`` (one row, one integer) every ``refresh_seconds`` reloads when the number moved.
+  It covers replicas without Redis, a missed message, and changes made by the CLI where no Redis is configured.
+
+A database that cannot be reached leaves the last loaded keys in place, with one warning per outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC
+
+from gateway.bus import InvalidationBus
+from gateway.db import Database
+from gateway.db.keys import Team, VirtualKey
+from gateway.keys import store
+from gateway.pipeline.context import NO_LIMITS, Limits, Principal
+
+TOPIC = "keys"
+logger = logging.getLogger("gateway.keys")
+
+
+@dataclass(frozen=True, slots=True)
+class CachedKey:
+    principal: Principal
+    key_hash: str
+    expires_at: float | None  # epoch seconds
+    revoked: bool
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+
+class KeyCache:
+    def __init__(self, database: Database, *, refresh_seconds: float = 0.5) -> None:
+        self._db = database
+        self._interval = refresh_seconds
+        self._by_hash: dict[str, CachedKey] = {}
+        self._teams: dict[str, Team] = {}
+        self._version: int | None = None
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+
+    def lookup(self, key_hash: str) -> CachedKey | None:
+        return self._by_hash.get(key_hash)
+
+    def entries(self) -> Iterable[CachedKey]:
+        return self._by_hash.values()
+
+    def teams(self) -> Iterable[Team]:
+        return self._teams.values()
+
+    async def reload(self) -> None:
+        async with self._lock:
+            snap = await asyncio.to_thread(store.snapshot, self._db)
+            teams = {team.id: team for team in snap.teams}
+            self._by_hash = {key.key_hash: _cached(key, teams.get(key.team_id or "")) for key in snap.keys}
+            self._teams = teams
+            self._version = snap.version
+        logger.debug("key cache loaded: %d keys, %d teams (version %d)", len(snap.keys), len(teams), snap.version)
+
+    async def start(self, bus: InvalidationBus | None) -> None:
+        """Load now (a failure here stops the start), then follow changes. Subscribe before ``bus.start``."""
+        await self.reload()
+        if bus is not None:
+            bus.subscribe(TOPIC, self._on_message)
+        self._task = asyncio.create_task(self._poll(), name="key-cache-refresh")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _on_message(self, _payload: str) -> None:
+        await self.reload()
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                current = await asyncio.to_thread(store.version, self._db)
+                if current != self._version:
+                    await self.reload()
+                if self._failing:
+                    self._failing = False
+                    logger.info("key cache: the database is reachable again")
+            except Exception as exc:
+                if not self._failing:
+                    self._failing = True
+                    logger.warning("key cache: cannot refresh from the database (%s); keeping the loaded keys", exc)
+
+
+def _cached(key: VirtualKey, team: Team | None) -> CachedKey:
+    principal = Principal(
+        key_id=key.id,
+        key_name=key.name,
+        team_id=key.team_id,
+        store_content=key.store_content,
+        team_name=team.name if team else None,
+        key_limits=_limits(key),
+        team_limits=_limits(team) if team else NO_LIMITS,
+    )
+    expires = key.expires_at.replace(tzinfo=UTC).timestamp() if key.expires_at else None
+    return CachedKey(principal, key.key_hash, expires, key.revoked_at is not None)
+
+
+def _limits(row: VirtualKey | Team) -> Limits:
+    return Limits(
+        rpm=row.rpm,
+        tpm=row.tpm,
+        budget_usd=row.budget_usd,
+        budget_period=row.budget_period,
+        models=frozenset(row.models) if row.models else None,
+    )
+

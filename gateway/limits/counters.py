@@ -1,0 +1,175 @@
+"""The counters behind limits and budgets, and their in-process implementation.
+
+Two kinds of counter, with the same rules here and in the Redis scripts (``redis_counters``):
+
+* **rate** (RPM, TPM): a token bucket holding at most ``limit``, refilled at ``limit`` per 60 s. A check passes
+  when at least one token is left, and takes ``min(amount, tokens)``. So RPM is exact, and TPM lets a request
+  start while anything is left; the real token count settled afterwards may push the bucket into debt, which
+  holds later requests back until it refills. A missing bucket is a full one.
+* **budget** (USD per period): ``spent`` (settled cost) and ``reserved`` (in-flight estimates). A check passes
+  while ``spent + reserved`` is below the limit, and reserves ``min(amount, what is left)``; settling releases
+  the reservation and adds the real cost. At most one request in flight can have been reserved less than it
+  will cost (the one that took the last of the budget), so spend can pass the budget by at most one request.
+
+``take`` is all-or-nothing over a list of checks (key, team, ...): if one fails, none is applied.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Kind = Literal["rate", "budget"]
+#: Spend within this fraction of the limit counts as the whole budget (sums of float costs are not exact).
+BUDGET_EPSILON = 1e-9
+_PRUNE_EVERY = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    key: str
+    kind: Kind
+    limit: float
+    amount: float
+    expire_at: float = 0.0  # budget: epoch seconds when the period (and the counter) ends
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """``levels``: per check, tokens left (rate) or spent + reserved (budget), after taking (or now, if refused).
+
+    ``taken``: what each check took (to give back when settling). ``wait``: for a refused rate check, the seconds
+    until a token is back.
+    """
+
+    ok: bool
+    levels: tuple[float, ...] = ()
+    taken: tuple[float, ...] = ()
+    failed: int | None = None
+    wait: float = 0.0
+    source: str = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """Rate: ``give_back`` tokens (negative takes more). Budget: release ``give_back``, add ``spend``."""
+
+    key: str
+    kind: Kind
+    limit: float
+    give_back: float
+    spend: float = 0.0
+    expire_at: float = 0.0
+
+
+class Counters(Protocol):
+    async def take(self, checks: Sequence[Check]) -> Taken: ...
+
+    async def settle(self, items: Sequence[Settle], source: str) -> tuple[float, ...] | None:
+        """Per item: tokens now (rate) or spent now (budget); ``None`` when the counters could not be reached."""
+
+    async def seed(self, key: str, spent: float, expire_at: float) -> None:
+        """Add spend from before this process started, once per counter (the first replica to seed wins)."""
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass(slots=True)
+class _Budget:
+    expire_at: float
+    spent: float = 0.0
+    reserved: float = 0.0
+
+
+@dataclass(slots=True)
+class LocalCounters:
+    """Counters of this process only. Every method runs without awaiting, so each call is atomic on the loop."""
+
+    clock: Callable[[], float] = time.time
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _budgets: dict[str, _Budget] = field(default_factory=dict)
+    _seeded: set[str] = field(default_factory=set)
+    _ops: int = 0
+
+    async def take(self, checks: Sequence[Check]) -> Taken:
+        return self.take_now(checks)
+
+    def take_now(self, checks: Sequence[Check]) -> Taken:
+        now = self.clock()
+        self._maybe_prune(now)
+        levels: list[float] = []
+        for index, check in enumerate(checks):
+            if check.kind == "rate":
+                tokens = self._tokens(check.key, check.limit, now)
+                levels.append(tokens)
+                if tokens < 1:
+                    return Taken(False, tuple(levels), failed=index, wait=(1 - tokens) * 60 / check.limit)
+            else:
+                used = self._used(check.key, now)
+                levels.append(used)
+                if used >= check.limit * (1 - BUDGET_EPSILON):
+                    return Taken(False, tuple(levels), failed=index)
+        taken: list[float] = []
+        for index, check in enumerate(checks):
+            if check.kind == "rate":
+                amount = min(check.amount, levels[index])
+                self._buckets[check.key] = _Bucket(levels[index] - amount, now)
+                levels[index] -= amount
+            else:
+                amount = min(check.amount, check.limit - levels[index])
+                budget = self._budgets.setdefault(check.key, _Budget(check.expire_at))
+                budget.reserved += amount
+                budget.expire_at = check.expire_at
+                levels[index] += amount
+            taken.append(amount)
+        return Taken(True, tuple(levels), tuple(taken))
+
+    async def settle(self, items: Sequence[Settle], source: str = "local") -> tuple[float, ...]:
+        now = self.clock()
+        out: list[float] = []
+        for item in items:
+            if item.kind == "rate":
+                tokens = min(item.limit, self._tokens(item.key, item.limit, now) + item.give_back)
+                self._buckets[item.key] = _Bucket(tokens, now)
+                out.append(tokens)
+            else:
+                budget = self._budgets.setdefault(item.key, _Budget(item.expire_at))
+                budget.reserved = max(0.0, budget.reserved - item.give_back)
+                budget.spent += item.spend
+                out.append(budget.spent)
+        return tuple(out)
+
+    async def seed(self, key: str, spent: float, expire_at: float) -> None:
+        if key in self._seeded:
+            return
+        self._seeded.add(key)
+        budget = self._budgets.setdefault(key, _Budget(expire_at))
+        budget.spent += spent
+
+    def _tokens(self, key: str, limit: float, now: float) -> float:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return limit
+        return min(limit, bucket.tokens + max(0.0, now - bucket.at) * limit / 60)
+
+    def _used(self, key: str, now: float) -> float:
+        budget = self._budgets.get(key)
+        if budget is None or budget.expire_at <= now:
+            return 0.0
+        return budget.spent + budget.reserved
+
+    def _maybe_prune(self, now: float) -> None:
+        # Keeps memory bounded by the keys in use: old periods and long-idle buckets (which are full) go.
+        self._ops += 1
+        if self._ops % _PRUNE_EVERY:
+            return
+        for key in [k for k, b in self._budgets.items() if b.expire_at <= now]:
+            del self._budgets[key]
+        for key in [k for k, b in self._buckets.items() if now - b.at > 3600]:
+            del self._buckets[key]

@@ -1,0 +1,145 @@
+"""The serving side's copy of the registry, in memory, so resolving a prompt costs no database round trip.
+
+* Loaded whole at start-up (before the gateway reports ready).
+* Reloaded at once when the ``prompts`` topic of the ``InvalidationBus`` fires: a release, promote or rollback
+  through the admin API of any replica, or the CLI when Redis is configured.
+* Checked every ``refresh_seconds`` with one cheap query (``store.change_token``), and reloaded when it moved:
+  this covers CLI changes without Redis and replicas that missed a message.
+
+Versions are immutable, so a reload keeps the already compiled templates of every version it knew.
+A database error during a refresh is logged and the cache keeps serving what it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.db import Database
+from gateway.prompts.errors import LabelNotFound, PromptNotFound, VersionNotFound
+from gateway.prompts.reference import DEFAULT_LABEL, Reference, in_canary
+from gateway.prompts.render import CompiledPrompt
+from gateway.prompts.store import LabelRow, PromptRows, Token, VersionRow, read_all, read_token
+
+logger = logging.getLogger("gateway.prompts")
+DEFAULT_REFRESH_SECONDS = 2.0
+
+
+class ServedVersion:
+    """One immutable version, with its templates compiled on first use."""
+
+    __slots__ = ("_compiled", "content", "content_hash", "locked", "model", "name", "parameters", "version")
+
+    def __init__(self, row: VersionRow) -> None:
+        self.name = row.name
+        self.version = row.version
+        self.content_hash = row.content_hash
+        self.content = row.content
+        self.model: str | None = row.content.get("model")
+        self.parameters: dict[str, Any] = dict(row.content.get("parameters") or {})
+        self.locked = frozenset(row.content.get("locked") or ())
+        self._compiled: CompiledPrompt | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.content.get("type", "chat"))
+
+    @property
+    def compiled(self) -> CompiledPrompt:
+        if self._compiled is None:
+            self._compiled = CompiledPrompt(f"{self.name}@{self.version}", self.content)
+        return self._compiled
+
+
+@dataclass(slots=True)
+class ServedPrompt:
+    versions: dict[int, ServedVersion] = field(default_factory=dict)
+    labels: dict[str, LabelRow] = field(default_factory=dict)
+
+
+class PromptCache:
+    def __init__(self, database: Database, refresh_seconds: float = DEFAULT_REFRESH_SECONDS) -> None:
+        self._database = database
+        self._refresh_seconds = refresh_seconds
+        self._prompts: dict[str, ServedPrompt] = {}
+        self._token: Token | None = None
+        self._lock = asyncio.Lock()
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+
+    def resolve(self, ref: Reference, caller: str | None) -> ServedVersion:
+        """The version ``ref`` names now; a label with a canary sends ``caller`` to one side, stably."""
+        prompt = self._prompts.get(ref.name)
+        if prompt is None:
+            raise PromptNotFound(f"unknown prompt `{ref.name}`")
+        if ref.version is not None:
+            served = prompt.versions.get(ref.version)
+            if served is None:
+                raise VersionNotFound(f"prompt `{ref.name}` has no version {ref.version}")
+            return served
+        label = ref.label or DEFAULT_LABEL
+        state = prompt.labels.get(label)
+        if state is None:
+            raise LabelNotFound(f"prompt `{ref.name}` has no label `{label}`")
+        number = state.version
+        if state.canary_version is not None and caller is not None:
+            if in_canary(ref.name, caller, state.canary_percent or 0.0):
+                number = state.canary_version
+        return prompt.versions[number]
+
+    async def reload(self) -> None:
+        """Read the whole registry again. Calls that arrive during a reload make it read once more."""
+        self._dirty = True
+        if self._lock.locked():
+            return
+        async with self._lock:
+            while self._dirty:
+                self._dirty = False
+                token, rows = await asyncio.to_thread(read_all, self._database)
+                self._apply(token, rows)
+
+    async def on_invalidate(self, payload: str) -> None:
+        await self.reload()
+
+    async def refresh_if_changed(self) -> bool:
+        token = await asyncio.to_thread(read_token, self._database)
+        if token == self._token:
+            return False
+        await self.reload()
+        return True
+
+    def start(self) -> None:
+        if self._task is None and self._refresh_seconds > 0:
+            self._task = asyncio.create_task(self._refresh_loop(), name="prompt-cache-refresh")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh_seconds)
+            try:
+                await self.refresh_if_changed()
+            except Exception as exc:  # keep serving what we have; the next tick tries again
+                logger.warning("could not refresh the prompt cache: %s", exc)
+
+    def _apply(self, token: Token, rows: dict[str, PromptRows]) -> None:
+        fresh: dict[str, ServedPrompt] = {}
+        for name, prompt in rows.items():
+            known = self._prompts.get(name)
+            served = ServedPrompt(labels=dict(prompt.labels))
+            for number, row in prompt.versions.items():
+                old = known.versions.get(number) if known else None
+                same = old is not None and old.content_hash == row.content_hash
+                served.versions[number] = old if same and old is not None else ServedVersion(row)
+            fresh[name] = served
+        self._prompts = fresh
+        self._token = token
+        logger.debug("prompt cache loaded: %d prompts", len(fresh))
