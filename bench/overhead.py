@@ -76,6 +76,7 @@ class Cell:
     gateway_core_busy: float  # share of one core, 0..1
     load_core_busy: float  # wrk + fake
     other_cores: float  # CPU used meanwhile by processes that are not part of this run, in cores
+    waited_s: float  # how long the cell waited for the machine to be quiet before it started
 
 
 @dataclass
@@ -157,15 +158,18 @@ def stop(process: subprocess.Popen[Any]) -> None:
 
 
 @contextlib.contextmanager
-def fake_provider(core: int | None) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def fake_provider(core: int | None, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Its output goes to a file: a pipe nobody reads fills up with the tracebacks it logs for every stream a
+    client cuts (wrk does at the end of each run), and the fake then blocks on write."""
     command = pinned(core, [str(GATEWAY_BIN), "fake-provider", "--port", "0", "--latency-ms", "0"])
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"listening on (http://\S+)", line)
-        if match is None:
-            raise RuntimeError(f"the fake provider did not start: {line}{process.stdout.read()}")
+        deadline = time.monotonic() + 30
+        while (match := re.search(r"listening on (http://\S+)", log.read_text(errors="replace"))) is None:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the fake provider did not start:\n{log.read_text(errors='replace')}")
+            time.sleep(0.01)
         yield process, match.group(1)
     finally:
         stop(process)
@@ -238,12 +242,25 @@ def wrk(url: str, mode: str, concurrency: int, seconds: int, core: int | None) -
     raise RuntimeError(f"wrk printed no BENCH line (exit {result.returncode}):\n{result.stdout}{result.stderr}")
 
 
+def wait_quiet(pids: set[int], limit: float, threshold: float = 0.15) -> float:
+    """Wait (at most ``limit`` s) until other processes use under ``threshold`` cores; returns the wait."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        machine_before, ours_before = busy_seconds(), sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(0.5)
+        ours = sum(cpu_seconds(pid) for pid in pids) - ours_before
+        if (busy_seconds() - machine_before - ours) / 0.5 < threshold:
+            break
+    return time.monotonic() - started
+
+
 def measure(target: tuple[str, str, int], fake_pid: int, gateway_pid: int, load: dict[str, Any]) -> Cell:
     """One warmed-up wrk run against ``target`` (path, url, server pid), with the CPU each side spent on it."""
     path, url, server_pid = target
     mode, concurrency, seconds, core = load["mode"], load["concurrency"], load["seconds"], load["core"]
-    wrk(url, mode, concurrency, load["warmup"], core)
     pids = {server_pid, fake_pid, gateway_pid}
+    waited = wait_quiet(pids, load["max_wait"])
+    wrk(url, mode, concurrency, load["warmup"], core)
     before = {pid: cpu_seconds(pid) for pid in pids}
     machine_before, wrk_before, wall = busy_seconds(), children_cpu(), time.perf_counter()
     figures = wrk(url, mode, concurrency, seconds, core)
@@ -264,15 +281,17 @@ def measure(target: tuple[str, str, int], fake_pid: int, gateway_pid: int, load:
         server_cpu_ms=spent[server_pid] * 1000 / requests, fake_cpu_ms=spent[fake_pid] * 1000 / requests,
         wrk_cpu_ms=wrk_spent * 1000 / requests,
         gateway_core_busy=gateway_spent / wall, load_core_busy=(spent[fake_pid] + wrk_spent) / wall,
-        other_cores=max(0.0, busy_seconds() - machine_before - ours) / wall,
+        other_cores=max(0.0, busy_seconds() - machine_before - ours) / wall, waited_s=waited,
     )
 
 
 def run(args: argparse.Namespace, gateway_core: int | None, load_core: int | None) -> Run:
     result = Run(machine(gateway_core or 0, load_core or 1), settings={
-        "seconds": args.duration, "warmup": args.warmup, "concurrency": args.concurrency, "starts": args.starts})
-    with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp, fake_provider(load_core) as (fake, fake_url):
-        workdir = Path(tmp)
+        "seconds": args.duration, "warmup": args.warmup, "concurrency": args.concurrency, "starts": args.starts,
+        "max_wait": args.max_wait})
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gw-bench-")))
+        fake, fake_url = stack.enter_context(fake_provider(load_core, workdir / "fake.log"))
         config, log = write_config(workdir, fake_url), workdir / "gateway.log"
         for _ in range(args.starts - 1):  # the first start migrates a new database; the others restart on it
             process, _url, ready = start_gateway(config, gateway_core, log)
@@ -286,7 +305,7 @@ def run(args: argparse.Namespace, gateway_core: int | None, load_core: int | Non
             for mode in ("plain", "stream"):
                 for concurrency in args.concurrency:
                     load = {"mode": mode, "concurrency": concurrency, "seconds": args.duration,
-                            "warmup": args.warmup, "core": load_core}
+                            "warmup": args.warmup, "core": load_core, "max_wait": args.max_wait}
                     for target in (("direct", fake_url, fake.pid), ("gateway", url, gateway.pid)):
                         result.cells.append(measure(target, fake.pid, gateway.pid, load))
                         print(f"  {mode} c={concurrency} {target[0]}: {result.cells[-1].rps:,.0f} req/s",
@@ -308,11 +327,11 @@ def pair(run_: Run, mode: str, concurrency: int) -> tuple[Cell, Cell]:
 
 
 def signed(value: float, digits: int = 2) -> str:
-    return f"{value:+,.{digits}f}".replace("-", "−")
+    return f"{value:+,.{digits}f}"
 
 
 def figures_table(run_: Run) -> list[str]:
-    lines = ["| mode | c | path | req/s | p50 ms | p99 ms | CPU ms/req | busy: gateway core / load core |",
+    lines = ["| mode | c | path | req/s | p50 ms | p99 ms | CPU ms/req | cores busy: gateway / load / others |",
              "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
     for mode in ("plain", "stream"):
         for concurrency in run_.settings["concurrency"]:
@@ -321,14 +340,14 @@ def figures_table(run_: Run) -> list[str]:
             for cell, name in ((direct, "direct"), (gateway, "gateway")):
                 flag = f" ({cell.errors} errors)" if cell.errors else ""
                 cpu = f"{cell.server_cpu_ms:.3f}" + (" (fake)" if name == "direct" else "")
-                gw_busy = f"{cell.gateway_core_busy:.0%}" if name == "gateway" else "idle"
+                busy = f"{cell.gateway_core_busy:.2f} / {cell.load_core_busy:.2f} / {cell.other_cores:.2f}"
                 lines.append(f"| {label} | {concurrency} | {name}{flag} | {cell.rps:,.0f} | {cell.p50_ms:.2f} | "
-                             f"{cell.p99_ms:.2f} | {cpu} | {gw_busy} / {cell.load_core_busy:.0%} |")
+                             f"{cell.p99_ms:.2f} | {cpu} | {busy} |")
             lines.append(
                 f"| {label} | {concurrency} | **overhead** | {signed(gateway.rps - direct.rps, 0)} "
-                f"(×{gateway.rps / direct.rps:.2f}) | {signed(gateway.p50_ms - direct.p50_ms)} "
-                f"(×{gateway.p50_ms / direct.p50_ms:.1f}) | {signed(gateway.p99_ms - direct.p99_ms)} "
-                f"(×{gateway.p99_ms / direct.p99_ms:.1f}) | {signed(gateway.server_cpu_ms, 3)} | |")
+                f"(x{gateway.rps / direct.rps:.2f}) | {signed(gateway.p50_ms - direct.p50_ms)} "
+                f"(x{gateway.p50_ms / direct.p50_ms:.1f}) | {signed(gateway.p99_ms - direct.p99_ms)} "
+                f"(x{gateway.p99_ms / direct.p99_ms:.1f}) | {signed(gateway.server_cpu_ms, 3)} | |")
     return lines
 
 
@@ -367,7 +386,7 @@ def report(run_: Run) -> str:
     lines = [f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, Linux {m['kernel']}, {m['wrk']}, "
              f"commit {m['commit']}. {m['pinning']}. {run_.settings['seconds']:g} s per cell after a "
              f"{run_.settings['warmup']:g} s warm-up, wrk `-t1 -cN`, fake provider at 0 ms.", ""]
-    lines += figures_table(run_) + [""] + targets_table(run_) + [""]
+    lines += [*figures_table(run_), "", *targets_table(run_), ""]
     total = sum(c.requests for c in run_.cells if c.path == "gateway")
     logged = "no request_logs table in this build" if run_.log_rows is None else f"{run_.log_rows:,} rows"
     lines.append(f"Request log: {logged} for {total:,} measured gateway requests (plus warm-ups).")
@@ -394,6 +413,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 10, 50])
     parser.add_argument("--starts", type=int, default=3, help="gateway starts timed (the last one is measured)")
     parser.add_argument("--json", type=Path, help="also save the raw figures to this file")
+    parser.add_argument("--max-wait", type=float, default=120.0,
+                        help="before each cell, wait up to this many seconds for other processes to go quiet")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     args = parser.parse_args(argv)
     if args.quick:

@@ -115,7 +115,7 @@ class RateLimited(GatewayError):
 class UpstreamError(GatewayError):
     status = 502
     error_type = "upstream_error"
-    default_code = "upstream_error"
+    default_code: ClassVar[str | None] = "upstream_error"
     retryable = True
 
     def __init__(

@@ -73,6 +73,9 @@ async def build(
 
     # Stages run in this order before the call, and in reverse after it (see gateway.pipeline.stages).
     stages: list[Stage] = []
+    from gateway.prompts.stage import PromptStage  # jinja2 loads here, not when the app module is imported
+
+    stages.append(await PromptStage.start(database, bus))  # prompt references -> rendered messages, model, params
     pipeline = Pipeline(router, sink or LogRecordSink(), stages)
     stack.push_async_callback(pipeline.aclose)
     await bus.start()

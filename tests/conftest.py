@@ -14,7 +14,6 @@ from typing import Any
 import anthropic
 import openai
 import pytest
-
 from support.servers import FakeProvider, Gateway, fake_provider, gateway
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

@@ -63,12 +63,11 @@ def fake_provider(
     require_key: Annotated[str | None, typer.Option(help="Refuse requests without this key.")] = None,
 ) -> None:
     """Run the built-in fake provider (OpenAI and Anthropic APIs, deterministic replies, injectable faults)."""
-    from gateway.fake_provider import FakeOptions, serve as run
+    from gateway.fake_provider import FakeOptions
+    from gateway.fake_provider import serve as run
 
     run(
-        FakeOptions(
-            host=host, port=port, latency_ms=latency_ms, chunk_delay_ms=chunk_delay_ms, require_key=require_key
-        )
+        FakeOptions(host=host, port=port, latency_ms=latency_ms, chunk_delay_ms=chunk_delay_ms, require_key=require_key)
     )
 
 

@@ -1,7 +1,321 @@
-"""``gateway prompts ...``."""
+"""``gateway prompts ...``: push prompt files, inspect versions, move labels, compare variants.
+
+Every command works on the database directly (``--config`` / ``--database-url``). Label moves are then announced
+to running gateways on Redis when the config names one (they reload at once), and are otherwise picked up by
+their periodic check within seconds. "Who" in the audit log is ``--actor``, by default the login name.
+"""
 
 from __future__ import annotations
 
+import getpass
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, TypeVar
+
 import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gateway.cli.common import ConfigOption, DatabaseOption, open_database
+from gateway.db import Database
 
 prompts_app = typer.Typer(no_args_is_help=True, help="Versioned prompts: push, release, roll back, compare.")
+T = TypeVar("T")
+
+
+def _default_actor() -> str:
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+ActorOption = Annotated[str | None, typer.Option("--actor", help="Who does this, for the audit log [default: $USER].")]
+LabelOption = Annotated[str, typer.Option("--label", "-l", help="The label to move.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Override a failed eval gate (written to the audit log).")]
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+@contextmanager
+def _registry(config: Path | None, database_url: str | None) -> Iterator[Database]:
+    database = open_database(config, database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run ``action``; a prompt error becomes a message and exit code 1 (2 for invalid files)."""
+    from gateway.prompts.errors import PromptError, PromptFileError
+
+    try:
+        return action()
+    except PromptFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except (PromptError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _announce(config: Path | None, name: str) -> None:
+    from gateway.prompts.notify import publish_change
+
+    url = _redis_url(config)
+    if publish_change(url, name):
+        typer.echo("running gateways were told through Redis")
+    elif url is None:
+        typer.echo("running gateways pick this up on their next check (within seconds)")
+
+
+def _redis_url(config: Path | None) -> str | None:
+    if config is None:
+        return None
+    from gateway.config import load_config
+
+    loaded = load_config(config)
+    return loaded.gateway.redis_url.get_secret_value() if loaded.gateway.redis_url else None
+
+
+@prompts_app.command()
+def push(
+    directory: Annotated[Path, typer.Argument(help="Folder of prompt files (*.yaml).")] = Path("prompts"),
+    actor: ActorOption = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Sync the prompt files into the registry and print what changed (all files, or none if one is invalid)."""
+    from gateway.prompts.loader import load_dir
+    from gateway.prompts.registry import push as push_specs
+
+    specs = _run(lambda: load_dir(directory))
+    with _registry(config, database_url) as database:
+        results = _run(lambda: push_specs(database, [(str(p), s) for p, s in specs], actor or _default_actor()))
+    console = _console()
+    for result in results:
+        if result.status == "unchanged":
+            console.print(f"  {result.name}: unchanged (v{result.version})", style="dim")
+        elif result.status == "reverted":
+            console.print(f"[yellow]~[/] {result.name}: same as v{result.version}; latest v{result.previous} -> "
+                          f"v{result.version}")
+        else:
+            origin = f" (was v{result.previous})" if result.previous else ""
+            console.print(f"[green]+[/] {result.name}: {result.status} v{result.version}{origin}")
+    changed = [r for r in results if r.status != "unchanged"]
+    console.print(f"{len(results)} prompts, {len(changed)} changed")
+    for name in sorted({r.name for r in changed}):
+        _announce(config, name)
+
+
+@prompts_app.command("list")
+def list_(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """Every prompt, its number of versions and its labels."""
+    from gateway.prompts.registry import list_prompts
+
+    with _registry(config, database_url) as database:
+        summaries = list_prompts(database)
+    table = Table("prompt", "versions", "labels")
+    for summary in summaries:
+        labels = ", ".join(
+            f"{info.label}=v{info.version}"
+            + (f" (canary v{info.canary_version} {info.canary_percent:g}%)" if info.canary_version else "")
+            for info in summary.labels
+        )
+        table.add_row(summary.name, str(summary.versions), labels)
+    _console().print(table)
+
+
+@prompts_app.command()
+def show(
+    reference: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or NAME@LABEL (default: production).")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Print one version: its labels, hash and content."""
+    import yaml
+
+    from gateway.prompts.reference import parse_reference
+    from gateway.prompts.registry import get_version
+
+    ref = _run(lambda: parse_reference(reference))
+    with _registry(config, database_url) as database:
+        info = _run(lambda: get_version(database, ref))
+    console = _console()
+    console.print(f"[bold]{info.name}@{info.version}[/]  labels: {', '.join(info.labels) or '-'}")
+    console.print(f"hash {info.content_hash}  pushed {info.created_at:%Y-%m-%d %H:%M:%S} by {info.created_by}"
+                  + (f" from {info.source}" if info.source else ""))
+    console.print(Text(yaml.safe_dump({"name": info.name, **info.content}, sort_keys=False, allow_unicode=True)))
+
+
+@prompts_app.command()
+def diff(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    a: Annotated[str, typer.Argument(help="A version number or label.")],
+    b: Annotated[str, typer.Argument(help="Another version number or label.")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Coloured diff of two versions' messages and parameters."""
+    from gateway.prompts.diff import diff_versions
+    from gateway.prompts.reference import parse_reference
+    from gateway.prompts.registry import get_version
+
+    with _registry(config, database_url) as database:
+        old = _run(lambda: get_version(database, parse_reference(f"{name}@{a}")))
+        new = _run(lambda: get_version(database, parse_reference(f"{name}@{b}")))
+    parts = diff_versions(name, old.version, old.content, new.version, new.content)
+    console = _console()
+    if not parts:
+        console.print(f"{name}@{old.version} and {name}@{new.version} are the same")
+    for part in parts:
+        console.print(f"[bold]{part.title}[/]")
+        for line in part.lines:
+            style = "bold" if line.startswith(("---", "+++")) else "green" if line.startswith("+") else (
+                "red" if line.startswith("-") else "cyan" if line.startswith("@@") else None)
+            console.print(Text(line, style=style or ""))
+
+
+@prompts_app.command()
+def release(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    version: Annotated[int, typer.Option("--version", "-v", help="The version to release.")],
+    label: LabelOption = "production",
+    canary: Annotated[float | None, typer.Option(help="Send only this % of the label's traffic to it.")] = None,
+    force: ForceOption = False,
+    actor: ActorOption = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Point a label at a version, or start a canary with --canary PERCENT."""
+    from gateway.prompts.release import release as do_release
+
+    with _registry(config, database_url) as database:
+        move = _run(lambda: do_release(database, name, version, label=label, canary=canary, force=force,
+                                       actor=actor or _default_actor()))
+    _report(move)
+    if move.changed:
+        _announce(config, name)
+
+
+@prompts_app.command()
+def promote(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    label: LabelOption = "production",
+    force: ForceOption = False,
+    actor: ActorOption = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Make the label's canary version its version, for all traffic."""
+    from gateway.prompts.release import promote as do_promote
+
+    with _registry(config, database_url) as database:
+        move = _run(lambda: do_promote(database, name, label=label, force=force, actor=actor or _default_actor()))
+    _report(move)
+    _announce(config, name)
+
+
+@prompts_app.command()
+def rollback(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    label: LabelOption = "production",
+    actor: ActorOption = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """End the label's canary at once, or else point the label back at its previous version."""
+    from gateway.prompts.release import rollback as do_rollback
+
+    with _registry(config, database_url) as database:
+        move = _run(lambda: do_rollback(database, name, label=label, actor=actor or _default_actor()))
+    _report(move)
+    _announce(config, name)
+
+
+def _report(move: object) -> None:
+    from gateway.prompts.release import Move
+
+    assert isinstance(move, Move)
+    where = f"{move.name}@{move.label}"
+    messages = {
+        "none": f"{where} already is v{move.to_version}; nothing changed",
+        "prompt.release": f"{where}: v{move.from_version or '-'} -> v{move.to_version}",
+        "prompt.canary": f"{where}: canary v{move.to_version} at {move.canary_percent:g}% "
+                         f"(main v{move.detail.get('main_version')})",
+        "prompt.promote": f"{where}: canary promoted, v{move.from_version} -> v{move.to_version}",
+        "prompt.rollback": f"{where}: rolled back, v{move.from_version} -> v{move.to_version}",
+        "prompt.canary_end": f"{where}: canary v{move.from_version} ended; all traffic on "
+                             f"v{move.detail.get('main_version')}",
+    }
+    console = _console()
+    console.print(messages.get(move.action, move.action))
+    if move.detail.get("forced"):
+        console.print(f"[yellow]eval gate overridden with --force[/]: {move.detail.get('gate')}")
+    elif move.detail.get("gate_passed"):
+        console.print(f"eval gate passed: {move.detail.get('gate')}")
+
+
+@prompts_app.command()
+def history(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Every label move of the prompt: when, who, what, from, to."""
+    from gateway.prompts.registry import history as read_history
+
+    with _registry(config, database_url) as database:
+        entries = _run(lambda: read_history(database, name))
+    table = Table("when (UTC)", "who", "action", "label", "from", "to", "detail")
+    for entry in entries:
+        detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items() if k not in ("hash",))
+        table.add_row(f"{entry.created_at:%Y-%m-%d %H:%M:%S}", entry.actor, entry.action.removeprefix("prompt."),
+                      entry.target.rpartition("@")[2], entry.from_value or "-", entry.to_value or "-", detail)
+    _console().print(table)
+
+
+@prompts_app.command()
+def compare(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    label: LabelOption = "production",
+    since_hours: Annotated[float | None, typer.Option("--since-hours", help="Window [default: since the canary "
+                                                       "started, else 7 days].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Per variant: requests, cost per request, latency, error rate, eval score; and a significance test."""
+    from gateway.db.audit import utcnow
+    from gateway.prompts.compare import as_dict
+    from gateway.prompts.compare import compare as do_compare
+
+    since: datetime | None = utcnow() - timedelta(hours=since_hours) if since_hours else None
+    with _registry(config, database_url) as database:
+        result = _run(lambda: do_compare(database, name, label=label, since=since))
+    if as_json:
+        import orjson
+
+        typer.echo(orjson.dumps(as_dict(result), option=orjson.OPT_INDENT_2).decode())
+        return
+    console = _console()
+    console.print(f"[bold]{name}@{label}[/] since {result.since:%Y-%m-%d %H:%M:%S} UTC")
+    table = Table("version", "role", "requests", "cost/request", "latency (mean)", "error rate", "eval score")
+    for v in result.variants:
+        score = "-" if v.eval_score is None else f"{v.eval_score:.3f}" + (" ✓" if v.eval_passed else " ✗")
+        table.add_row(f"v{v.version}", v.role, str(v.requests), f"${v.cost_per_request:.6f}",
+                      f"{v.latency_ms:.1f} ms", f"{v.error_rate:.2%} ({v.errors})", score)
+    console.print(table)
+    for test in result.tests:
+        verdict = "[red]significant[/]" if test.significant else "not significant"
+        console.print(f"error rate v{test.version} vs v{test.against}: p = {test.p_value:.4g} ({verdict}; "
+                      f"{test.test})")
+    if not result.variants:
+        console.print("no requests in the window")

@@ -4,6 +4,6 @@ The gateway talks to the database with SQLAlchemy's synchronous engine, from bac
 endpoints (through ``asyncio.to_thread``) and from the CLI: never on the request's hot path.
 """
 
-from gateway.db.engine import Database, DEFAULT_DATABASE_URL, normalize_url
+from gateway.db.engine import DEFAULT_DATABASE_URL, Database, normalize_url
 
 __all__ = ["DEFAULT_DATABASE_URL", "Database", "normalize_url"]

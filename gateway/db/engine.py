@@ -6,10 +6,14 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 DEFAULT_DATABASE_URL = "sqlite:///./gateway.db"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -35,9 +39,7 @@ class Database:
             connect_args = {"check_same_thread": False, "timeout": 30}
         elif self.dialect == "postgresql":
             connect_args = {"connect_timeout": max(1, int(connect_timeout))}
-        self.engine: Engine = create_engine(
-            self.url, connect_args=connect_args, pool_pre_ping=True, future=True
-        )
+        self.engine: Engine = create_engine(self.url, connect_args=connect_args, pool_pre_ping=True, future=True)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -61,7 +63,7 @@ class Database:
 
         command.upgrade(self.alembic_config(), "heads")
 
-    def alembic_config(self):  # type: ignore[no-untyped-def]
+    def alembic_config(self) -> AlembicConfig:
         from alembic.config import Config
 
         config = Config()

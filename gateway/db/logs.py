@@ -2,15 +2,30 @@
 
 Rows are written by the background batch writer only (``gateway.ledger``), never on the request path.
 Prompt and response text are stored only for keys that switch it on.
+
+A roll-up row also carries a latency histogram (``lat_00`` .. ``lat_44``: request counts per bucket, bounds in
+``LATENCY_BOUNDS_MS``), because exact percentiles over millions of raw rows take seconds, while summing the
+histograms of the roll-up rows takes milliseconds. Reports read p50/p95 from it (see ``gateway.reports``).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, Table
 from sqlmodel import Field, SQLModel
+
+#: Upper bounds (ms, exclusive) of the latency buckets: 4 ms growing by 30% per bucket up to ~5 minutes; one
+#: more bucket holds everything slower. Changing them needs a migration and makes old roll-ups unreadable.
+LATENCY_BOUNDS_MS: tuple[float, ...] = tuple(4.0 * 1.3**i for i in range(44))
+LATENCY_COLUMNS: tuple[str, ...] = tuple(f"lat_{i:02d}" for i in range(len(LATENCY_BOUNDS_MS) + 1))
+
+
+def latency_bucket(latency_ms: float) -> int:
+    """The index of the bucket ``latency_ms`` falls in."""
+    return bisect_right(LATENCY_BOUNDS_MS, latency_ms)
 
 
 class RequestLog(SQLModel, table=True):
@@ -25,7 +40,8 @@ class RequestLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: str = Field(max_length=64, unique=True)
-    created_at: datetime
+    # Naive UTC, like the migration's column: SQLModel's default datetime type would demand aware values.
+    created_at: datetime = Field(sa_column=Column(DateTime(), nullable=False))
     endpoint: str = Field(max_length=32)
     model: str = Field(max_length=255)
     deployment_id: str | None = Field(default=None, max_length=255)
@@ -52,6 +68,9 @@ class RequestLog(SQLModel, table=True):
     prompt_version: int | None = None
     request_body: str | None = None
     response_body: str | None = None
+    reasoning_tokens: int | None = None
+    tokens_estimated: bool = False
+    cache_savings_usd: float | None = None
 
 
 class DailyRollup(SQLModel, table=True):
@@ -61,7 +80,13 @@ class DailyRollup(SQLModel, table=True):
     __table_args__ = (
         Index(
             "ux_daily_rollups_dims",
-            "day", "key_id", "team_id", "model", "provider", "prompt_name", "prompt_version",
+            "day",
+            "key_id",
+            "team_id",
+            "model",
+            "provider",
+            "prompt_name",
+            "prompt_version",
             unique=True,
         ),
     )
@@ -83,3 +108,12 @@ class DailyRollup(SQLModel, table=True):
     unpriced: int = 0
     cache_savings_usd: float = 0.0
     latency_ms_sum: float = 0.0
+    estimated: int = 0
+
+
+def _add_latency_columns(table: Table) -> None:
+    for name in LATENCY_COLUMNS:
+        table.append_column(Column(name, Integer, nullable=False, default=0, server_default="0"))
+
+
+_add_latency_columns(DailyRollup.__table__)  # type: ignore[arg-type]

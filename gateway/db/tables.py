@@ -2,7 +2,8 @@
 
 Each feature keeps its tables in its own module under ``gateway/db/`` and adds one import line here.
 """
-import gateway.db.logs  # noqa: F401
-import gateway.db.keys  # noqa: F401
+
+import gateway.db.evals
+import gateway.db.keys
+import gateway.db.logs
 import gateway.db.prompts  # noqa: F401  (also imports gateway.db.audit)
-import gateway.db.evals  # noqa: F401

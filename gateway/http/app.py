@@ -1,8 +1,8 @@
 """``create_app(config)``: the ASGI application.
 
 Nothing happens at import time. The lifespan builds the upstream session, the providers, the router and the
-pipeline (``gateway.wiring``), keeps them on ``app.state.services``, and closes them at shutdown. A test can hand in its own
-``aiohttp.ClientSession`` or record sink, and call the app through ``httpx.ASGITransport``.
+pipeline (``gateway.wiring``), keeps them on ``app.state.services``, and closes them at shutdown. A test can
+hand in its own ``aiohttp.ClientSession`` or record sink, and call the app through ``httpx.ASGITransport``.
 """
 
 from __future__ import annotations

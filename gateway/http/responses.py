@@ -20,14 +20,13 @@ def json_bytes(body: bytes, ctx: RequestContext | None = None, status: int = 200
 
 def error_response(error: GatewayError, ctx: RequestContext | None = None) -> Response:
     headers = {**error.headers, **_gateway_headers(ctx)}
-    return Response(orjson.dumps(error.to_dict()), status_code=error.status, media_type="application/json",
-                    headers=headers)
+    return Response(
+        orjson.dumps(error.to_dict()), status_code=error.status, media_type="application/json", headers=headers
+    )
 
 
 def sse_response(events: AsyncIterator[bytes], ctx: RequestContext) -> StreamingResponse:
-    return StreamingResponse(
-        events, media_type="text/event-stream", headers={**SSE_HEADERS, **_gateway_headers(ctx)}
-    )
+    return StreamingResponse(events, media_type="text/event-stream", headers={**SSE_HEADERS, **_gateway_headers(ctx)})
 
 
 def _gateway_headers(ctx: RequestContext | None) -> dict[str, str]:

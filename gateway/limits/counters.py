@@ -65,6 +65,9 @@ class Settle:
 
 
 class Counters(Protocol):
+    def source(self) -> str:
+        """Where a ``take`` made now would be counted ("redis" or "local")."""
+
     async def take(self, checks: Sequence[Check]) -> Taken: ...
 
     async def settle(self, items: Sequence[Settle], source: str) -> tuple[float, ...] | None:
@@ -96,6 +99,9 @@ class LocalCounters:
     _budgets: dict[str, _Budget] = field(default_factory=dict)
     _seeded: set[str] = field(default_factory=set)
     _ops: int = 0
+
+    def source(self) -> str:
+        return "local"
 
     async def take(self, checks: Sequence[Check]) -> Taken:
         return self.take_now(checks)
@@ -171,5 +177,6 @@ class LocalCounters:
             return
         for key in [k for k, b in self._budgets.items() if b.expire_at <= now]:
             del self._budgets[key]
+            self._seeded.discard(key)
         for key in [k for k, b in self._buckets.items() if now - b.at > 3600]:
             del self._buckets[key]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,17 @@ from gateway.prompts.store import LabelRow, PromptRows, Token, VersionRow, read_
 
 logger = logging.getLogger("gateway.prompts")
 DEFAULT_REFRESH_SECONDS = 2.0
+REFRESH_ENV = "GATEWAY_PROMPTS_REFRESH_SECONDS"
+
+
+def refresh_seconds_from_env() -> float:
+    """``GATEWAY_PROMPTS_REFRESH_SECONDS`` (0 turns the periodic check off), else 2 s."""
+    raw = os.environ.get(REFRESH_ENV)
+    try:
+        return float(raw) if raw else DEFAULT_REFRESH_SECONDS
+    except ValueError:
+        logger.warning("%s=%r is not a number; using %s s", REFRESH_ENV, raw, DEFAULT_REFRESH_SECONDS)
+        return DEFAULT_REFRESH_SECONDS
 
 
 class ServedVersion:
@@ -85,9 +97,9 @@ class PromptCache:
         if state is None:
             raise LabelNotFound(f"prompt `{ref.name}` has no label `{label}`")
         number = state.version
-        if state.canary_version is not None and caller is not None:
-            if in_canary(ref.name, caller, state.canary_percent or 0.0):
-                number = state.canary_version
+        canary = state.canary_version
+        if canary is not None and caller is not None and in_canary(ref.name, caller, state.canary_percent or 0.0):
+            number = canary
         return prompt.versions[number]
 
     async def reload(self) -> None:

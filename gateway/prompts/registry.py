@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, func, select
 
 from gateway.db import Database
 from gateway.db.audit import AuditLog, record_audit, utcnow
@@ -77,7 +76,7 @@ def push(database: Database, specs: list[tuple[str, PromptSpec]], actor: str) ->
 
 
 def _push_one(session: Session, source: str, spec: PromptSpec, actor: str) -> PushResult:
-    prompt = session.scalars(select(Prompt).where(Prompt.name == spec.name)).first()
+    prompt = session.exec(select(Prompt).where(col(Prompt.name) == spec.name)).first()
     created = prompt is None
     if prompt is None:
         prompt = Prompt(name=spec.name, created_by=actor)
@@ -87,8 +86,10 @@ def _push_one(session: Session, source: str, spec: PromptSpec, actor: str) -> Pu
     content = spec.content()
     digest = content_hash(content)
     latest = label_row(session, prompt.id, LATEST, lock=True)
-    same = session.scalars(
-        select(PromptVersion).where(PromptVersion.prompt_id == prompt.id, PromptVersion.content_hash == digest)
+    same = session.exec(
+        select(PromptVersion).where(
+            col(PromptVersion.prompt_id) == prompt.id, col(PromptVersion.content_hash) == digest
+        )
     ).first()
     previous = latest.version if latest else None
     if same is not None:
@@ -96,7 +97,9 @@ def _push_one(session: Session, source: str, spec: PromptSpec, actor: str) -> Pu
             return PushResult(spec.name, "unchanged", same.version, previous)
         number, status = same.version, "reverted"
     else:
-        newest = session.scalar(select(func.max(PromptVersion.version)).where(PromptVersion.prompt_id == prompt.id))
+        newest = session.exec(
+            select(func.max(PromptVersion.version)).where(col(PromptVersion.prompt_id) == prompt.id)
+        ).one()
         number, status = (newest or 0) + 1, "created" if created else "new version"
         session.add(
             PromptVersion(
@@ -113,10 +116,10 @@ def _push_one(session: Session, source: str, spec: PromptSpec, actor: str) -> Pu
 
 
 def label_row(session: Session, prompt_id: int, label: str, *, lock: bool = False) -> PromptLabel | None:
-    query = select(PromptLabel).where(PromptLabel.prompt_id == prompt_id, PromptLabel.label == label)
+    query = select(PromptLabel).where(col(PromptLabel.prompt_id) == prompt_id, col(PromptLabel.label) == label)
     if lock:
         query = query.with_for_update()
-    return session.scalars(query).first()
+    return session.exec(query).first()
 
 
 def move_label(
@@ -135,15 +138,15 @@ def move_label(
 
 
 def prompt_row(session: Session, name: str) -> Prompt:
-    prompt = session.scalars(select(Prompt).where(Prompt.name == name)).first()
+    prompt = session.exec(select(Prompt).where(col(Prompt.name) == name)).first()
     if prompt is None:
         raise PromptNotFound(f"unknown prompt `{name}`")
     return prompt
 
 
 def version_row(session: Session, prompt: Prompt, number: int) -> PromptVersion:
-    row = session.scalars(
-        select(PromptVersion).where(PromptVersion.prompt_id == prompt.id, PromptVersion.version == number)
+    row = session.exec(
+        select(PromptVersion).where(col(PromptVersion.prompt_id) == prompt.id, col(PromptVersion.version) == number)
     ).first()
     if row is None:
         raise VersionNotFound(f"prompt `{prompt.name}` has no version {number}")
@@ -164,13 +167,15 @@ def resolve_number(session: Session, prompt: Prompt, ref: Reference) -> int:
 
 def list_prompts(database: Database) -> list[PromptSummary]:
     with database.session() as session:
-        counts = dict(
-            session.execute(
-                select(PromptVersion.prompt_id, func.count(PromptVersion.id)).group_by(PromptVersion.prompt_id)
-            ).tuples().all()
+        counts: dict[int, int] = dict(
+            session.exec(
+                select(PromptVersion.prompt_id, func.count(col(PromptVersion.id))).group_by(
+                    col(PromptVersion.prompt_id)
+                )
+            ).all()
         )
-        summaries = {p.id: PromptSummary(p.name, counts.get(p.id, 0)) for p in session.scalars(select(Prompt))}
-        for row in session.scalars(select(PromptLabel).order_by(PromptLabel.label)):
+        summaries = {p.id: PromptSummary(p.name, counts.get(p.id or 0, 0)) for p in session.exec(select(Prompt))}
+        for row in session.exec(select(PromptLabel).order_by(col(PromptLabel.label))):
             summaries[row.prompt_id].labels.append(_label_info(row))
     return sorted(summaries.values(), key=lambda s: s.name)
 
@@ -178,7 +183,9 @@ def list_prompts(database: Database) -> list[PromptSummary]:
 def labels_of(database: Database, name: str) -> list[LabelInfo]:
     with database.session() as session:
         prompt = prompt_row(session, name)
-        rows = session.scalars(select(PromptLabel).where(PromptLabel.prompt_id == prompt.id).order_by(PromptLabel.label))
+        rows = session.exec(
+            select(PromptLabel).where(col(PromptLabel.prompt_id) == prompt.id).order_by(col(PromptLabel.label))
+        )
         return [_label_info(row) for row in rows]
 
 
@@ -186,8 +193,10 @@ def get_version(database: Database, ref: Reference) -> VersionInfo:
     with database.session() as session:
         prompt = prompt_row(session, ref.name)
         row = version_row(session, prompt, resolve_number(session, prompt, ref))
-        labels = session.scalars(
-            select(PromptLabel.label).where(PromptLabel.prompt_id == prompt.id, PromptLabel.version == row.version)
+        labels = session.exec(
+            select(PromptLabel.label).where(
+                col(PromptLabel.prompt_id) == prompt.id, col(PromptLabel.version) == row.version
+            )
         ).all()
         return VersionInfo(
             prompt.name, row.version, row.content_hash, row.content, row.eval_suite, row.created_at,
@@ -201,7 +210,7 @@ def history(database: Database, name: str) -> list[AuditLog]:
         prompt_row(session, name)
         prefix = audit_target(name, "")
         query = select(AuditLog).where(col(AuditLog.target).startswith(prefix, autoescape=True))
-        return list(session.scalars(query.order_by(col(AuditLog.id))))
+        return list(session.exec(query.order_by(col(AuditLog.id))))
 
 
 def _label_info(row: PromptLabel) -> LabelInfo:

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from gateway.db import Database
 from gateway.db.audit import AuditLog, record_audit, utcnow
@@ -132,9 +131,9 @@ def rollback(database: Database, name: str, *, label: str = GATED_LABEL, actor: 
 
 def previous_target(session: Session, name: str, label: str) -> int | None:
     """Replay the label's audited moves as a stack: a release pushes where it came from, a rollback pops."""
-    rows = session.scalars(
+    rows = session.exec(
         select(AuditLog)
-        .where(AuditLog.target == audit_target(name, label))
+        .where(col(AuditLog.target) == audit_target(name, label))
         .where(col(AuditLog.action).in_([*_POINTER_MOVES, "prompt.rollback"]))
         .order_by(col(AuditLog.id))
     )

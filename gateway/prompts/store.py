@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from gateway.db import Database
 from gateway.db.prompts import Prompt, PromptLabel, PromptVersion
@@ -40,9 +39,9 @@ class PromptRows:
 
 def change_token(session: Session) -> Token:
     """(newest version id, number of labels, sum of label revisions): any push or label move changes it."""
-    newest = session.execute(select(func.max(PromptVersion.id))).scalar()
-    count, revisions = session.execute(
-        select(func.count(PromptLabel.id), func.coalesce(func.sum(PromptLabel.revision), 0))  # type: ignore[arg-type]
+    newest = session.exec(select(func.max(PromptVersion.id))).one()
+    count, revisions = session.exec(
+        select(func.count(col(PromptLabel.id)), func.coalesce(func.sum(PromptLabel.revision), 0))
     ).one()
     return int(newest or 0), int(count or 0), int(revisions or 0)
 
@@ -51,14 +50,14 @@ def read_all(database: Database) -> tuple[Token, dict[str, PromptRows]]:
     """Every prompt with its versions and labels, and the token they were read at, in one transaction."""
     with database.session() as session, session.begin():
         token = change_token(session)
-        names = dict(session.execute(select(Prompt.id, Prompt.name)).tuples().all())
+        names: dict[int | None, str] = dict(session.exec(select(Prompt.id, Prompt.name)).all())
         prompts: dict[str, PromptRows] = {name: PromptRows() for name in names.values()}
-        for version in session.scalars(select(PromptVersion)):
+        for version in session.exec(select(PromptVersion)):
             name = names[version.prompt_id]
             prompts[name].versions[version.version] = VersionRow(
                 name, version.version, version.content_hash, version.content
             )
-        for label in session.scalars(select(PromptLabel)):
+        for label in session.exec(select(PromptLabel)):
             prompts[names[label.prompt_id]].labels[label.label] = LabelRow(
                 label.version, label.canary_version, label.canary_percent
             )

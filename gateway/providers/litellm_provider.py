@@ -7,6 +7,7 @@ litellm's own retries are switched off: the gateway's router owns retries, fallb
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -129,10 +130,9 @@ class LiteLLMStream:
             await iterator.aclose()  # type: ignore[attr-defined]
         close = getattr(self._wrapper, "aclose", None)
         if close is not None:
-            try:
+            # Closing a finished SDK stream must not mask the real outcome.
+            with contextlib.suppress(Exception):
                 await close()
-            except Exception:  # closing a finished SDK stream must not mask the real outcome
-                pass
 
 
 _PRIVATE_FIELDS = frozenset({"_hidden_params", "_response_ms", "provider_specific_fields"})

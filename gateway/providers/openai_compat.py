@@ -151,9 +151,7 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _status_error(
-    status: int, body: bytes, headers: Mapping[str, str], label: str
-) -> UpstreamError:
+def _status_error(status: int, body: bytes, headers: Mapping[str, str], label: str) -> UpstreamError:
     message, param = _error_message(body)
     return upstream_error_for_status(
         status,

@@ -23,9 +23,7 @@ logger = logging.getLogger("gateway.routing")
 
 
 def needs_litellm(config: GatewayConfig) -> bool:
-    return any(
-        fast_path_base(_split(entry)[0], entry.litellm_params.api_base) is None for entry in config.model_list
-    )
+    return any(fast_path_base(_split(entry)[0], entry.litellm_params.api_base) is None for entry in config.model_list)
 
 
 def build_router(

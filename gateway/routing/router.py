@@ -5,7 +5,8 @@ name it makes up to ``num_retries + 1`` attempts, each on a healthy deployment t
 there is one, waiting between attempts (exponential backoff with jitter, or the provider's ``Retry-After``).
 Only retryable errors (429, 5xx, connection errors, timeouts) lead to another attempt; a provider's 400 is the
 client's problem and is raised at once. A deployment that fails ``allowed_fails`` times in a row cools down
-for ``cooldown_time`` seconds and gets no traffic meanwhile.
+for ``cooldown_time`` seconds and gets no traffic meanwhile. An optional admission hook (``set_admission``) is
+asked before each attempt; a deployment it refuses (at its own RPM/TPM limit) is skipped like a cooling one.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gateway.errors import UnknownModel, UpstreamError, UpstreamUnavailable
+from gateway.errors import RateLimited, UnknownModel, UpstreamError, UpstreamUnavailable
 from gateway.routing.deployment import Deployment
 from gateway.routing.strategies import Strategy
 
 T = TypeVar("T")
 logger = logging.getLogger("gateway.router")
+#: Asked before an attempt on a deployment: None admits it; a number refuses it for about that many seconds.
+Admission = Callable[[Deployment], Awaitable[float | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,10 @@ class Router:
         self._rng = rng or random.Random()
         self._clock = clock
         self._sleep = sleep
+        self._admit: Admission | None = None
+
+    def set_admission(self, admit: Admission | None) -> None:
+        self._admit = admit
 
     @property
     def model_names(self) -> list[str]:
@@ -91,13 +98,17 @@ class Router:
         self.require(model_name)
         chain = [model_name, *self._fallbacks.get(model_name, self._default_fallbacks)]
         last_error: UpstreamError | None = None
+        limited: float | None = None
         attempts = 0
         for index, name in enumerate(chain):
             if index:
                 logger.info("falling back from %s to %s", chain[index - 1], name)
             tried: set[str] = set()
             for attempt in range(self._policy.num_retries + 1):
-                deployment = self._pick(name, tried)
+                deployment, wait = await self._choose(name, tried)
+                if deployment is None and wait is not None:
+                    limited = wait if limited is None else min(limited, wait)
+                    break
                 if deployment is None:
                     last_error = last_error or UpstreamUnavailable(
                         f"every deployment of `{name}` is cooling down after repeated failures",
@@ -116,6 +127,12 @@ class Router:
                         await self._sleep(self._wait(attempt, exc))
                     continue
                 return result, Attempted(deployment, attempts)
+        if attempts == 0 and limited is not None:
+            raise RateLimited(
+                f"Every deployment of `{model_name}` is at its rate limit (deployment rpm/tpm). "
+                f"Please try again in {max(1, round(limited))}s.",
+                headers={"Retry-After": str(max(1, round(limited)))},
+            )
         assert last_error is not None
         raise last_error
 
@@ -141,9 +158,21 @@ class Router:
         deployment.record_success(self._clock() - started, self._policy.latency_alpha)
         return result
 
-    def _pick(self, name: str, tried: set[str]) -> Deployment | None:
+    async def _choose(self, name: str, tried: set[str]) -> tuple[Deployment | None, float | None]:
+        """A healthy deployment that the admission hook admits; else None, with the soonest wait if it refused."""
+        refused: set[str] = set()
+        wait: float | None = None
+        while (deployment := self._pick(name, tried, refused)) is not None:
+            refusal = None if self._admit is None else await self._admit(deployment)
+            if refusal is None:
+                return deployment, None
+            refused.add(deployment.id)
+            wait = refusal if wait is None else min(wait, refusal)
+        return None, wait
+
+    def _pick(self, name: str, tried: set[str], refused: set[str] | None = None) -> Deployment | None:
         now = self._clock()
-        healthy = [d for d in self._groups[name] if d.available(now)]
+        healthy = [d for d in self._groups[name] if d.available(now) and not (refused and d.id in refused)]
         if not healthy:
             return None
         fresh = [d for d in healthy if d.id not in tried]
@@ -157,6 +186,6 @@ class Router:
         policy = self._policy
         if exc.retry_after is not None:
             return max(policy.min_wait, min(exc.retry_after, policy.max_retry_after))
-        ceiling = min(policy.backoff_max, policy.backoff_base * (2**attempt))
+        ceiling = min(policy.backoff_max, policy.backoff_base * (2.0**attempt))
         # Equal jitter: never less than half the step, so retries from many clients spread out but still wait.
         return max(policy.min_wait, ceiling / 2 + self._rng.uniform(0, ceiling / 2))

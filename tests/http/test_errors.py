@@ -7,10 +7,9 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from conftest import MASTER_KEY, base_config
 from support.contracts import validate
 from support.servers import FakeProvider, Gateway, gateway
-
-from conftest import MASTER_KEY, base_config
 
 HELLO = [{"role": "user", "content": "hi"}]
 
@@ -49,8 +48,9 @@ def test_missing_messages_raises_bad_request_naming_the_field(client: openai.Ope
 
 def test_wrong_key_raises_authentication_error(gw: Gateway) -> None:
     _assert_error(_post(gw, {"model": "gpt-4o-mini", "messages": HELLO}, key="sk-wrong"), 401, "authentication_error")
-    with openai.OpenAI(base_url=gw.v1, api_key="sk-wrong", max_retries=0) as sdk, pytest.raises(
-        openai.AuthenticationError
+    with (
+        openai.OpenAI(base_url=gw.v1, api_key="sk-wrong", max_retries=0) as sdk,
+        pytest.raises(openai.AuthenticationError),
     ):
         sdk.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
 
@@ -99,9 +99,10 @@ def test_body_over_the_limit_is_a_413(fake: FakeProvider, tmp_path: Path) -> Non
     with gateway(config, tmp_path) as small:
         big = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * 5000}]}
         _assert_error(_post(small, big), 413, "invalid_request_error")
-        with openai.OpenAI(base_url=small.v1, api_key=MASTER_KEY, max_retries=0) as sdk, pytest.raises(
-            openai.APIStatusError
-        ) as caught:
+        with (
+            openai.OpenAI(base_url=small.v1, api_key=MASTER_KEY, max_retries=0) as sdk,
+            pytest.raises(openai.APIStatusError) as caught,
+        ):
             sdk.chat.completions.create(model="gpt-4o-mini", messages=big["messages"])  # type: ignore[arg-type]
         assert caught.value.status_code == 413
         ok = sdk_call_small(small)

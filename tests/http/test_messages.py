@@ -73,8 +73,9 @@ def test_errors_raise_the_anthropic_exception_classes(gw: Gateway, claude: anthr
     with pytest.raises(anthropic.BadRequestError) as caught:
         claude.messages.create(model="gpt-4o-mini", max_tokens=10, messages=[])
     assert caught.value.body["type"] == "error"  # type: ignore[index]
-    with anthropic.Anthropic(base_url=gw.url, api_key="sk-wrong", max_retries=0) as wrong, pytest.raises(
-        anthropic.AuthenticationError
+    with (
+        anthropic.Anthropic(base_url=gw.url, api_key="sk-wrong", max_retries=0) as wrong,
+        pytest.raises(anthropic.AuthenticationError),
     ):
         wrong.messages.create(model="gpt-4o-mini", max_tokens=10, messages=[{"role": "user", "content": "x"}])
     with pytest.raises(anthropic.RateLimitError):
@@ -82,8 +83,11 @@ def test_errors_raise_the_anthropic_exception_classes(gw: Gateway, claude: anthr
 
 
 def test_stream_cut_midway_raises_instead_of_hanging(claude: anthropic.Anthropic) -> None:
-    with pytest.raises(anthropic.APIError), claude.messages.stream(
-        model="cut", max_tokens=100, messages=[{"role": "user", "content": "one two three four"}]
-    ) as stream:
+    with (
+        pytest.raises(anthropic.APIError),
+        claude.messages.stream(
+            model="cut", max_tokens=100, messages=[{"role": "user", "content": "one two three four"}]
+        ) as stream,
+    ):
         for _ in stream.text_stream:
             pass

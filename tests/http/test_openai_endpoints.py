@@ -8,10 +8,9 @@ import json
 import httpx
 import openai
 import pytest
+from conftest import MASTER_KEY
 from support.contracts import validate, validate_sse_chat_stream, validate_sse_completion_stream
 from support.servers import FakeProvider, Gateway
-
-from conftest import MASTER_KEY
 
 HELLO = [{"role": "user", "content": "hello there"}]
 WEATHER_TOOL = {
@@ -124,9 +123,7 @@ def test_streamed_tool_call_reassembles(client: openai.OpenAI) -> None:
 
 
 def test_json_mode_answer_is_json(client: openai.OpenAI) -> None:
-    reply = client.chat.completions.create(
-        model="gpt-4o-mini", messages=HELLO, response_format={"type": "json_object"}
-    )
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, response_format={"type": "json_object"})
     assert json.loads(reply.choices[0].message.content or "") == {"echo": "hello there"}
 
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from support.servers import FakeProvider, Gateway, gateway
-
 from conftest import MASTER_KEY, base_config
+from support.servers import FakeProvider, Gateway, gateway
 
 HELLO = [{"role": "user", "content": "hi"}]
 

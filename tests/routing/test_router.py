@@ -28,8 +28,15 @@ class Clock:
 
 def dep(name: str, model: str = "m", weight: float = 1.0) -> Deployment:
     return Deployment(
-        id=name, model_name=model, provider_name="openai", upstream_model=name, provider=None,  # type: ignore[arg-type]
-        fast_path=True, timeout=1, stream_timeout=1, weight=weight,
+        id=name,
+        model_name=model,
+        provider_name="openai",
+        upstream_model=name,
+        provider=None,  # type: ignore[arg-type]
+        fast_path=True,
+        timeout=1,
+        stream_timeout=1,
+        weight=weight,
     )
 
 

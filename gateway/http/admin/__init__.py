@@ -24,4 +24,7 @@ def require_master(request: Request) -> Services:
 
 def admin_router() -> APIRouter:
     router = APIRouter(prefix="/admin", dependencies=[Depends(require_master)])
+    from gateway.http.admin.prompts import prompts_router
+
+    router.include_router(prompts_router())
     return router

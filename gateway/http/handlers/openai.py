@@ -13,6 +13,7 @@ from gateway.http.body import require_list
 from gateway.http.responses import error_response, json_bytes, sse_response
 from gateway.http.services import ClientDisconnected, Services, services, until_disconnect
 from gateway.pipeline.context import RequestContext
+from gateway.prompts.reference import references_prompt
 
 DONE = b"data: [DONE]\n\n"
 
@@ -20,14 +21,15 @@ DONE = b"data: [DONE]\n\n"
 async def chat_completions(request: Request) -> Response:
     svc = services(request)
     ctx = await svc.context(request, "chat")
-    require_list(ctx.body, "messages")
+    if not references_prompt(ctx.body):  # a prompt brings its own messages; the prompts stage checks the rest
+        require_list(ctx.body, "messages")
     return await _respond(svc, request, ctx)
 
 
 async def completions(request: Request) -> Response:
     svc = services(request)
     ctx = await svc.context(request, "completions")
-    if "prompt" not in ctx.body:
+    if "prompt" not in ctx.body and not references_prompt(ctx.body):
         raise RequestError("`prompt` is required.", param="prompt")
     return await _respond(svc, request, ctx)
 

@@ -1,0 +1,133 @@
+"""Pure functions from request records to database rows: one ``request_logs`` row per record, and the
+``daily_rollups`` increments for a set of records (one row per day and dimension).
+
+Times are naive UTC, as everywhere in the database. Strings are cut to their column's length, so that a long
+``user`` or error type cannot make PostgreSQL refuse a whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import String, Table
+
+from gateway.db.logs import LATENCY_COLUMNS, latency_bucket
+from gateway.pipeline.records import RequestRecord
+
+#: The columns of ``daily_rollups`` that identify a row (its unique index), in that index's order.
+ROLLUP_DIMENSIONS = ("day", "key_id", "team_id", "model", "provider", "prompt_name", "prompt_version")
+#: The columns of ``daily_rollups`` that are sums.
+ROLLUP_SUMS = (
+    "requests",
+    "errors",
+    "cached",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "unpriced",
+    "cache_savings_usd",
+    "latency_ms_sum",
+    "estimated",
+    *LATENCY_COLUMNS,
+)
+
+RollupKey = tuple[date, str, str, str, str, str, int]
+
+
+def utc_datetime(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+
+
+def string_limits(table: Table) -> dict[str, int]:
+    """Column name -> maximum length, for the bounded string columns of ``table``."""
+    return {
+        column.name: column.type.length
+        for column in table.columns
+        if isinstance(column.type, String) and column.type.length
+    }
+
+
+def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "request_id": record.request_id,
+        "created_at": utc_datetime(record.created_at),
+        "endpoint": record.endpoint,
+        "model": record.model,
+        "deployment_id": record.deployment_id,
+        "provider": record.provider,
+        "upstream_model": record.upstream_model,
+        "status": record.status,
+        "stream": record.stream,
+        "attempts": record.attempts,
+        "latency_ms": record.latency_ms,
+        "ttft_ms": record.ttft_ms,
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        "cached_tokens": record.cached_tokens,
+        "reasoning_tokens": record.reasoning_tokens,
+        "tokens_estimated": record.tokens_estimated,
+        "cost_usd": record.cost_usd,
+        "cache_savings_usd": record.cache_savings_usd,
+        "cache_status": record.cache_status,
+        "error_type": record.error_type,
+        "error_message": record.error_message,
+        "key_id": record.key_id,
+        "team_id": record.team_id,
+        "user": record.user,
+        "tags": list(record.tags),
+        "metadata": dict(record.metadata),
+        "prompt_name": record.prompt_name,
+        "prompt_version": record.prompt_version,
+        "request_body": record.request_body,
+        "response_body": record.response_body,
+    }
+    for name, length in limits.items():
+        value = row.get(name)
+        if isinstance(value, str) and len(value) > length:
+            row[name] = value[:length]
+    return row
+
+
+def rollup_key(record: RequestRecord, limits: Mapping[str, int]) -> RollupKey:
+    def cut(name: str, value: str | None) -> str:
+        return (value or "")[: limits.get(name, 255)]
+
+    return (
+        utc_datetime(record.created_at).date(),
+        cut("key_id", record.key_id),
+        cut("team_id", record.team_id),
+        cut("model", record.model),
+        cut("provider", record.provider),
+        cut("prompt_name", record.prompt_name),
+        record.prompt_version or 0,
+    )
+
+
+def rollup_rows(records: Iterable[RequestRecord], limits: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The increments for ``records``, one row per key, sorted by key (a fixed lock order between writers)."""
+    sums: dict[RollupKey, dict[str, Any]] = {}
+    for record in records:
+        key = rollup_key(record, limits)
+        row = sums.get(key)
+        if row is None:
+            row = sums[key] = {**dict(zip(ROLLUP_DIMENSIONS, key, strict=True)), **dict.fromkeys(ROLLUP_SUMS, 0)}
+        _add(row, record)
+    return [sums[key] for key in sorted(sums)]
+
+
+def _add(row: dict[str, Any], record: RequestRecord) -> None:
+    row["requests"] += 1
+    row["errors"] += record.status >= 400
+    row["cached"] += record.cache_status == "hit"
+    row["prompt_tokens"] += record.prompt_tokens or 0
+    row["completion_tokens"] += record.completion_tokens or 0
+    if record.cost_usd is None:
+        row["unpriced"] += 1
+    else:
+        row["cost_usd"] += record.cost_usd
+    row["cache_savings_usd"] += record.cache_savings_usd or 0.0
+    row["latency_ms_sum"] += record.latency_ms
+    row["estimated"] += record.tokens_estimated
+    row[LATENCY_COLUMNS[latency_bucket(record.latency_ms)]] += 1

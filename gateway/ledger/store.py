@@ -1,0 +1,70 @@
+"""Write a batch of records to the database in one transaction: the log rows, then the roll-ups they add to.
+
+Contract: ``LogStore.write(records)`` is synchronous (call it through ``asyncio.to_thread``) and returns how many
+rows were new. A ``request_id`` already in the log is skipped (``ON CONFLICT DO NOTHING``) and adds nothing to
+the roll-ups, so writing the same records twice (a spill file replayed after a crash) changes nothing. Either
+the whole batch commits or none of it does. Roll-up rows are upserted in key order, so concurrent writers
+(several replicas) take their row locks in the same order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+
+from gateway.db import Database
+from gateway.db.logs import DailyRollup, RequestLog
+from gateway.errors import ConfigError
+from gateway.ledger.rows import ROLLUP_DIMENSIONS, ROLLUP_SUMS, log_row, rollup_rows, string_limits
+from gateway.pipeline.records import RequestRecord
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when ``exc`` means "the database cannot be reached now", as opposed to a bad row."""
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | OSError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+class LogStore:
+    def __init__(self, database: Database) -> None:
+        if database.dialect not in ("postgresql", "sqlite"):
+            raise ConfigError(f"the request log supports PostgreSQL and SQLite, not {database.dialect}")
+        self._database = database
+        self._insert = postgresql.insert if database.dialect == "postgresql" else sqlite.insert
+        self._logs: Table = RequestLog.__table__  # type: ignore[assignment]
+        self._rollups: Table = DailyRollup.__table__  # type: ignore[assignment]
+        self._log_limits = string_limits(self._logs)
+        self._rollup_limits = string_limits(self._rollups)
+
+    @property
+    def url(self) -> str:
+        return self._database.safe_url
+
+    def write(self, records: Sequence[RequestRecord]) -> int:
+        unique = list({record.request_id: record for record in records}.values())
+        if not unique:
+            return 0
+        rows = [log_row(record, self._log_limits) for record in unique]
+        insert_logs = (
+            self._insert(self._logs)
+            .on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(self._logs.c.request_id)
+        )
+        with self._database.engine.begin() as connection:
+            inserted = set(connection.execute(insert_logs, rows).scalars())
+            fresh = [record for record in unique if record.request_id in inserted]
+            rollups = rollup_rows(fresh, self._rollup_limits)
+            if rollups:
+                connection.execute(self._upsert_rollups(), rollups)
+        return len(fresh)
+
+    def _upsert_rollups(self) -> Any:
+        statement = self._insert(self._rollups)
+        table = self._rollups
+        increments = {name: table.c[name] + statement.excluded[name] for name in ROLLUP_SUMS}
+        return statement.on_conflict_do_update(index_elements=list(ROLLUP_DIMENSIONS), set_=increments)

@@ -1,0 +1,136 @@
+"""The limits stage: model access, RPM, TPM and budgets of the calling key and its team.
+
+``before``: refuses a model the key may not use (403), then takes every applicable counter in one atomic step
+(one Redis round trip): a request, its estimated tokens and its estimated cost. Any limit over -> 429 naming
+the limit and when it resets; else the OpenAI-style ``x-ratelimit-*`` headers go on the response.
+``after`` (it runs last, after the cost stage set ``ctx.cost_usd``): gives back what the estimate over-took,
+charges the real tokens and cost, feeds the budget alerts, and charges the deployment's TPM.
+
+Master key and anonymous (no master key configured) callers have no key limits; deployment limits still apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gateway.errors import PermissionDenied
+from gateway.limits.alerts import BudgetAlerts, BudgetState
+from gateway.limits.counters import Counters, Settle, Taken
+from gateway.limits.deployments import DeploymentGate
+from gateway.limits.estimate import Estimate, Estimator
+from gateway.limits.plan import Slot, rate_headers, refusal, scopes_of, slots_for
+from gateway.pipeline.context import RequestContext
+
+NAME = "limits"
+logger = logging.getLogger("gateway.limits")
+
+
+@dataclass(slots=True)
+class Reservation:
+    slots: list[Slot]
+    taken: Taken
+    estimate: Estimate
+
+
+class LimitsStage:
+    name = NAME
+
+    def __init__(
+        self,
+        counters: Counters,
+        estimator: Estimator,
+        *,
+        deployments: DeploymentGate | None = None,
+        alerts: BudgetAlerts | None = None,
+        seeding: asyncio.Task[None] | None = None,
+    ) -> None:
+        self._counters = counters
+        self._estimator = estimator
+        self._deployments = deployments
+        self._alerts = alerts
+        self._seeding = seeding
+
+    async def before(self, ctx: RequestContext) -> bytes | None:
+        principal = ctx.principal
+        if not principal.may_use(ctx.model):
+            raise PermissionDenied(
+                f"This key may not use the model `{ctx.model}`. See GET /v1/models for the models it may use.",
+                param="model",
+                code="model_not_allowed",
+            )
+        scopes = scopes_of(principal)
+        if not scopes:
+            return None
+        estimate = self._estimator.estimate(ctx)
+        now = datetime.now(UTC)
+        slots = [slot for scope in scopes for slot in slots_for(scope, estimate.tokens, estimate.cost_usd, now)]
+        blocked = next((i for i, s in enumerate(slots) if s.metric != "budget" and s.check.limit <= 0), None)
+        if blocked is not None:
+            raise refusal(slots[blocked], Taken(False, failed=0, levels=(0.0,)), now)
+        taken = await self._counters.take([slot.check for slot in slots])
+        if not taken.ok:
+            slot = slots[taken.failed or 0]
+            if slot.metric == "budget":
+                self._alert(slot, taken.levels[taken.failed or 0], exhausted=True)
+            raise refusal(slot, taken, now)
+        ctx.scratch[NAME] = Reservation(slots, taken, estimate)
+        ctx.response_headers.update(rate_headers(slots, taken.levels))
+        return None
+
+    async def after(self, ctx: RequestContext) -> None:
+        if self._deployments is not None:
+            await self._deployments.settle(ctx)
+        reservation = ctx.scratch.pop(NAME, None)
+        if not isinstance(reservation, Reservation):
+            return
+        tokens, cost = _actual(ctx, reservation.estimate)
+        items: list[Settle] = []
+        budget_slots: list[Slot] = []
+        for slot, took in zip(reservation.slots, reservation.taken.taken, strict=True):
+            check = slot.check
+            if slot.metric == "tpm":
+                items.append(Settle(check.key, "rate", check.limit, took - tokens))
+            elif slot.metric == "budget":
+                items.append(Settle(check.key, "budget", check.limit, took, cost, check.expire_at))
+                budget_slots.append(slot)
+        self._estimator.learn(ctx, reservation.estimate)
+        if not items:
+            return
+        levels = await self._counters.settle(items, reservation.taken.source)
+        if levels is not None and self._alerts is not None:
+            spent = [level for item, level in zip(items, levels, strict=True) if item.kind == "budget"]
+            for slot, level in zip(budget_slots, spent, strict=True):
+                self._alert(slot, level)
+
+    async def aclose(self) -> None:
+        if self._seeding is not None and not self._seeding.done():
+            self._seeding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._seeding
+        if self._alerts is not None:
+            await self._alerts.aclose()
+
+    def _alert(self, slot: Slot, spent: float, *, exhausted: bool = False) -> None:
+        if self._alerts is None or slot.period is None:
+            return
+        scope, limits = slot.scope, slot.scope.limits
+        start, end = slot.period
+        state = BudgetState(
+            scope.kind, scope.id, scope.name, slot.check.limit, spent, limits.budget_period, start, end
+        )
+        self._alerts.observe(state, exhausted=exhausted)
+
+
+def _actual(ctx: RequestContext, estimate: Estimate) -> tuple[int, float]:
+    """Real tokens and cost. A request that never reached a provider costs nothing; one that did but has no
+    usage or price is charged its estimate (never silently 0)."""
+    if ctx.deployment is None:
+        return 0, 0.0
+    tokens = ctx.usage.total_tokens if ctx.usage is not None else estimate.tokens
+    if ctx.cost_usd is not None:
+        return tokens, ctx.cost_usd
+    return tokens, estimate.cost_usd or 0.0
