@@ -17,9 +17,13 @@ import aiohttp
 from gateway.auth import Authenticator
 from gateway.bus import InvalidationBus
 from gateway.config.models import GatewayConfig
+from gateway.costs import CostStage
 from gateway.db import Database
 from gateway.http.services import Services
-from gateway.pipeline.records import LogRecordSink, RecordSink
+from gateway.keys.cache import KeyCache
+from gateway.ledger import start_writer
+from gateway.limits.build import build_limits
+from gateway.pipeline.records import RecordSink
 from gateway.pipeline.service import Pipeline
 from gateway.pipeline.stages import Stage
 from gateway.routing.build import build_router, needs_litellm
@@ -70,13 +74,22 @@ async def build(
 
         litellm = load_litellm()
     router = build_router(config, session, litellm)
+    keys = KeyCache(database, refresh_seconds=config.gateway.key_refresh_seconds)
+    await keys.start(bus)  # virtual keys in memory; changes reach every replica through the bus
+    stack.push_async_callback(keys.aclose)
 
     # Stages run in this order before the call, and in reverse after it (see gateway.pipeline.stages).
     stages: list[Stage] = []
     from gateway.prompts.stage import PromptStage  # jinja2 loads here, not when the app module is imported
 
     stages.append(await PromptStage.start(database, bus))  # prompt references -> rendered messages, model, params
-    pipeline = Pipeline(router, sink or LogRecordSink(), stages)
+    cost = await CostStage.start(router)
+    stages.append(build_limits(config, router, database, keys, redis, cost.price))  # model access, RPM/TPM, budgets
+    stages.append(cost)  # keep last: its `after` runs first, so the others see the cost
+    if sink is None:
+        sink = await start_writer(config, database)  # records -> request_logs + daily_rollups, in the background
+        stack.push_async_callback(sink.aclose)  # (the pipeline closes it first; a second close is a no-op)
+    pipeline = Pipeline(router, sink, stages)
     stack.push_async_callback(pipeline.aclose)
     await bus.start()
 
@@ -91,7 +104,7 @@ async def build(
     return Services(
         config=config,
         pipeline=pipeline,
-        auth=Authenticator(master.get_secret_value() if master else None),
+        auth=Authenticator(master.get_secret_value() if master else None, keys),
         started_at=int(time.time()),
         readiness=readiness,
         database=database,

@@ -43,10 +43,12 @@ def base_config(fake: FakeProvider, tmp: Path, **sections: Any) -> dict[str, Any
         _model("always-503", "openai/fail-503", fake.v1),
         _model("always-400", "openai/fail-400", fake.v1),
         _model("always-429", "openai/fail-429", fake.v1),
+        _model("always-429-b", "openai/fail-429-b", fake.v1),
         _model("always-500", "openai/fail-500", fake.v1),
         _model("unavailable", "openai/fail-503-b", fake.v1),
         _model("backup", "openai/backup-model", fake.v1),
         _model("slow", "openai/slow-3000", fake.v1, timeout=0.5),
+        _model("slow-b", "openai/slow-3000-b", fake.v1, timeout=0.5),
         _model("cut", "openai/cut-2", fake.v1),
     ]
     config: dict[str, Any] = {

@@ -1,7 +1,216 @@
-"""``gateway eval ...``."""
+"""``gateway eval ...``: run suites, compare runs, list a suite's history, validate suite files.
+
+Exit codes: 0 the suite passed; 1 below its threshold, or a regression against the baseline; 2 a bad suite or
+bad usage (the message names the file, the case and the field).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
+from gateway.cli.common import ConfigOption, DatabaseOption, open_database
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
 eval_app = typer.Typer(no_args_is_help=True, help="Offline eval suites: run, compare, history.")
+
+SuiteArgument = Annotated[Path, typer.Argument(help="Suite file, e.g. evals/support-reply.yaml.")]
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:  # CI logs and pipes: wide enough that run ids and reasons are not cut
+        console = Console(highlight=False, width=max(console.width, 160))
+    return console
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@eval_app.command("run")
+def run(
+    suite_file: SuiteArgument,
+    prompt_version: Annotated[int | None, typer.Option("--prompt-version", min=1, help="Version to test.")] = None,
+    label: Annotated[str | None, typer.Option("--label", help="Label to test (default: latest).")] = None,
+    gateway: Annotated[str | None, typer.Option("--gateway", envvar="GATEWAY_URL",
+                                                help="URL of a running gateway.")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="GATEWAY_API_KEY",
+                                                help="Key for the gateway.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Cases in flight at once.")] = 8,
+    repeat: Annotated[int, typer.Option(min=1, help="Run every case this many times.")] = 1,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write a JSON report.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="Write a markdown summary.")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="Label, version or run id to compare with.")]
+    = None,
+    max_drop: Annotated[float, typer.Option("--max-drop", min=0, max=1,
+                                            help="Allowed pass-rate drop below the baseline.")] = 0.05,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the local run cache.")] = False,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where the run cache lives.")] = Path(".eval-cache"),
+    retries: Annotated[int, typer.Option(min=0, max=10, help="Retries of transient errors per call.")] = 3,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds per call.")] = 120.0,
+) -> None:
+    """Run a suite on a prompt version through the gateway; store the run; write reports."""
+    from gateway.evals.console import print_comparison, print_report, progress_bar
+    from gateway.evals.loader import load_suite
+    from gateway.evals.model import SuiteError
+    from gateway.evals.session import RunSettings, UsageProblem, execute
+
+    if prompt_version is not None and label is not None:
+        raise _fail("give --prompt-version or --label, not both")
+    if gateway is None and config is None:
+        raise _fail("say where the gateway is: --gateway URL (or GATEWAY_URL), or --config FILE to start it here")
+    try:
+        suite = load_suite(suite_file)
+    except SuiteError as exc:
+        raise _fail(str(exc)) from exc
+    settings = RunSettings(
+        gateway_url=gateway, config=config, api_key=api_key, concurrency=concurrency, repeat=repeat,
+        cache_dir=None if no_cache else cache_dir, retries=retries, timeout=timeout, baseline=baseline,
+        max_drop=max_drop,
+    )
+    database = open_database(config, database_url)
+    console = _console()
+
+    def progress(title: str, total: int):  # type: ignore[no-untyped-def]
+        return progress_bar(console, title, total)
+
+    candidate = (prompt_version, None if prompt_version is not None else (label or "latest"))
+    try:
+        outcome = asyncio.run(execute(suite, database, settings, candidate, progress))
+    except UsageProblem as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        database.dispose()
+    _write_reports(outcome.report, junit=junit, json_out=json_out, html=html, markdown=markdown)
+    if outcome.comparison is not None:
+        print_comparison(console, outcome.comparison)
+    print_report(console, outcome.report)
+    raise typer.Exit(0 if outcome.passed else 1)
+
+
+def _write_reports(report: dict[str, object], **paths: Path | None) -> None:
+    from gateway.evals.reports.html import html_page
+    from gateway.evals.reports.junit import junit_xml
+    from gateway.evals.reports.markdown import markdown as markdown_text
+
+    writers = {
+        "junit": junit_xml,
+        "json_out": lambda r: __import__("json").dumps(r, indent=2, ensure_ascii=False, default=str) + "\n",
+        "html": html_page,
+        "markdown": markdown_text,
+    }
+    for name, path in paths.items():
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(writers[name](report), encoding="utf-8")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary and paths.get("markdown") is None:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown_text(report))
+
+
+@eval_app.command("compare")
+def compare_runs(
+    suite: Annotated[str | None, typer.Argument(help="Suite name or file (not needed with two run ids).")] = None,
+    baseline: Annotated[str, typer.Option("--baseline", help="Label, version or run id.")] = "production",
+    candidate: Annotated[str, typer.Option("--candidate", help="Version, label or run id.")] = "latest",
+    max_drop: Annotated[float, typer.Option("--max-drop", min=0, max=1,
+                                            help="Allowed pass-rate drop; more exits 1.")] = 0.05,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the comparison as JSON.")] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """What changed between two stored runs: newly failing, newly passing, score delta per metric."""
+    import json
+
+    from gateway.evals.compare import compare
+    from gateway.evals.console import print_comparison
+    from gateway.evals.store import RunNotFound, find_run
+
+    name, prompt = _suite_name(suite)
+    database = open_database(config, database_url)
+    try:
+        before = find_run(database, name, baseline, prompt)
+        after = find_run(database, name, candidate, prompt)
+    except RunNotFound as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        database.dispose()
+    comparison = compare(before, after)
+    print_comparison(_console(), comparison)
+    if json_out is not None:
+        json_out.write_text(json.dumps(comparison.as_dict(), indent=2, default=str) + "\n")
+    if comparison.regressed(max_drop):
+        typer.echo(f"regression: the pass rate dropped by {-comparison.pass_rate_delta:.1%} "
+                   f"(more than {max_drop:.1%})", err=True)
+        raise typer.Exit(1)
+
+
+@eval_app.command("history")
+def history(
+    suite: Annotated[str, typer.Argument(help="Suite name or file.")],
+    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """List the stored runs of a suite, newest first."""
+    from gateway.evals.console import print_history
+    from gateway.evals.store import history as runs_of
+
+    name, _ = _suite_name(suite)
+    if name is None:
+        raise _fail("name the suite")
+    database = open_database(config, database_url)
+    try:
+        runs = runs_of(database, name, limit)
+    finally:
+        database.dispose()
+    if not runs:
+        typer.echo(f"no stored runs of suite {name}")
+        return
+    print_history(_console(), name, runs)
+
+
+@eval_app.command("validate")
+def validate(files: Annotated[list[Path], typer.Argument(help="Suite files to check.")]) -> None:
+    """Check suite files without running them (exit 2 on the first bad one)."""
+    from gateway.evals.loader import load_suite
+    from gateway.evals.model import SuiteError
+
+    for path in files:
+        try:
+            suite = load_suite(path)
+        except SuiteError as exc:
+            raise _fail(str(exc)) from exc
+        typer.echo(f"{path}: ok ({len(suite.cases)} cases, prompt {suite.prompt})")
+
+
+def _suite_name(suite: str | None) -> tuple[str | None, str | None]:
+    """(suite name, prompt name) from a suite name or a suite file."""
+    if suite is None:
+        return None, None
+    path = Path(suite)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        from gateway.evals.loader import load_suite
+        from gateway.evals.model import SuiteError
+
+        try:
+            loaded = load_suite(path)
+        except SuiteError as exc:
+            raise _fail(str(exc)) from exc
+        return loaded.name, loaded.prompt
+    return suite, None

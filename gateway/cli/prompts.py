@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -111,8 +111,8 @@ def push(
             console.print(f"[green]+[/] {result.name}: {result.status} v{result.version}{origin}")
     changed = [r for r in results if r.status != "unchanged"]
     console.print(f"{len(results)} prompts, {len(changed)} changed")
-    for name in sorted({r.name for r in changed}):
-        _announce(config, name)
+    if changed:
+        _announce(config, ",".join(sorted({r.name for r in changed})))
 
 
 @prompts_app.command("list")
@@ -152,7 +152,7 @@ def show(
     console.print(f"[bold]{info.name}@{info.version}[/]  labels: {', '.join(info.labels) or '-'}")
     console.print(f"hash {info.content_hash}  pushed {info.created_at:%Y-%m-%d %H:%M:%S} by {info.created_by}"
                   + (f" from {info.source}" if info.source else ""))
-    console.print(Text(yaml.safe_dump({"name": info.name, **info.content}, sort_keys=False, allow_unicode=True)))
+    typer.echo(yaml.safe_dump({"name": info.name, **info.content}, sort_keys=False, allow_unicode=True, width=10**6))
 
 
 @prompts_app.command()
@@ -244,23 +244,27 @@ def _report(move: object) -> None:
     from gateway.prompts.release import Move
 
     assert isinstance(move, Move)
-    where = f"{move.name}@{move.label}"
-    messages = {
-        "none": f"{where} already is v{move.to_version}; nothing changed",
-        "prompt.release": f"{where}: v{move.from_version or '-'} -> v{move.to_version}",
-        "prompt.canary": f"{where}: canary v{move.to_version} at {move.canary_percent:g}% "
-                         f"(main v{move.detail.get('main_version')})",
-        "prompt.promote": f"{where}: canary promoted, v{move.from_version} -> v{move.to_version}",
-        "prompt.rollback": f"{where}: rolled back, v{move.from_version} -> v{move.to_version}",
-        "prompt.canary_end": f"{where}: canary v{move.from_version} ended; all traffic on "
-                             f"v{move.detail.get('main_version')}",
-    }
     console = _console()
-    console.print(messages.get(move.action, move.action))
+    console.print(_describe_move(move))
     if move.detail.get("forced"):
         console.print(f"[yellow]eval gate overridden with --force[/]: {move.detail.get('gate')}")
     elif move.detail.get("gate_passed"):
         console.print(f"eval gate passed: {move.detail.get('gate')}")
+
+
+def _describe_move(move: Any) -> str:
+    where, old, new = f"{move.name}@{move.label}", move.from_version, move.to_version
+    if move.action == "none":
+        return f"{where} already is v{new}; nothing changed"
+    if move.action == "prompt.canary":
+        return f"{where}: canary v{new} at {move.canary_percent:g}% (main v{move.detail.get('main_version')})"
+    if move.action == "prompt.promote":
+        return f"{where}: canary promoted, v{old} -> v{new}"
+    if move.action == "prompt.rollback":
+        return f"{where}: rolled back, v{old} -> v{new}"
+    if move.action == "prompt.canary_end":
+        return f"{where}: canary v{old} ended; all traffic on v{move.detail.get('main_version')}"
+    return f"{where}: v{old or '-'} -> v{new}"
 
 
 @prompts_app.command()
@@ -276,10 +280,25 @@ def history(
         entries = _run(lambda: read_history(database, name))
     table = Table("when (UTC)", "who", "action", "label", "from", "to", "detail")
     for entry in entries:
-        detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items() if k not in ("hash",))
+        detail = _history_detail(entry.detail)
         table.add_row(f"{entry.created_at:%Y-%m-%d %H:%M:%S}", entry.actor, entry.action.removeprefix("prompt."),
                       entry.target.rpartition("@")[2], entry.from_value or "-", entry.to_value or "-", detail)
     _console().print(table)
+
+
+def _history_detail(detail: dict[str, Any]) -> str:
+    parts = []
+    if detail.get("forced"):
+        parts.append("FORCED past the eval gate")
+    if "canary_percent" in detail:
+        parts.append(f"canary {detail['canary_percent']:g}%")
+    if detail.get("ended_canary"):
+        parts.append(f"ended canary v{detail['ended_canary']['version']}")
+    if "gate" in detail:
+        parts.append(f"gate: {detail['gate']}")
+    if "status" in detail:
+        parts.append(str(detail["status"]))
+    return "; ".join(parts)
 
 
 @prompts_app.command()

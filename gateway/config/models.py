@@ -143,6 +143,11 @@ class GatewaySection(BaseModel):
     upstream_pool_size: int = Field(default=512, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     latency_window: int = Field(default=20, gt=0)
+    # The request log's background writer (docs/costs.md).
+    log_spill_path: str | None = None  # default: next to a SQLite file, else ./gateway-spill.jsonl
+    log_batch_size: int = Field(default=500, gt=0, le=10_000)
+    log_flush_interval: float = Field(default=0.2, gt=0, le=60)
+    log_queue_size: int = Field(default=10_000, gt=0)
     # Keys and limits (docs/keys-and-limits.md).
     key_refresh_seconds: float = Field(default=0.5, gt=0, le=60)
     redis_key_prefix: str = Field(default="gateway:", min_length=1)

@@ -44,6 +44,13 @@ class CostStage:
         self._resolved: dict[tuple[object, ...], ModelPrice | None] = {}
         self._warned: set[str] = set()
 
+    @classmethod
+    async def start(cls, router: Router) -> CostStage:
+        """Load the price map (tens of ms of parsing) off the event loop."""
+        prices = await asyncio.to_thread(PriceMap.load)
+        logger.debug("price map: %d priced models", len(prices))
+        return cls(prices, router)
+
     async def before(self, ctx: RequestContext) -> bytes | None:
         return None
 

@@ -18,8 +18,8 @@ from sqlmodel import Field, Session, SQLModel
 
 
 def utcnow() -> datetime:
-    """Naive UTC, as every timestamp column of the gateway stores it (SQLite keeps no time zone)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now, in UTC, time-zone aware (SQLModel's datetime columns refuse naive values)."""
+    return datetime.now(UTC)
 
 
 class AuditLog(SQLModel, table=True):

@@ -3,7 +3,7 @@
 A key is stored only as the SHA-256 of its secret (``key_hash``) plus a short, non-secret ``key_prefix`` for
 display; the secret itself exists only in the answer to ``create``/``rotate``. Every write bumps the single row of
 ``key_store_version`` in the same transaction, so gateways can tell "something changed" with one tiny query
-(see ``gateway.keys.cache``). Times are naive UTC.
+(see ``gateway.keys.cache``). Times are timezone-aware UTC.
 """
 
 from __future__ import annotations

@@ -116,4 +116,12 @@ def _add_latency_columns(table: Table) -> None:
         table.append_column(Column(name, Integer, nullable=False, default=0, server_default="0"))
 
 
-_add_latency_columns(DailyRollup.__table__)  # type: ignore[arg-type]
+def request_logs_table() -> Table:
+    return SQLModel.metadata.tables[RequestLog.__tablename__]  # type: ignore[index]
+
+
+def daily_rollups_table() -> Table:
+    return SQLModel.metadata.tables[DailyRollup.__tablename__]  # type: ignore[index]
+
+
+_add_latency_columns(daily_rollups_table())

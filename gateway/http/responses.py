@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from gateway.errors import GatewayError, MethodNotAllowed, NotFound
 from gateway.pipeline.context import RequestContext
@@ -25,8 +26,26 @@ def error_response(error: GatewayError, ctx: RequestContext | None = None) -> Re
     )
 
 
-def sse_response(events: AsyncIterator[bytes], ctx: RequestContext) -> StreamingResponse:
-    return StreamingResponse(events, media_type="text/event-stream", headers={**SSE_HEADERS, **_gateway_headers(ctx)})
+class SSEResponse(StreamingResponse):
+    """A streaming response that always closes its source, even when the client left before the first byte."""
+
+    def __init__(
+        self, events: AsyncIterator[bytes], closer: Callable[[], Awaitable[None]], ctx: RequestContext
+    ) -> None:
+        super().__init__(events, media_type="text/event-stream", headers={**SSE_HEADERS, **_gateway_headers(ctx)})
+        self._closer = closer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._closer()
+
+
+def sse_response(
+    events: AsyncIterator[bytes], closer: Callable[[], Awaitable[None]], ctx: RequestContext
+) -> SSEResponse:
+    return SSEResponse(events, closer, ctx)
 
 
 def _gateway_headers(ctx: RequestContext | None) -> dict[str, str]:

@@ -112,7 +112,10 @@ def _cached(key: VirtualKey, team: Team | None) -> CachedKey:
         key_limits=_limits(key),
         team_limits=_limits(team) if team else NO_LIMITS,
     )
-    expires = key.expires_at.replace(tzinfo=UTC).timestamp() if key.expires_at else None
+    expires_at = key.expires_at
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    expires = expires_at.timestamp() if expires_at is not None else None
     return CachedKey(principal, key.key_hash, expires, key.revoked_at is not None)
 
 

@@ -19,8 +19,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def utcnow() -> datetime:
-    """Naive UTC, the form every time column holds."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 def parse_expiry(value: str, now: datetime | None = None) -> datetime:
@@ -33,9 +32,7 @@ def parse_expiry(value: str, now: datetime | None = None) -> datetime:
         moment = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise ValueError(f"{value!r} is neither a duration like 30d / 12h nor an ISO date") from exc
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class _Limits(BaseModel):
@@ -97,7 +94,7 @@ def key_status(row: VirtualKey, now: datetime | None = None) -> str:
     now = now or utcnow()
     if row.revoked_at is not None:
         return "revoked"
-    if row.expires_at is not None and row.expires_at <= now:
+    if row.expires_at is not None and _aware(row.expires_at) <= now:
         return "expired"
     return "active"
 
@@ -138,5 +135,12 @@ def team_view(row: Team) -> dict[str, Any]:
     }
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() + "Z" if moment is not None else None
+    if moment is None:
+        return None
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.isoformat(timespec="seconds").replace("+00:00", "Z")

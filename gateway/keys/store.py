@@ -147,8 +147,9 @@ def rotate_key(db: Database, ref: str) -> tuple[VirtualKey, str]:
 
 
 def _commit(session: Session, conflict: str) -> None:
-    session.execute(text("UPDATE key_store_version SET version = version + 1 WHERE id = 1"))
     try:
+        session.flush()
+        session.execute(text("UPDATE key_store_version SET version = version + 1 WHERE id = 1"))
         session.commit()
     except IntegrityError as exc:
         session.rollback()

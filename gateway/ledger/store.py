@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from gateway.db import Database
-from gateway.db.logs import DailyRollup, RequestLog
+from gateway.db.logs import daily_rollups_table, request_logs_table
 from gateway.errors import ConfigError
 from gateway.ledger.rows import ROLLUP_DIMENSIONS, ROLLUP_SUMS, log_row, rollup_rows, string_limits
 from gateway.pipeline.records import RequestRecord
@@ -36,8 +36,8 @@ class LogStore:
             raise ConfigError(f"the request log supports PostgreSQL and SQLite, not {database.dialect}")
         self._database = database
         self._insert = postgresql.insert if database.dialect == "postgresql" else sqlite.insert
-        self._logs: Table = RequestLog.__table__  # type: ignore[assignment]
-        self._rollups: Table = DailyRollup.__table__  # type: ignore[assignment]
+        self._logs: Table = request_logs_table()
+        self._rollups: Table = daily_rollups_table()
         self._log_limits = string_limits(self._logs)
         self._rollup_limits = string_limits(self._rollups)
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from gateway.limits.periods import iso_z
 
 if TYPE_CHECKING:
+    import httpx
     from redis.asyncio import Redis
 
 THRESHOLDS = (0.8, 1.0)
@@ -45,7 +44,9 @@ class BudgetAlerts:
         self._url = url
         self._redis = redis
         self._prefix = prefix + "alerts:"
-        self._client = httpx.AsyncClient(timeout=timeout)
+        import httpx  # only gateways with a webhook pay for the import
+
+        self._client: httpx.AsyncClient = httpx.AsyncClient(timeout=timeout)
         self._sent: dict[str, float] = {}  # token -> end of its period
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -80,6 +81,8 @@ class BudgetAlerts:
         await self._client.aclose()
 
     async def _fire(self, token: str, threshold: float, state: BudgetState) -> None:
+        import httpx
+
         if not await self._first_replica(token, state):
             return
         payload = _payload(threshold, state)

@@ -8,7 +8,6 @@ answered once it has ended (``settle``), so a deployment over its TPM waits unti
 
 from __future__ import annotations
 
-
 from gateway.limits.counters import Check, Counters, Settle
 from gateway.pipeline.context import RequestContext
 from gateway.routing.deployment import Deployment

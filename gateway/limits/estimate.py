@@ -11,25 +11,43 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import orjson
 
 from gateway.pipeline.context import RequestContext
 from gateway.routing.deployment import Deployment
 
-#: (input, output) USD per token for a deployment, or None when unknown.
-PriceLookup = Callable[[Deployment], tuple[float, float] | None]
+
+class TokenPrice(Protocol):
+    """USD per token (``gateway.costs.prices.ModelPrice`` is one); ``None`` means unknown."""
+
+    @property
+    def input(self) -> float | None: ...
+
+    @property
+    def output(self) -> float | None: ...
+
+
+#: The price of a deployment (the cost stage's ``price``), or None when unknown.
+PriceLookup = Callable[[Deployment], TokenPrice | None]
 DEFAULT_OUTPUT_TOKENS = 256
 _ALPHA = 0.2
 _PROMPT_FIELDS = {"chat": ("messages", "tools"), "completions": ("prompt",), "embeddings": ("input",)}
 
 
-def config_prices(deployment: Deployment) -> tuple[float, float] | None:
-    """Prices written in the config (``input_cost_per_token`` / ``output_cost_per_token``)."""
+@dataclass(frozen=True, slots=True)
+class _Price:
+    input: float | None
+    output: float | None
+
+
+def config_prices(deployment: Deployment) -> TokenPrice | None:
+    """Only the prices written in the config (``input_cost_per_token`` / ``output_cost_per_token``)."""
     prices = deployment.prices
     if prices.input_cost_per_token is None and prices.output_cost_per_token is None:
         return None
-    return prices.input_cost_per_token or 0.0, prices.output_cost_per_token or 0.0
+    return _Price(prices.input_cost_per_token, prices.output_cost_per_token)
 
 
 @dataclass(slots=True)
@@ -75,7 +93,8 @@ class Estimator:
             return 0
         body = ctx.body
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
-        choices = body.get("n") if isinstance(body.get("n"), int) and body["n"] > 0 else 1
+        n = body.get("n")
+        choices = n if isinstance(n, int) and n > 0 else 1
         if isinstance(limit, int) and limit > 0:
             return limit * choices
         learned = self._learned.get(ctx.model)
@@ -84,9 +103,9 @@ class Estimator:
 
     def _cost(self, model: str, prompt: int, output: int) -> float | None:
         costs = [
-            prompt * price[0] + output * price[1]
+            prompt * (price.input or 0.0) + output * (price.output or 0.0)
             for deployment in self.deployments(model)
-            if (price := self.prices(deployment)) is not None
+            if (price := self.prices(deployment)) is not None and price.input is not None
         ]
         if costs:
             return max(costs)

@@ -58,10 +58,14 @@ def slots_for(scope: Scope, tokens: int, cost: float | None, now: datetime) -> l
         slots.append(Slot(scope, "tpm", Check(f"tpm:{base}", "rate", limits.tpm, max(1, tokens))))
     if limits.budget_usd is not None:
         start, end = period_bounds(limits.budget_period, now)
-        key = f"budget:{base}:{limits.budget_period}:{start:%Y%m%d}"
+        key = budget_counter(scope.kind, scope.id, limits.budget_period, start)
         check = Check(key, "budget", limits.budget_usd, cost or 0.0, end.timestamp())
         slots.append(Slot(scope, "budget", check, (start, end)))
     return slots
+
+
+def budget_counter(kind: str, scope_id: str, period: str, start: datetime) -> str:
+    return f"budget:{kind}:{scope_id}:{period}:{start:%Y%m%d}"
 
 
 def rate_headers(slots: list[Slot], levels: tuple[float, ...]) -> dict[str, str]:

@@ -9,23 +9,23 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import text
 
 from gateway.db import Database
-from gateway.db.logs import DailyRollup
+
+_QUERY = text(
+    "SELECT key_id, team_id, day, SUM(cost_usd) FROM daily_rollups WHERE day >= :since "
+    "GROUP BY key_id, team_id, day"
+)
 
 
 def spend_by_day(db: Database, since: date) -> tuple[dict[str, dict[date, float]], dict[str, dict[date, float]]]:
     """(per key id, per team id) -> {day: cost} for every day from ``since``."""
-    query = (
-        select(DailyRollup.key_id, DailyRollup.team_id, DailyRollup.day, func.sum(DailyRollup.cost_usd))
-        .where(DailyRollup.day >= since)
-        .group_by(DailyRollup.key_id, DailyRollup.team_id, DailyRollup.day)
-    )
     keys: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
     teams: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
     with db.engine.connect() as connection:
-        for key_id, team_id, day, cost in connection.execute(query):
+        for key_id, team_id, raw_day, cost in connection.execute(_QUERY, {"since": since}):
+            day = raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day))  # SQLite: text
             if key_id:
                 keys[key_id][day] += float(cost or 0)
             if team_id:

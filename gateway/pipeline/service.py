@@ -19,7 +19,7 @@ import orjson
 
 from gateway.errors import GatewayError, UpstreamError
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.records import RESPONSE_BODY, RESPONSE_TEXT, STREAM_CHUNKS, RecordSink, RequestRecord
+from gateway.pipeline.records import RESPONSE_BODY, RecordSink, RequestRecord
 from gateway.pipeline.stages import Stage
 from gateway.pipeline.usage import Usage
 from gateway.providers.base import UpstreamRequest, UpstreamStream
@@ -65,7 +65,7 @@ class Pipeline:
         finally:
             await self._finish(ctx)
 
-    async def stream(self, ctx: RequestContext) -> AsyncIterator[bytes]:
+    async def stream(self, ctx: RequestContext) -> Relay:
         """Open a stream; returns an iterator of chunk payloads (JSON bytes, OpenAI chunk shape).
 
         Failures before the upstream accepts the stream are raised here, so the client still gets a plain error
@@ -74,7 +74,7 @@ class Pipeline:
         try:
             cached = await self._before(ctx)
             if cached is not None:
-                return self._replay(ctx, cached)
+                return Relay(self, ctx, CachedStream(cached))
 
             async def open_stream(deployment: Deployment) -> UpstreamStream:
                 return await deployment.provider.stream(self._upstream_request(ctx, deployment))
@@ -91,7 +91,7 @@ class Pipeline:
             ctx.status = 499
             await self._finish(ctx)
             raise
-        return self._relay(ctx, upstream)
+        return Relay(self, ctx, upstream)
 
     async def _before(self, ctx: RequestContext) -> bytes | None:
         for stage in self.stages:
@@ -100,56 +100,6 @@ class Pipeline:
                 return answer
         self.router.require(ctx.model)
         return None
-
-    async def _relay(self, ctx: RequestContext, upstream: UpstreamStream) -> AsyncIterator[bytes]:
-        deployment = ctx.deployment
-        assert deployment is not None
-        deployment.in_flight += 1
-        hide_usage = not ctx.client_wants_usage
-        # OpenAI's legacy completions chunk has no room for `"usage": null`, which asking for usage adds.
-        strip_null_usage = hide_usage and ctx.endpoint == "completions"
-        # The text is kept only for keys that store content, or when a fast-path upstream shows (no "usage" key
-        # in its first chunk) that it ignores include_usage, so the cost stage can count the tokens itself.
-        text: list[str] | None = [] if ctx.principal.store_content else None
-        chunks = 0
-        completed = False
-        try:
-            async for payload in upstream:
-                if ctx.first_token_at is None:
-                    ctx.first_token_at = time.perf_counter()
-                    if text is None and deployment.fast_path and b'"usage"' not in payload:
-                        text = []
-                chunks += 1
-                if text is not None:
-                    _collect_text(payload, text)
-                if _may_carry_usage(payload) and (usage := _chunk_usage(payload)) is not None:
-                    ctx.usage, is_usage_only = usage
-                    if hide_usage and is_usage_only:
-                        continue
-                elif strip_null_usage:
-                    payload = _strip_null_usage(payload)
-                yield payload
-            completed = True
-        except GatewayError as exc:
-            ctx.fail(exc)
-            raise
-        finally:
-            deployment.in_flight -= 1
-            if not completed and ctx.error is None:
-                ctx.status = 499  # the client went away before the end
-            ctx.scratch[STREAM_CHUNKS] = chunks
-            if text is not None:
-                ctx.scratch[RESPONSE_TEXT] = text
-            await upstream.aclose()
-            await self._finish(ctx)
-
-    async def _replay(self, ctx: RequestContext, body: bytes) -> AsyncIterator[bytes]:
-        """A stage's answer (a JSON list of chunk payloads), replayed as a stream."""
-        try:
-            for payload in orjson.loads(body):
-                yield orjson.dumps(payload)
-        finally:
-            await self._finish(ctx)
 
     def _upstream_request(self, ctx: RequestContext, deployment: Deployment) -> UpstreamRequest:
         body = dict(ctx.body)
@@ -163,6 +113,8 @@ class Pipeline:
         return UpstreamRequest(endpoint=ctx.endpoint, body=body, timeout=timeout)
 
     async def _finish(self, ctx: RequestContext) -> None:
+        if ctx.finished is not None:
+            return  # recorded already: exactly one record per request
         ctx.finished = time.perf_counter()
         for stage in reversed(self.stages):
             try:
@@ -175,6 +127,82 @@ class Pipeline:
         for stage in self.stages:
             await stage.aclose()
         await self.sink.aclose()
+
+
+class Relay:
+    """The upstream's chunks on their way to the client: usage noted, the gateway's own usage chunk hidden.
+
+    ``aclose()`` must be called once the response is over, whether or not iteration began (a client can leave
+    before the first byte): it closes the upstream and makes sure the request is recorded.
+    """
+
+    def __init__(self, pipeline: Pipeline, ctx: RequestContext, upstream: UpstreamStream) -> None:
+        self._pipeline = pipeline
+        self._ctx = ctx
+        self._upstream = upstream
+        self._iterator: AsyncIterator[bytes] | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._iterator is None:
+            self._iterator = self._chunks()
+        return self._iterator
+
+    async def aclose(self) -> None:
+        if self._iterator is not None:
+            await self._iterator.aclose()  # type: ignore[attr-defined]
+        if self._ctx.finished is None:  # iteration never began
+            self._ctx.status = 499
+            await self._upstream.aclose()
+            await self._pipeline._finish(self._ctx)
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        ctx = self._ctx
+        deployment = ctx.deployment
+        if deployment is not None:
+            deployment.in_flight += 1
+        hide_usage = not ctx.client_wants_usage
+        # OpenAI's legacy completions chunk has no room for `"usage": null`, which asking for usage adds.
+        strip_null_usage = hide_usage and ctx.endpoint == "completions"
+        completed = False
+        try:
+            async for payload in self._upstream:
+                if ctx.first_token_at is None:
+                    ctx.first_token_at = time.perf_counter()
+                if _may_carry_usage(payload) and (usage := _chunk_usage(payload)) is not None:
+                    ctx.usage, is_usage_only = usage
+                    if hide_usage and is_usage_only:
+                        continue
+                elif strip_null_usage:
+                    payload = _strip_null_usage(payload)
+                yield payload
+            completed = True
+        except GatewayError as exc:
+            ctx.fail(exc)
+            raise
+        finally:
+            if deployment is not None:
+                deployment.in_flight -= 1
+            if not completed and ctx.error is None:
+                ctx.status = 499  # the client went away before the end
+            await self._upstream.aclose()
+            await self._pipeline._finish(ctx)
+
+
+class CachedStream:
+    """A stage's stored answer (a JSON list of chunk payloads), replayed as if it came from the upstream."""
+
+    def __init__(self, body: bytes) -> None:
+        self._payloads: list[Any] = orjson.loads(body)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._replay()
+
+    async def _replay(self) -> AsyncIterator[bytes]:
+        for payload in self._payloads:
+            yield orjson.dumps(payload)
+
+    async def aclose(self) -> None:
+        return None
 
 
 def _usage_of(body: bytes) -> Usage | None:

@@ -79,7 +79,8 @@ class PromptCache:
         self._prompts: dict[str, ServedPrompt] = {}
         self._token: Token | None = None
         self._lock = asyncio.Lock()
-        self._dirty = False
+        self._wanted = 0  # reloads asked for so far
+        self._loaded = 0  # the reloads the last applied read covers
         self._task: asyncio.Task[None] | None = None
 
     def resolve(self, ref: Reference, caller: str | None) -> ServedVersion:
@@ -103,15 +104,19 @@ class PromptCache:
         return prompt.versions[number]
 
     async def reload(self) -> None:
-        """Read the whole registry again. Calls that arrive during a reload make it read once more."""
-        self._dirty = True
-        if self._lock.locked():
-            return
+        """Read the whole registry again; returns once a read that began after this call has been applied.
+
+        Concurrent calls share reads: a caller that finds a newer read already applied returns at once.
+        """
+        self._wanted += 1
+        wanted = self._wanted
         async with self._lock:
-            while self._dirty:
-                self._dirty = False
-                token, rows = await asyncio.to_thread(read_all, self._database)
-                self._apply(token, rows)
+            if self._loaded >= wanted:
+                return
+            covering = self._wanted
+            token, rows = await asyncio.to_thread(read_all, self._database)
+            self._apply(token, rows)
+            self._loaded = covering
 
     async def on_invalidate(self, payload: str) -> None:
         await self.reload()

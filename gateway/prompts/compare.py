@@ -109,7 +109,7 @@ def _per_version(session: Session, name: str, since: datetime) -> list[tuple[int
     )
     return [
         (int(v), int(n), int(e or 0), float(c or 0.0), float(lat or 0.0))
-        for v, n, e, c, lat in session.execute(query).tuples()
+        for v, n, e, c, lat in session.execute(query).all()
     ]
 
 

@@ -79,7 +79,7 @@ def test_errors_raise_the_anthropic_exception_classes(gw: Gateway, claude: anthr
     ):
         wrong.messages.create(model="gpt-4o-mini", max_tokens=10, messages=[{"role": "user", "content": "x"}])
     with pytest.raises(anthropic.RateLimitError):
-        claude.messages.create(model="always-429", max_tokens=10, messages=[{"role": "user", "content": "x"}])
+        claude.messages.create(model="always-429-b", max_tokens=10, messages=[{"role": "user", "content": "x"}])
 
 
 def test_stream_cut_midway_raises_instead_of_hanging(claude: anthropic.Anthropic) -> None:

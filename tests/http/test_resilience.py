@@ -93,7 +93,7 @@ def test_per_request_timeout_header(gw: Gateway) -> None:
     assert response.status_code == 200, "a fast upstream answers within the limit"
     slow = httpx.post(
         gw.v1 + "/chat/completions",
-        json={"model": "slow", "messages": HELLO},
+        json={"model": "slow-b", "messages": HELLO},
         headers={"Authorization": f"Bearer {MASTER_KEY}", "x-gateway-timeout": "0.1"},
         timeout=10,
     )

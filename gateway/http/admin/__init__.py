@@ -27,4 +27,10 @@ def admin_router() -> APIRouter:
     from gateway.http.admin.prompts import prompts_router
 
     router.include_router(prompts_router())
+    from gateway.http.admin.keys import keys_router
+
+    router.include_router(keys_router())
+    from gateway.http.admin.costs import costs_router
+
+    router.include_router(costs_router())
     return router

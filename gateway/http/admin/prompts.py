@@ -112,8 +112,12 @@ def prompts_router() -> APIRouter:
     async def release(name: str, body: ReleaseBody, svc: Services = Master) -> dict[str, Any]:
         from gateway.prompts.release import release as move
 
-        result = await _call(svc, lambda db: move(db, name, body.version, label=body.label, canary=body.canary,
-                                                  force=body.force, actor=body.actor))
+        result = await _call(
+            svc,
+            lambda db: move(
+                db, name, body.version, label=body.label, canary=body.canary, force=body.force, actor=body.actor
+            ),
+        )
         if result.changed:
             await _announce(svc, name)
         return asdict(result)
@@ -184,7 +188,12 @@ def _http_error(exc: Exception) -> GatewayError:
 
 
 async def _announce(svc: Services, name: str) -> None:
+    """Reload this replica's cache before answering (so the change holds at once here), then tell the others."""
     from gateway.prompts.notify import TOPIC
+    from gateway.prompts.stage import PromptStage
 
-    if svc.bus is not None:
+    for stage in svc.pipeline.stages:
+        if isinstance(stage, PromptStage):
+            await stage.cache.reload()
+    if svc.bus is not None and svc.redis is not None:
         await svc.bus.publish(TOPIC, name)

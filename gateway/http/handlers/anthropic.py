@@ -6,7 +6,7 @@ the gateway unchanged. Errors keep Anthropic's shape, so the SDK raises its usua
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 
 import orjson
 from starlette.requests import Request
@@ -38,8 +38,8 @@ async def messages(request: Request) -> Response:
         ctx.client_wants_usage = True  # Anthropic's message_delta carries usage, so the translator needs it
         model = ctx.model
         if ctx.stream:
-            chunks = await svc.pipeline.stream(ctx)
-            return sse_response(_anthropic_sse(chunks, model), ctx)
+            relay = await svc.pipeline.stream(ctx)
+            return sse_response(_anthropic_sse(relay, model), relay.aclose, ctx)
         result = await until_disconnect(request, svc.pipeline.complete(ctx))
     except ClientDisconnected:
         return Response(status_code=499)
@@ -57,7 +57,7 @@ def _error(exc: GatewayError) -> Response:
     )
 
 
-async def _anthropic_sse(chunks: AsyncIterator[bytes], model: str) -> AsyncIterator[bytes]:
+async def _anthropic_sse(chunks: AsyncIterable[bytes], model: str) -> AsyncIterator[bytes]:
     translator = ChatToMessageStream(model)
     try:
         async for payload in chunks:
@@ -67,6 +67,4 @@ async def _anthropic_sse(chunks: AsyncIterator[bytes], model: str) -> AsyncItera
     except GatewayError as exc:
         yield translator.error_event(exc.status, exc.to_dict())
         return
-    finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
     yield translator.finish()

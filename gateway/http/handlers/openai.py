@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import GatewayError, RequestError
+from gateway.errors import GatewayError, PermissionDenied, RequestError
 from gateway.http.body import require_list
 from gateway.http.responses import error_response, json_bytes, sse_response
 from gateway.http.services import ClientDisconnected, Services, services, until_disconnect
@@ -46,16 +46,18 @@ async def embeddings(request: Request) -> Response:
 
 async def list_models(request: Request) -> Response:
     svc = services(request)
-    svc.auth.authenticate(request.headers)
-    data = [_model_card(svc, name) for name in svc.pipeline.router.model_names]
+    principal = svc.auth.authenticate(request.headers)
+    data = [_model_card(svc, name) for name in svc.pipeline.router.model_names if principal.may_use(name)]
     return json_bytes(orjson.dumps({"object": "list", "data": data}))
 
 
 async def get_model(request: Request) -> Response:
     svc = services(request)
-    svc.auth.authenticate(request.headers)
+    principal = svc.auth.authenticate(request.headers)
     name = request.path_params["model_id"]
     svc.pipeline.router.require(name)
+    if not principal.may_use(name):
+        raise PermissionDenied(f"This key may not use the model `{name}`.", param="model", code="model_not_allowed")
     return json_bytes(orjson.dumps(_model_card(svc, name)))
 
 
@@ -66,8 +68,8 @@ def _model_card(svc: Services, name: str) -> dict[str, object]:
 async def _respond(svc: Services, request: Request, ctx: RequestContext) -> Response:
     try:
         if ctx.stream:
-            chunks = await svc.pipeline.stream(ctx)
-            return sse_response(_openai_sse(chunks), ctx)
+            relay = await svc.pipeline.stream(ctx)
+            return sse_response(_openai_sse(relay), relay.aclose, ctx)
         body = await until_disconnect(request, svc.pipeline.complete(ctx))
     except ClientDisconnected:
         return Response(status_code=499)
@@ -76,7 +78,7 @@ async def _respond(svc: Services, request: Request, ctx: RequestContext) -> Resp
     return json_bytes(body, ctx)
 
 
-async def _openai_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _openai_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     """Relay chunk payloads as SSE. A failure midway ends the stream with an error event, never a hang."""
     try:
         async for payload in chunks:
@@ -84,6 +86,4 @@ async def _openai_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     except GatewayError as exc:
         yield b"data: " + orjson.dumps(exc.to_dict()) + b"\n\n"
         return
-    finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
     yield DONE

@@ -26,8 +26,8 @@ def upgrade() -> None:
         sa.Column("budget_period", sa.String(16), nullable=False),
         sa.Column("rpm", sa.Integer(), nullable=True),
         sa.Column("tpm", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "virtual_keys",
@@ -42,11 +42,11 @@ def upgrade() -> None:
         sa.Column("rpm", sa.Integer(), nullable=True),
         sa.Column("tpm", sa.Integer(), nullable=True),
         sa.Column("store_content", sa.Boolean(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=True),
-        sa.Column("revoked_at", sa.DateTime(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("rotated_at", sa.DateTime(), nullable=True),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_virtual_keys_name", "virtual_keys", ["name"])
     op.create_index("ix_virtual_keys_team", "virtual_keys", ["team_id"])

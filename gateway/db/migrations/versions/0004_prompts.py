@@ -20,7 +20,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(255), nullable=False),
         sa.Column("action", sa.String(64), nullable=False),
         sa.Column("target", sa.String(512), nullable=False),
@@ -34,7 +34,7 @@ def upgrade() -> None:
         "prompts",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("name", sa.String(255), nullable=False, unique=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(255), nullable=False),
     )
     op.create_table(
@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("content", sa.JSON(), nullable=False),
         sa.Column("eval_suite", sa.String(255)),
         sa.Column("source", sa.String(1024)),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(255), nullable=False),
         sa.UniqueConstraint("prompt_id", "version", name="ux_prompt_versions_number"),
         sa.UniqueConstraint("prompt_id", "content_hash", name="ux_prompt_versions_hash"),
@@ -59,9 +59,9 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("canary_version", sa.Integer()),
         sa.Column("canary_percent", sa.Float()),
-        sa.Column("canary_started_at", sa.DateTime()),
+        sa.Column("canary_started_at", sa.DateTime(timezone=True)),
         sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.String(255), nullable=False),
         sa.UniqueConstraint("prompt_id", "label", name="ux_prompt_labels_label"),
     )

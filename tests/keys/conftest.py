@@ -1,0 +1,33 @@
+"""Two gateway processes (A and B) sharing one throwaway PostgreSQL database and the machine's Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from support.keyed import Admin, keyed_config, migrated, together
+from support.servers import FakeProvider, Gateway, gateway
+from support.throwaway import REDIS_URL, pg_database, redis_prefix
+
+
+@dataclass
+class Pair:
+    a: Gateway
+    b: Gateway
+    database_url: str
+    config: dict[str, Any]
+
+    @property
+    def admin(self) -> Admin:
+        return Admin(self.a.url)
+
+
+@pytest.fixture(scope="package")
+def pair(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    tmp = tmp_path_factory.mktemp("keys")
+    with pg_database("keys") as database_url, redis_prefix("keys") as prefix:
+        config = keyed_config(fake, migrated(database_url), redis_url=REDIS_URL, prefix=prefix)
+        with together(gateway(config, tmp / "a"), gateway(config, tmp / "b")) as (a, b):
+            yield Pair(a, b, database_url, config)

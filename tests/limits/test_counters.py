@@ -1,0 +1,98 @@
+"""The counter rules, held alike by the in-process counters and the Redis scripts (run on the real Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import redis.asyncio as aioredis
+from support.throwaway import REDIS_URL, redis_prefix
+
+from gateway.limits.counters import Check, Counters, LocalCounters, Settle
+from gateway.limits.redis_counters import RedisCounters
+
+FAR = 4_000_000_000.0  # a period end far in the future (epoch seconds)
+
+
+@pytest.fixture(params=["local", "redis"])
+async def counters(request: pytest.FixtureRequest) -> AsyncIterator[Counters]:
+    if request.param == "local":
+        yield LocalCounters()
+        return
+    client = aioredis.from_url(REDIS_URL)
+    with redis_prefix("counters") as prefix:
+        yield RedisCounters(client, prefix)
+    await client.aclose()
+
+
+def rpm(limit: int) -> Check:
+    return Check("rpm:key:k", "rate", limit, 1)
+
+
+def budget(limit: float, amount: float) -> Check:
+    return Check("budget:key:k:monthly:20261101", "budget", limit, amount, FAR)
+
+
+async def test_rpm_lets_exactly_the_limit_through_under_concurrency(counters: Counters) -> None:
+    results = await asyncio.gather(*(counters.take([rpm(5)]) for _ in range(40)))
+    assert sum(r.ok for r in results) == 5
+    refused = next(r for r in results if not r.ok)
+    assert 11 < refused.wait <= 12.01  # one request comes back every 60/5 s
+
+
+async def test_a_refused_check_applies_nothing(counters: Counters) -> None:
+    # The key's RPM would pass, its budget does not: the RPM must not be spent by the refused request.
+    assert (await counters.take([budget(1.0, 1.0)])).ok
+    refused = await counters.take([rpm(1), budget(1.0, 0.1)])
+    assert not refused.ok and refused.failed == 1
+    assert (await counters.take([rpm(1)])).ok
+
+
+async def test_budget_reserves_at_most_what_is_left_and_settles_to_the_real_cost(counters: Counters) -> None:
+    first = await counters.take([budget(1.0, 0.7)])
+    second = await counters.take([budget(1.0, 0.7)])
+    assert first.ok and second.ok
+    assert second.taken == pytest.approx((0.3,))  # only what was left
+    assert not (await counters.take([budget(1.0, 0.1)])).ok  # nothing left while both are in flight
+    spent = await counters.settle([Settle(budget(1, 0).key, "budget", 1.0, 0.7, 0.2, FAR)], first.source)
+    assert spent == pytest.approx((0.2,))
+    third = await counters.take([budget(1.0, 0.1)])
+    assert third.ok and third.levels == pytest.approx((0.3 + 0.2 + 0.1,))
+
+
+async def test_budget_of_ten_calls_admits_no_more_than_ten_calls_in_parallel(counters: Counters) -> None:
+    cost = 0.008
+    results = await asyncio.gather(*(counters.take([budget(10 * cost, 0.014)]) for _ in range(100)))
+    admitted = [r for r in results if r.ok]
+    assert sum(sum(r.taken) for r in admitted) == pytest.approx(10 * cost)
+    assert len(admitted) <= 10
+
+
+async def test_tpm_debt_holds_later_requests_back(counters: Counters) -> None:
+    tpm = Check("tpm:key:k", "rate", 60, 10)
+    taken = await counters.take([tpm])
+    assert taken.ok and taken.levels == pytest.approx((50,), abs=0.1)
+    # The request really used 200 tokens: the bucket goes into debt and refuses until it refills.
+    await counters.settle([Settle(tpm.key, "rate", 60, 10 - 200)], taken.source)
+    refused = await counters.take([tpm])
+    assert not refused.ok
+    assert refused.wait == pytest.approx(141, abs=1)  # (1 - (-140)) tokens at 1 token per second
+
+
+async def test_seed_adds_past_spend_once(counters: Counters) -> None:
+    key = budget(1, 0).key
+    await counters.seed(key, 0.6, FAR)
+    await counters.seed(key, 0.6, FAR)  # a second replica starting: already seeded
+    assert (await counters.take([budget(1.0, 0.1)])).levels == pytest.approx((0.7,))
+
+
+def test_local_counters_refill_with_time() -> None:
+    now = [1000.0]
+    clock: Callable[[], float] = lambda: now[0]  # noqa: E731
+    counters = LocalCounters(clock=clock)
+    assert all(counters.take_now([rpm(2)]).ok for _ in range(2))
+    assert not counters.take_now([rpm(2)]).ok
+    now[0] += 30  # 2 per minute: one back after 30 s
+    assert counters.take_now([rpm(2)]).ok
+    assert not counters.take_now([rpm(2)]).ok

@@ -1,0 +1,1 @@
+"""Tests of versioned prompts (gateway.prompts)."""
