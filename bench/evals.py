@@ -12,8 +12,9 @@ What one run does:
   its own vars, an ``icontains``, a ``not-icontains`` and a ``latency`` assertion);
 * times ``gateway eval run`` as a subprocess, wall clock from spawn to exit (so the CLI's start-up counts), three
   times: cold with ``--no-cache``, cold with the run cache (which fills it), and again (served from the cache);
-* prints each run's wall time, the runner's own time (from the JSON report), cases per second, cached answers,
-  and the requests that reached the fake provider.
+* prints each run's wall time, the runner's own time (from the JSON report), the CPU time of the eval command
+  (user + sys), cases per second, cached answers, and the requests that reached the fake provider. The machine's
+  load average is printed too: on a shared machine, other work stretches the wall times.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -116,14 +118,17 @@ def write_suite(path: Path, cases: int) -> None:
 
 
 def timed_run(args: list[str], workdir: Path, report: Path) -> dict[str, Any]:
+    usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([*GATEWAY, "eval", "run", *args, "--json", str(report)], cwd=workdir,
                           capture_output=True, text=True, env={**os.environ, "COLUMNS": "160"})
     wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - usage_before.ru_utime - usage_before.ru_stime
     if done.returncode != 0:
         raise SystemExit(f"eval run exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     data = json.loads(report.read_text())
-    return {"wall_s": wall, "runner_s": data["duration_s"], "cases": data["summary"]["total"],
+    return {"wall_s": wall, "cpu_s": cpu, "runner_s": data["duration_s"], "cases": data["summary"]["total"],
             "cached": data["summary"]["cached"], "passed": data["passed"]}
 
 
@@ -155,11 +160,13 @@ def main() -> None:
     mode = "in process (--config)" if options.in_process else "against a running gateway (--gateway)"
     print(f"### gateway eval run: {options.cases} cases, concurrency {options.concurrency}, fake provider "
           f"{options.latency_ms} ms, {mode}\n")
-    print("| run | wall time | runner time | cases/s (wall) | from cache | upstream calls |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| run | wall time | runner time | eval CPU | cases/s (wall) | from cache | upstream calls |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, row in rows:
-        print(f"| {name} | {row['wall_s']:.2f} s | {row['runner_s']:.2f} s | {row['cases'] / row['wall_s']:.0f} "
-              f"| {row['cached']} | {row['upstream']} |")
+        print(f"| {name} | {row['wall_s']:.2f} s | {row['runner_s']:.2f} s | {row['cpu_s']:.2f} s "
+              f"| {row['cases'] / row['wall_s']:.0f} | {row['cached']} | {row['upstream']} |")
+    print(f"\nLoad average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores.")
     ideal = options.cases / options.concurrency * options.latency_ms / 1000
     print(f"\nFloor set by the fake's latency alone: {ideal:.2f} s. Target: under 10 s of wall time.")
 

@@ -260,7 +260,9 @@ def measure(target: tuple[str, str, int], fake_pid: int, gateway_pid: int, load:
     mode, concurrency, seconds, core = load["mode"], load["concurrency"], load["seconds"], load["core"]
     pids = {server_pid, fake_pid, gateway_pid}
     waited = wait_quiet(pids, load["max_wait"])
-    wrk(url, mode, concurrency, load["warmup"], core)
+    warm = wrk(url, mode, concurrency, load["warmup"], core)
+    if warm["requests"] == 0 or warm["status_errors"] == warm["requests"]:
+        raise RuntimeError(f"{path} at {url} completed no request, or answered none with 2xx, during the warm-up")
     before = {pid: cpu_seconds(pid) for pid in pids}
     machine_before, wrk_before, wall = busy_seconds(), children_cpu(), time.perf_counter()
     figures = wrk(url, mode, concurrency, seconds, core)

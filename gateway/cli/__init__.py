@@ -66,9 +66,14 @@ def fake_provider(
     from gateway.fake_provider import FakeOptions
     from gateway.fake_provider import serve as run
 
-    run(
-        FakeOptions(host=host, port=port, latency_ms=latency_ms, chunk_delay_ms=chunk_delay_ms, require_key=require_key)
+    options = FakeOptions(
+        host=host, port=port, latency_ms=latency_ms, chunk_delay_ms=chunk_delay_ms, require_key=require_key
     )
+    try:
+        run(options)
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _register_subcommands() -> None:

@@ -109,7 +109,7 @@ def _write_reports(report: dict[str, object], **paths: Path | None) -> None:
 
     writers = {
         "junit": junit_xml,
-        "json_out": lambda r: __import__("json").dumps(r, indent=2, ensure_ascii=False, default=str) + "\n",
+        "json_out": _json_text,
         "html": html_page,
         "markdown": markdown_text,
     }
@@ -121,6 +121,12 @@ def _write_reports(report: dict[str, object], **paths: Path | None) -> None:
     if summary and paths.get("markdown") is None:
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(markdown_text(report))
+
+
+def _json_text(report: dict[str, object]) -> str:
+    import orjson
+
+    return orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode() + "\n"
 
 
 @eval_app.command("compare")

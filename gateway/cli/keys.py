@@ -7,6 +7,7 @@ publishes on the invalidation channel), and otherwise through their key cache's 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -229,7 +230,8 @@ def _table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*[_cell(row.get(column)) for column in columns])
-    Console().print(table)
+    # Piped output (scripts, tests) gets full cells rather than a table folded to 80 columns.
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
 
 
 def _cell(value: Any) -> str:

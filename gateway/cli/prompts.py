@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -326,11 +327,13 @@ def compare(
         return
     console = _console()
     console.print(f"[bold]{name}@{label}[/] since {result.since:%Y-%m-%d %H:%M:%S} UTC")
-    table = Table("version", "role", "requests", "cost/request", "latency (mean)", "error rate", "eval score")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("version", "role", "requests", "cost/req", "latency", "error rate", "eval"):
+        table.add_column(header, no_wrap=True, justify="left" if header in ("version", "role") else "right")
     for v in result.variants:
-        score = "-" if v.eval_score is None else f"{v.eval_score:.3f}" + (" ✓" if v.eval_passed else " ✗")
+        score = "-" if v.eval_score is None else f"{v.eval_score:.2f}" + (" pass" if v.eval_passed else " fail")
         table.add_row(f"v{v.version}", v.role, str(v.requests), f"${v.cost_per_request:.6f}",
-                      f"{v.latency_ms:.1f} ms", f"{v.error_rate:.2%} ({v.errors})", score)
+                      f"{v.latency_ms:.0f} ms", f"{v.error_rate:.2%} ({v.errors})", score)
     console.print(table)
     for test in result.tests:
         verdict = "[red]significant[/]" if test.significant else "not significant"

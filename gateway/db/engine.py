@@ -61,6 +61,8 @@ class Database:
         """Bring the schema to the newest revision of every migration branch."""
         from alembic import command
 
+        # Alembic narrates every plugin and revision at INFO; the gateway's own start-up line says enough.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         command.upgrade(self.alembic_config(), "heads")
 
     def alembic_config(self) -> AlembicConfig:

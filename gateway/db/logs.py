@@ -3,6 +3,7 @@
 Rows are written by the background batch writer only (``gateway.ledger``), never on the request path.
 Prompt and response text are stored only for keys that switch it on.
 
+``daily_tag_rollups`` holds the same sums per day and tag, so that reports by tag do not scan the log either.
 A roll-up row also carries a latency histogram (``lat_00`` .. ``lat_44``: request counts per bucket, bounds in
 ``LATENCY_BOUNDS_MS``), because exact percentiles over millions of raw rows take seconds, while summing the
 histograms of the roll-up rows takes milliseconds. Reports read p50/p95 from it (see ``gateway.reports``).
@@ -111,6 +112,27 @@ class DailyRollup(SQLModel, table=True):
     estimated: int = 0
 
 
+class DailyTagRollup(SQLModel, table=True):
+    """The same sums per day and tag (a request counts once under each of its tags; untagged ones under "")."""
+
+    __tablename__ = "daily_tag_rollups"
+    __table_args__ = (Index("ux_daily_tag_rollups_dims", "day", "tag", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    tag: str = Field(default="", max_length=255)
+    requests: int = 0
+    errors: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced: int = 0
+    cache_savings_usd: float = 0.0
+    latency_ms_sum: float = 0.0
+    estimated: int = 0
+
+
 def _add_latency_columns(table: Table) -> None:
     for name in LATENCY_COLUMNS:
         table.append_column(Column(name, Integer, nullable=False, default=0, server_default="0"))
@@ -124,4 +146,9 @@ def daily_rollups_table() -> Table:
     return SQLModel.metadata.tables[DailyRollup.__tablename__]  # type: ignore[index]
 
 
+def daily_tag_rollups_table() -> Table:
+    return SQLModel.metadata.tables[DailyTagRollup.__tablename__]  # type: ignore[index]
+
+
 _add_latency_columns(daily_rollups_table())
+_add_latency_columns(daily_tag_rollups_table())

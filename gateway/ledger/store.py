@@ -1,4 +1,5 @@
-"""Write a batch of records to the database in one transaction: the log rows, then the roll-ups they add to.
+"""Write a batch of records to the database in one transaction: the log rows, then the roll-ups they add to
+(``daily_rollups`` and ``daily_tag_rollups``).
 
 Contract: ``LogStore.write(records)`` is synchronous (call it through ``asyncio.to_thread``) and returns how many
 rows were new. A ``request_id`` already in the log is skipped (``ON CONFLICT DO NOTHING``) and adds nothing to
@@ -17,9 +18,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from gateway.db import Database
-from gateway.db.logs import daily_rollups_table, request_logs_table
+from gateway.db.logs import daily_rollups_table, daily_tag_rollups_table, request_logs_table
 from gateway.errors import ConfigError
-from gateway.ledger.rows import ROLLUP_DIMENSIONS, ROLLUP_SUMS, log_row, rollup_rows, string_limits
+from gateway.ledger.rows import (
+    ROLLUP_DIMENSIONS,
+    ROLLUP_SUMS,
+    TAG_ROLLUP_DIMENSIONS,
+    log_row,
+    rollup_rows,
+    string_limits,
+    tag_rollup_rows,
+)
 from gateway.pipeline.records import RequestRecord
 
 
@@ -38,8 +47,9 @@ class LogStore:
         self._insert = postgresql.insert if database.dialect == "postgresql" else sqlite.insert
         self._logs: Table = request_logs_table()
         self._rollups: Table = daily_rollups_table()
+        self._tag_rollups: Table = daily_tag_rollups_table()
         self._log_limits = string_limits(self._logs)
-        self._rollup_limits = string_limits(self._rollups)
+        self._limits = string_limits(self._rollups)
 
     @property
     def url(self) -> str:
@@ -58,13 +68,12 @@ class LogStore:
         with self._database.engine.begin() as connection:
             inserted = set(connection.execute(insert_logs, rows).scalars())
             fresh = [record for record in unique if record.request_id in inserted]
-            rollups = rollup_rows(fresh, self._rollup_limits)
-            if rollups:
-                connection.execute(self._upsert_rollups(), rollups)
+            if fresh:
+                connection.execute(self._upsert(self._rollups, ROLLUP_DIMENSIONS), rollup_rows(fresh, self._limits))
+                connection.execute(self._upsert(self._tag_rollups, TAG_ROLLUP_DIMENSIONS), tag_rollup_rows(fresh))
         return len(fresh)
 
-    def _upsert_rollups(self) -> Any:
-        statement = self._insert(self._rollups)
-        table = self._rollups
+    def _upsert(self, table: Table, dimensions: Sequence[str]) -> Any:
+        statement = self._insert(table)
         increments = {name: table.c[name] + statement.excluded[name] for name in ROLLUP_SUMS}
-        return statement.on_conflict_do_update(index_elements=list(ROLLUP_DIMENSIONS), set_=increments)
+        return statement.on_conflict_do_update(index_elements=list(dimensions), set_=increments)

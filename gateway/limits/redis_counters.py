@@ -113,6 +113,9 @@ class RedisCounters:
         self._settle = redis.register_script(SETTLE)
         self._seed = redis.register_script(SEED)
 
+    def source(self) -> str:
+        return "redis"
+
     async def take(self, checks: Sequence[Check]) -> Taken:
         args: list[Any] = []
         for check in checks:

@@ -3,7 +3,8 @@
 * ``StrictUndefined``: a variable the request does not give is an error naming it, never a silent blank.
 * The sandbox refuses attribute access to Python internals (``''.__class__.__mro__``, ``x.__globals__``, ...)
   and calls to unsafe methods; the immutable variant also refuses ``list.append`` and the like.
-* When the prompt declares a JSON Schema for its variables, they are validated against it first.
+* When the prompt declares a JSON Schema for its variables, they are validated against it first (simple schemas
+  through ``QuickCheck``, a fast path that can only say "valid"; ``jsonschema`` decides everything else).
 
 ``CompiledPrompt`` is built once per version (templates parsed, schema compiled) and then only renders.
 """
@@ -18,6 +19,7 @@ from jinja2.nodes import Template as TemplateNode
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from gateway.prompts.errors import RenderError
+from gateway.prompts.quickcheck import QuickCheck
 
 
 def sandbox() -> ImmutableSandboxedEnvironment:
@@ -46,10 +48,12 @@ class CompiledPrompt:
         self._templates = [(role, env.from_string(source)) for role, source in sources]
         schema = content.get("variables")
         self._validator = None
+        self._quick: QuickCheck | None = None
         if schema is not None:
             from jsonschema import Draft202012Validator
 
             self._validator = Draft202012Validator(schema)
+            self._quick = QuickCheck.compile(schema)
 
     def render(self, variables: dict[str, Any]) -> list[dict[str, str]]:
         """The rendered messages (a text prompt is one user message)."""
@@ -76,7 +80,7 @@ class CompiledPrompt:
                 "missing from prompt_variables",
                 param=f"prompt_variables.{missing[0]}",
             )
-        if self._validator is not None:
+        if self._validator is not None and not (self._quick is not None and self._quick.accepts(variables)):
             from jsonschema.exceptions import best_match
 
             error = best_match(self._validator.iter_errors(variables))

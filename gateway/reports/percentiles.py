@@ -13,20 +13,32 @@ from gateway.db.logs import LATENCY_BOUNDS_MS
 
 
 def histogram_percentile(counts: Sequence[int], quantile: float) -> float | None:
+    return histogram_percentiles(counts, (quantile,))[0]
+
+
+def histogram_percentiles(counts: Sequence[int], quantiles: Sequence[float]) -> tuple[float | None, ...]:
+    """Several percentiles in one pass over the buckets; ``quantiles`` ascending."""
     total = sum(counts)
     if total <= 0:
-        return None
-    rank = quantile * total
+        return tuple(None for _ in quantiles)
+    found: list[float | None] = []
     seen = 0
-    for index, count in enumerate(counts):
-        if count and seen + count >= rank:
-            lower, upper = _bucket(index)
-            fraction = min(max((rank - seen) / count, 0.0), 1.0)
-            if lower <= 0:
-                return upper * fraction
-            return float(lower * (upper / lower) ** fraction)
-        seen += count
-    return _bucket(len(counts) - 1)[1]
+    index = 0
+    for quantile in quantiles:
+        rank = quantile * total
+        while index < len(counts) - 1 and seen + counts[index] < rank:
+            seen += counts[index]
+            index += 1
+        found.append(_interpolate(index, counts[index], rank - seen))
+    return tuple(found)
+
+
+def _interpolate(index: int, count: int, into: float) -> float:
+    lower, upper = _bucket(index)
+    fraction = min(max(into / count, 0.0), 1.0) if count else 1.0
+    if lower <= 0:
+        return upper * fraction
+    return float(lower * (upper / lower) ** fraction)
 
 
 def _bucket(index: int) -> tuple[float, float]:

@@ -3,15 +3,16 @@
 Contract: ``run_report(database, query)`` (synchronous: call it through ``asyncio.to_thread`` from async code)
 returns one ``ReportRow`` per group plus the total, sorted by cost, then requests, then the group's labels.
 
-Where the numbers come from:
+Where the numbers come from, so that a report stays fast at millions of logged requests:
 
-* Day-aligned ranges not grouped by tag read ``daily_rollups``: sums, and p50/p95 from the roll-ups' latency
-  histograms. This stays fast at any number of logged requests.
-* Other ranges, and tag groupings, read ``request_logs`` within the range (index on ``created_at``). On PostgreSQL
-  the percentiles are exact (``percentile_cont``); on SQLite they come from the same histogram, built on the fly.
-* A request with several tags counts once in each of its tags' rows; untagged requests form the ``null`` tag row.
-  The total counts every request once.
-* ``cost_usd`` sums the priced requests; ``unpriced`` counts the others (their cost is unknown, not 0).
+* Whole UTC days come from the roll-ups (``daily_rollups``; ``daily_tag_rollups`` for groupings of tag and day):
+  sums, and p50/p95 from the latency histograms they carry (within a few percent, see ``percentiles.py``).
+* The part of a range that does not fill a whole day (``--since 12h``, or the first day of ``--since 720h``) is
+  read from ``request_logs`` (index on ``created_at``), and merged with the roll-ups' figures.
+* A range shorter than a day is read from the log alone; on PostgreSQL its p50/p95 are then exact
+  (``percentile_cont``). Tags grouped with other dimensions than day, or tags with a filter, also read the log.
+* A request with several tags counts once under each tag; untagged requests form the ``null`` tag row. The total
+  counts every request once. ``cost_usd`` sums the priced requests; ``unpriced`` counts the others.
 """
 
 from __future__ import annotations
@@ -19,45 +20,28 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import (
-    Case,
-    ColumnElement,
-    Connection,
-    Date,
-    Select,
-    Table,
-    case,
-    cast,
-    func,
-    literal_column,
-    select,
-    true,
-)
+from sqlalchemy import Connection
 
 from gateway.db import Database
-from gateway.db.logs import LATENCY_BOUNDS_MS, LATENCY_COLUMNS, daily_rollups_table, request_logs_table
+from gateway.db.logs import LATENCY_COLUMNS
 from gateway.errors import RequestError
-from gateway.reports.percentiles import histogram_percentile
+from gateway.reports.percentiles import histogram_percentiles
+from gateway.reports.statements import (
+    SUMS,
+    Dimension,
+    Filters,
+    Statement,
+    log_statement,
+    rollup_statement,
+    tag_rollup_statement,
+)
 from gateway.reports.timerange import TimeRange
 
-Dimension = Literal["model", "key", "team", "provider", "prompt", "tag", "day"]
 DIMENSIONS: tuple[Dimension, ...] = ("model", "key", "team", "provider", "prompt", "tag", "day")
-SUMS = (
-    "requests",
-    "errors",
-    "cached",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "unpriced",
-    "cache_savings_usd",
-    "latency_ms_sum",
-    "estimated",
-)
-_PERCENTILES = "ARRAY[0.5, 0.95]::float8[]"
+Source = Literal["rollups", "tag_rollups", "log"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +52,10 @@ class ReportQuery:
     key_id: str | None = None
     team_id: str | None = None
     model: str | None = None
+
+    @property
+    def filters(self) -> Filters:
+        return Filters(self.key_id, self.team_id, self.model)
 
 
 @dataclass(slots=True)
@@ -81,8 +69,8 @@ class ReportRow:
     cost_usd: float = 0.0
     unpriced: int = 0
     cache_savings_usd: float = 0.0
-    estimated: int = 0
     latency_ms_sum: float = 0.0
+    estimated: int = 0
     p50_ms: float | None = None
     p95_ms: float | None = None
     histogram: list[int] = field(default_factory=lambda: [0] * len(LATENCY_COLUMNS), repr=False)
@@ -99,11 +87,31 @@ class ReportRow:
     def avg_latency_ms(self) -> float | None:
         return self.latency_ms_sum / self.requests if self.requests else None
 
+    def add_sums(self, values: Sequence[Any]) -> None:
+        """Add one result row's sums, in ``SUMS`` order (spelled out: this runs once per group and segment)."""
+        self.requests += int(values[0] or 0)
+        self.errors += int(values[1] or 0)
+        self.cached += int(values[2] or 0)
+        self.prompt_tokens += int(values[3] or 0)
+        self.completion_tokens += int(values[4] or 0)
+        self.cost_usd += float(values[5] or 0.0)
+        self.unpriced += int(values[6] or 0)
+        self.cache_savings_usd += float(values[7] or 0.0)
+        self.latency_ms_sum += float(values[8] or 0.0)
+        self.estimated += int(values[9] or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    source: Source
+    start: datetime
+    end: datetime
+
 
 @dataclass(slots=True)
 class Report:
     query: ReportQuery
-    source: Literal["rollups", "log"]
+    source: str  # "rollups", "log" or "rollups+log"
     rows: list[ReportRow]
     total: ReportRow
     elapsed_ms: float = 0.0
@@ -123,72 +131,85 @@ def parse_group_by(values: Sequence[str]) -> tuple[Dimension, ...]:
     return tuple(found)
 
 
+def plan(query: ReportQuery, group_by: tuple[Dimension, ...]) -> list[Segment]:
+    """Split the range into whole days (roll-ups) and the partial days at its ends (raw log)."""
+    start, end = query.range.start, query.range.end
+    tags = "tag" in group_by
+    if tags and (set(group_by) - {"tag", "day"} or query.filters.any):
+        return [Segment("log", start, end)]
+    first_full = _midnight(start) if start == _midnight(start) else _midnight(start) + timedelta(days=1)
+    last_full = _midnight(end)
+    if first_full >= last_full:
+        return [Segment("log", start, end)]
+    segments = [Segment("log", start, first_full)] if start < first_full else []
+    segments.append(Segment("tag_rollups" if tags else "rollups", first_full, last_full))
+    if last_full < end:
+        segments.append(Segment("log", last_full, end))
+    return segments
+
+
 def run_report(database: Database, query: ReportQuery) -> Report:
     started = time.perf_counter()
-    source: Literal["rollups", "log"] = (
-        "rollups" if query.range.day_aligned and "tag" not in query.group_by else "log"
-    )
-    exact = source == "log" and database.dialect == "postgresql"
+    segments = plan(query, query.group_by)
     with database.engine.connect() as connection:
-        rows = _rows(connection, database.dialect, source, query, query.group_by, exact)
-        totals = _rows(connection, database.dialect, source, query, (), exact)
+        rows = _grouped(connection, database.dialect, query, query.group_by, segments)
+        totals = _grouped(connection, database.dialect, query, (), plan(query, ()))
     total = totals[0] if totals else ReportRow(group={})
     rows.sort(key=_order)
+    kinds = sorted({"log" if s.source == "log" else "rollups" for s in segments}, reverse=True)
     elapsed = (time.perf_counter() - started) * 1000
-    return Report(query=query, source=source, rows=rows, total=total, elapsed_ms=elapsed)
+    return Report(query=query, source="+".join(kinds), rows=rows, total=total, elapsed_ms=elapsed)
 
 
-def _order(row: ReportRow) -> tuple[Any, ...]:
-    return (-row.cost_usd, -row.requests, tuple((v is None, v or "") for v in row.group.values()))
-
-
-def _rows(
+def _grouped(
     connection: Connection,
     dialect: str,
-    source: str,
     query: ReportQuery,
     group_by: tuple[Dimension, ...],
-    exact: bool,
+    segments: list[Segment],
 ) -> list[ReportRow]:
-    if source == "rollups":
-        statement, width = _rollup_select(query, group_by)
-        bucketed = False
-    else:
-        statement, width, bucketed = _log_select(dialect, query, group_by, exact)
+    exact = dialect == "postgresql" and [s.source for s in segments] == ["log"]
     merged: dict[tuple[Any, ...], ReportRow] = {}
-    for record in connection.execute(statement):
-        values = tuple(record[:width])
-        row = merged.get(values)
-        if row is None:
-            row = merged[values] = ReportRow(group=_labels(group_by, values))
-        _accumulate(row, record[width:], source=source, bucketed=bucketed, exact=exact)
+    for segment in segments:
+        statement = _statement(dialect, query, group_by, segment, exact)
+        for record in connection.execute(statement.select):
+            values = tuple(_value(v) for v in record[: statement.width])
+            row = merged.get(values)
+            if row is None:
+                row = merged[values] = ReportRow(group=_labels(group_by, values))
+            _accumulate(row, record[statement.width :], statement)
     for row in merged.values():
         if not exact:
-            row.p50_ms = histogram_percentile(row.histogram, 0.5)
-            row.p95_ms = histogram_percentile(row.histogram, 0.95)
+            row.p50_ms, row.p95_ms = histogram_percentiles(row.histogram, (0.5, 0.95))
     return [row for row in merged.values() if row.requests]
 
 
-def _accumulate(row: ReportRow, metrics: Sequence[Any], *, source: str, bucketed: bool, exact: bool) -> None:
-    sums = dict(zip(SUMS, metrics[: len(SUMS)], strict=True))
-    row.requests += int(sums["requests"] or 0)
-    row.errors += int(sums["errors"] or 0)
-    row.cached += int(sums["cached"] or 0)
-    row.prompt_tokens += int(sums["prompt_tokens"] or 0)
-    row.completion_tokens += int(sums["completion_tokens"] or 0)
-    row.cost_usd += float(sums["cost_usd"] or 0.0)
-    row.unpriced += int(sums["unpriced"] or 0)
-    row.cache_savings_usd += float(sums["cache_savings_usd"] or 0.0)
-    row.latency_ms_sum += float(sums["latency_ms_sum"] or 0.0)
-    row.estimated += int(sums["estimated"] or 0)
+def _statement(
+    dialect: str, query: ReportQuery, group_by: tuple[Dimension, ...], segment: Segment, exact: bool
+) -> Statement:
+    if segment.source == "rollups":
+        return rollup_statement(group_by, segment.start.date(), segment.end.date(), query.filters)
+    if segment.source == "tag_rollups":
+        return tag_rollup_statement(group_by, segment.start.date(), segment.end.date())
+    return log_statement(dialect, group_by, segment.start, segment.end, query.filters, exact)
+
+
+def _accumulate(row: ReportRow, metrics: Sequence[Any], statement: Statement) -> None:
+    row.add_sums(metrics[: len(SUMS)])
     rest = metrics[len(SUMS) :]
-    if source == "rollups":
-        for index, count in enumerate(rest):
-            row.histogram[index] += int(count or 0)
-    elif bucketed:
-        row.histogram[int(rest[0])] += int(sums["requests"] or 0)
-    elif exact and rest and rest[0]:
+    if statement.tail == "histogram":
+        row.histogram = [have + (count or 0) for have, count in zip(row.histogram, rest, strict=True)]
+    elif statement.tail == "bucket":
+        row.histogram[int(rest[0])] += int(metrics[0] or 0)
+    elif rest[0]:
         row.p50_ms, row.p95_ms = (float(v) for v in rest[0])
+
+
+def _value(value: Any) -> Any:
+    """Dates arrive as ``date`` from one source and as text from another: the same group must merge."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else value
 
 
 def _labels(group_by: tuple[Dimension, ...], values: tuple[Any, ...]) -> dict[str, str | None]:
@@ -202,117 +223,13 @@ def _labels(group_by: tuple[Dimension, ...], values: tuple[Any, ...]) -> dict[st
             continue
         value = values[position]
         position += 1
-        if isinstance(value, date):
-            value = value.isoformat()
-        labels[dimension] = str(value) if value not in (None, "") else None
+        labels[dimension] = str(value) if value != "" else None
     return labels
 
 
-def _rollup_select(query: ReportQuery, group_by: tuple[Dimension, ...]) -> tuple[Select[Any], int]:
-    table = daily_rollups_table()
-    columns = {
-        "model": [table.c.model],
-        "key": [table.c.key_id],
-        "team": [table.c.team_id],
-        "provider": [table.c.provider],
-        "prompt": [table.c.prompt_name, table.c.prompt_version],
-        "day": [table.c.day],
-    }
-    dimensions = [column for name in group_by for column in columns[name]]
-    sums = [func.sum(table.c[name]) for name in (*SUMS, *LATENCY_COLUMNS)]
-    statement = select(*dimensions, *sums).where(
-        table.c.day >= query.range.first_day, table.c.day < query.range.end_day
-    )
-    if query.key_id is not None:
-        statement = statement.where(table.c.key_id == query.key_id)
-    if query.team_id is not None:
-        statement = statement.where(table.c.team_id == query.team_id)
-    if query.model is not None:
-        statement = statement.where(table.c.model == query.model)
-    if dimensions:
-        statement = statement.group_by(*dimensions)
-    return statement, len(dimensions)
+def _order(row: ReportRow) -> tuple[Any, ...]:
+    return (-row.cost_usd, -row.requests, tuple((v is None, v or "") for v in row.group.values()))
 
 
-def _log_select(
-    dialect: str, query: ReportQuery, group_by: tuple[Dimension, ...], exact: bool
-) -> tuple[Select[Any], int, bool]:
-    table = request_logs_table()
-    tag = None
-    if "tag" in group_by:
-        function = func.json_array_elements_text if dialect == "postgresql" else func.json_each
-        tag = function(table.c.tags).table_valued("value").alias("tag")
-    dimensions = [column for name in group_by for column in _log_dimension(table, name, dialect, tag)]
-    metrics = _log_sums(table)
-    bucketed = not exact
-    extra: list[ColumnElement[Any]] = []
-    if exact:
-        extra = [func.percentile_cont(literal_column(_PERCENTILES)).within_group(table.c.latency_ms)]
-    else:
-        extra = [_bucket_case(table)]
-    source = table.outerjoin(tag, true()) if tag is not None else table
-    statement = select(*dimensions, *metrics, *extra).select_from(source)
-    statement = statement.where(table.c.created_at >= query.range.start, table.c.created_at < query.range.end)
-    statement = _log_filters(statement, table, query)
-    grouping = [*dimensions, *extra] if bucketed else dimensions
-    if grouping:
-        statement = statement.group_by(*grouping)
-    return statement, len(dimensions), bucketed
-
-
-def _log_dimension(table: Table, name: Dimension, dialect: str, tag: Any) -> list[ColumnElement[Any]]:
-    empty: ColumnElement[Any] = literal_column("''")
-    zero: ColumnElement[Any] = literal_column("0")
-    if name == "model":
-        return [table.c.model]
-    if name == "key":
-        return [func.coalesce(table.c.key_id, empty)]
-    if name == "team":
-        return [func.coalesce(table.c.team_id, empty)]
-    if name == "provider":
-        return [func.coalesce(table.c.provider, empty)]
-    if name == "prompt":
-        return [func.coalesce(table.c.prompt_name, empty), func.coalesce(table.c.prompt_version, zero)]
-    if name == "tag":
-        return [func.coalesce(tag.c.value, empty)]
-    if dialect == "postgresql":
-        return [cast(table.c.created_at, Date)]
-    return [func.date(table.c.created_at)]
-
-
-def _log_sums(table: Table) -> list[ColumnElement[Any]]:
-    def count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-        return func.sum(case((condition, 1), else_=0))
-
-    return [
-        func.count(),
-        count_if(table.c.status >= 400),
-        count_if(table.c.cache_status == "hit"),
-        func.sum(func.coalesce(table.c.prompt_tokens, 0)),
-        func.sum(func.coalesce(table.c.completion_tokens, 0)),
-        func.sum(func.coalesce(table.c.cost_usd, 0.0)),
-        count_if(table.c.cost_usd.is_(None)),
-        func.sum(func.coalesce(table.c.cache_savings_usd, 0.0)),
-        func.sum(table.c.latency_ms),
-        count_if(table.c.tokens_estimated.is_(True)),
-    ]
-
-
-def _bucket_case(table: Table) -> Case[Any]:
-    # Literals, not parameters: the same expression appears in GROUP BY and must compare equal there.
-    whens: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
-        (table.c.latency_ms < literal_column(repr(bound)), literal_column(str(index)))
-        for index, bound in enumerate(LATENCY_BOUNDS_MS)
-    ]
-    return case(*whens, else_=literal_column(str(len(LATENCY_BOUNDS_MS))))
-
-
-def _log_filters(statement: Select[Any], table: Table, query: ReportQuery) -> Select[Any]:
-    for column, value in ((table.c.key_id, query.key_id), (table.c.team_id, query.team_id)):
-        if value == "":
-            statement = statement.where(column.is_(None))
-        elif value is not None:
-            statement = statement.where(column == value)
-    if query.model is not None:
-        statement = statement.where(table.c.model == query.model)
-    return statement
+def _midnight(moment: datetime) -> datetime:
+    return datetime.combine(moment.date(), datetime.min.time())

@@ -49,12 +49,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def parse_range(since: str | None, until: str | None, *, now: datetime | None = None, default: str = "7d") -> TimeRange:
+def parse_range(
+    since: str | None,
+    until: str | None,
+    *,
+    now: datetime | None = None,
+    default: str = "7d",
+    names: tuple[str, str] = ("since", "until"),
+) -> TimeRange:
+    """``names``: what the caller calls the two ends, for error messages (the API says start / end)."""
     now = now or utcnow()
-    start = parse_moment(since or default, now=now, as_end=False, param="since")
-    end = parse_moment(until, now=now, as_end=True, param="until") if until else _midnight(now) + timedelta(days=1)
+    start = parse_moment(since or default, now=now, as_end=False, param=names[0])
+    end = parse_moment(until, now=now, as_end=True, param=names[1]) if until else _midnight(now) + timedelta(days=1)
     if end <= start:
-        raise RequestError(f"The range is empty: {start.isoformat()} is not before {end.isoformat()}.", param="until")
+        raise RequestError(f"The range is empty: {start.isoformat()} is not before {end.isoformat()}.", param=names[1])
     return TimeRange(start, end)
 
 

@@ -16,11 +16,11 @@ import httpx
 import openai
 import pytest
 import yaml
+from conftest import MASTER_KEY, base_config
+from support.servers import FakeProvider, Gateway, gateway
 from typer.testing import CliRunner
 
-from conftest import MASTER_KEY, base_config
 from gateway.cli.prompts import prompts_app
-from support.servers import FakeProvider, Gateway, gateway
 
 T = TypeVar("T")
 #: The gateway re-reads the registry this often, for changes made by the CLI (no Redis in these tests).

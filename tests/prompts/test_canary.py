@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
+from typing import Any
 
 import openai
-
 from conftest import MASTER_KEY
 
-from .conftest import PromptKit, prompt_doc
+from .conftest import PromptKit, eventually, prompt_doc
 
 VARS = {"customer_name": "Ada", "question": "Hello?"}
 REQUESTS = 2_000
@@ -108,11 +108,19 @@ def test_rollback_ends_a_canary_at_once(kit: PromptKit) -> None:
 
 def test_compare_reports_each_variant_from_the_request_log(kit: PromptKit) -> None:
     name = _canaried(kit, percent=50)
-    asyncio.run(_versions(kit.gw.v1, name, [f"c{i}" for i in range(40)]))
-    response = kit.admin.get(f"/admin/prompts/{name}/compare")
-    assert response.status_code == 200, response.text
-    report = response.json()
+    served = Counter(asyncio.run(_versions(kit.gw.v1, name, [f"c{i}" for i in range(40)])))
+
+    def logged() -> dict[str, Any]:
+        response = kit.admin.get(f"/admin/prompts/{name}/compare")
+        assert response.status_code == 200, response.text
+        report: dict[str, Any] = response.json()
+        assert sum(v["requests"] for v in report["variants"]) == 40  # the log writer has flushed them all
+        return report
+
+    report = eventually(logged)
     assert (report["main_version"], report["canary_version"], report["canary_percent"]) == (1, 2, 50)
-    # Rows arrive when the request-log writer is wired in; the figures themselves are tested in test_admin_api.
-    if report["variants"]:
-        assert {v["role"] for v in report["variants"]} <= {"main", "canary"}
+    counts = {v["version"]: (v["role"], v["requests"], v["errors"]) for v in report["variants"]}
+    assert counts == {1: ("main", served[f"{name}@1"], 0), 2: ("canary", served[f"{name}@2"], 0)}
+    assert all(v["latency_ms_mean"] > 0 for v in report["variants"])
+    [test] = report["tests"]
+    assert (test["version"], test["against"], test["significant"]) == (2, 1, False)

@@ -124,7 +124,7 @@ def test_variables_are_checked_against_the_declared_schema() -> None:
     ],
 )
 def test_the_sandbox_refuses_python_internals(template: str) -> None:
-    with pytest.raises(RenderError, match="sandbox refused|unsafe"):
+    with pytest.raises(RenderError, match=r"sandbox refused|unsafe"):
         _compiled(template).render({"who": "Ada"})
 
 
@@ -165,3 +165,42 @@ def test_canary_assignment_is_stable_and_near_the_percentage() -> None:
     assert all(in_canary("support", caller, 100) for caller in callers[:1000])
     other = [in_canary("another-prompt", caller, 10) for caller in callers]
     assert other != chosen  # each prompt splits its callers independently
+
+
+QUICK_SCHEMAS = [
+    {"type": "object", "properties": {"s": {"type": "string", "minLength": 2, "maxLength": 4}}, "required": ["s"]},
+    {"type": "object", "properties": {"i": {"type": "integer", "minimum": 0, "maximum": 3}}},
+    {"type": "object", "properties": {"n": {"type": "number"}, "b": {"type": "boolean"}},
+     "additionalProperties": False},
+    {"type": "object", "properties": {"e": {"enum": ["a", "b"]}, "x": {"type": "null"}}},
+    {"type": "object", "properties": {"l": {"type": "array"}, "o": {"type": "object"}}, "required": ["l"]},
+]
+QUICK_VALUES = ["", "ab", "abcde", 0, 1, 2.5, -1, 4, True, False, None, [], [1], {}, {"k": 1}, "a", "b", 1.0]
+
+
+@pytest.mark.parametrize("schema", QUICK_SCHEMAS)
+def test_the_quick_schema_check_never_accepts_what_jsonschema_refuses(schema: dict[str, object]) -> None:
+    from jsonschema import Draft202012Validator
+
+    from gateway.prompts.quickcheck import QuickCheck
+
+    quick = QuickCheck.compile(schema)
+    assert quick is not None
+    validator = Draft202012Validator(schema)
+    names = [*list(schema["properties"]), "other"]  # type: ignore[call-overload]
+    accepted = 0
+    for name in names:
+        for value in QUICK_VALUES:
+            for variables in ({name: value}, {name: value, **{n: "ab" for n in names if n != name}}):
+                if quick.accepts(variables):
+                    accepted += 1
+                    assert validator.is_valid(variables), (schema, variables)
+    assert accepted > 0  # it does take the fast path for valid variables
+
+
+def test_the_quick_schema_check_steps_aside_for_keywords_it_does_not_know() -> None:
+    from gateway.prompts.quickcheck import QuickCheck
+
+    assert QuickCheck.compile({"type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}}}) is None
+    assert QuickCheck.compile({"type": "object", "properties": {"s": {"type": ["string", "null"]}}}) is None
+    assert QuickCheck.compile({"type": "object", "allOf": []}) is None

@@ -115,7 +115,9 @@ def test_a_prompt_served_as_a_stream(kit: PromptKit) -> None:
         ({"customer_name": "Ada", "question": 42}, "prompt_variables.question: 42 is not of type 'string'"),
     ],
 )
-def test_a_missing_or_invalid_variable_is_a_400_naming_it(kit: PromptKit, variables: dict[str, Any], named: str) -> None:
+def test_a_missing_or_invalid_variable_is_a_400_naming_it(
+    kit: PromptKit, variables: dict[str, Any], named: str
+) -> None:
     name = kit.name("strict")
     kit.api_push(prompt_doc(name))
     kit.api_release(name, 1)
@@ -175,11 +177,9 @@ def test_the_request_record_names_the_prompt_version(kit: PromptKit) -> None:
     database = Database(kit.database_url())
 
     def recorded() -> None:
-        # The record reaches the request log table when its writer is wired, and the log stream otherwise.
         with database.session() as session:
             rows = session.exec(select(RequestLog).where(col(RequestLog.prompt_name) == name)).all()
-        in_log = f'"prompt_name":"{name}","prompt_version":1' in kit.gw.log()
-        assert in_log or [row.prompt_version for row in rows] == [1]
+        assert [row.prompt_version for row in rows] == [1]
 
     try:
         eventually(recorded)

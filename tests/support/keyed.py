@@ -19,9 +19,8 @@ from typing import Any
 
 import httpx
 
-from support.servers import FakeProvider, Gateway
-
 from gateway.db import Database
+from support.servers import FakeProvider, Gateway
 
 MASTER_KEY = "sk-test-master"
 #: "priced" costs 4 * 0.001 + 2 * 0.002 = 0.008 USD for one user message of one word, with max_tokens=2.

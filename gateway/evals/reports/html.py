@@ -30,7 +30,7 @@ details summary{cursor:pointer}
 </style></head><body>
 <h1>Eval <code>{{ r.suite }}</code> on <code>{{ r.target }}</code>
  <span class="badge {{ 'pass' if r.passed else 'fail' }}">{{ 'passed' if r.passed else
- ('regressed' if r.regressed else 'failed') }}</span></h1>
+ ('failed' if not r.threshold_met else 'regressed') }}</span></h1>
 <div class="muted">run {{ r.run_id }} · {{ r.created_at }} · suite {{ r.suite_path }} (hash {{ r.suite_hash[:12] }})
 {% if r.git_sha %} · commit {{ r.git_sha[:12] }}{% endif %} · {{ '%.1f' % r.duration_s }} s</div>
 <div class="cards">

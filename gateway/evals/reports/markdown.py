@@ -10,7 +10,7 @@ _MAX_ROWS = 25
 def markdown(report: dict[str, Any]) -> str:
     s = report["summary"]
     icon = "✅" if report["passed"] else "❌"
-    verdict = "passed" if report["passed"] else ("regressed" if report["regressed"] else "failed")
+    verdict = "passed" if report["passed"] else ("failed" if not report["threshold_met"] else "regressed")
     threshold = report["threshold"]
     lines = [
         f"### {icon} Eval `{report['suite']}` on `{report['target']}`: {verdict}",

@@ -31,7 +31,9 @@ async def usage(request: Request) -> Response:
 def report_query(params: Mapping[str, str], *, key_id: str | None = None, filters: bool = True) -> ReportQuery:
     """A report query from URL parameters; bad values are a 400 that names the parameter."""
     group_by = parse_group_by([params.get("group_by") or "model"])
-    time_range = parse_range(params.get("start") or params.get("since"), params.get("end") or params.get("until"))
+    time_range = parse_range(
+        params.get("start") or params.get("since"), params.get("end") or params.get("until"), names=("start", "end")
+    )
     return ReportQuery(
         range=time_range,
         group_by=group_by,

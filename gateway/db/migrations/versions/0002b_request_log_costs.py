@@ -1,5 +1,7 @@
-"""Request log: reasoning tokens, estimated-token flag and cache savings per row; roll-ups: estimated count and a
-latency histogram (lat_00 .. lat_44, see gateway.db.logs.LATENCY_BOUNDS_MS).
+"""Request log costs: per-row cache savings and estimates, roll-up latency histograms, roll-ups per tag.
+
+Request log: reasoning tokens, estimated-token flag and cache savings per row. Roll-ups: a count of estimated
+rows and a latency histogram (lat_00 .. lat_44, see gateway.db.logs.LATENCY_BOUNDS_MS). New: daily_tag_rollups.
 
 Revision ID: 0002b_request_log_costs
 Revises: 0002_request_log
@@ -29,9 +31,28 @@ def upgrade() -> None:
         batch.add_column(sa.Column("estimated", sa.Integer(), nullable=False, server_default="0"))
         for name in LATENCY_COLUMNS:
             batch.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
+    op.create_table(
+        "daily_tag_rollups",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("tag", sa.String(255), nullable=False),
+        sa.Column("requests", sa.Integer(), nullable=False),
+        sa.Column("errors", sa.Integer(), nullable=False),
+        sa.Column("cached", sa.Integer(), nullable=False),
+        sa.Column("prompt_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("completion_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("cost_usd", sa.Float(), nullable=False),
+        sa.Column("unpriced", sa.Integer(), nullable=False),
+        sa.Column("cache_savings_usd", sa.Float(), nullable=False),
+        sa.Column("latency_ms_sum", sa.Float(), nullable=False),
+        sa.Column("estimated", sa.Integer(), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False, server_default="0") for name in LATENCY_COLUMNS),
+    )
+    op.create_index("ux_daily_tag_rollups_dims", "daily_tag_rollups", ["day", "tag"], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_table("daily_tag_rollups")
     with op.batch_alter_table("daily_rollups") as batch:
         for name in reversed(LATENCY_COLUMNS):
             batch.drop_column(name)

@@ -1,0 +1,60 @@
+"""USD budgets per key and team: reserved before the call, settled to the real cost (from the cost stage) after."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from limits.conftest import CALL_COST, Pair, burst, call
+
+
+async def test_budget_of_ten_calls_lets_at_most_ten_of_a_hundred_parallel_requests_through(pair: Pair) -> None:
+    key = pair.admin.create_key(budget_usd=10 * CALL_COST)
+    outcomes = await burst([pair.a.v1, pair.b.v1], key, 100)
+    admitted = sum(o.status == 200 for o in outcomes)
+    # The stated tolerance: the request that takes the last of the budget may cost more than what was left (its
+    # real cost is known only after the call), so spend can pass the budget by one request: 11 at worst.
+    assert 1 <= admitted <= 11
+    assert {o.status for o in outcomes} == {200, 429}
+    # Whatever the burst left, calls one after the other use exactly the rest: 10 calls' worth in all.
+    more = 0
+    while (await call(pair.b.v1, key)).status == 200:
+        more += 1
+        assert more <= 10
+    assert admitted + more == max(10, admitted)
+
+
+async def test_budget_refusal_names_the_budget_and_when_it_resets(pair: Pair) -> None:
+    key = pair.admin.create_key(name="two-calls", budget_usd=2 * CALL_COST, budget_period="daily")
+    assert [(await call(pair.a.v1, key)).status for _ in range(2)] == [200, 200]
+    refused = await call(pair.b.v1, key)
+    assert refused.status == 429 and refused.error is not None
+    assert refused.error["code"] == "budget_exceeded" and refused.error["type"] == "rate_limit_error"
+    message = refused.error["message"]
+    assert "Budget exceeded for key 'two-calls'" in message and "daily budget of $0.016" in message
+    tomorrow = datetime.now(UTC).date().toordinal() + 1
+    resets = re.search(r"resets at (\S+)Z", message)
+    assert resets is not None and datetime.fromisoformat(resets.group(1)).date().toordinal() == tomorrow
+    seconds_left = (datetime.fromisoformat(resets.group(1)).replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()
+    assert abs(int(refused.headers["retry-after"]) - seconds_left) < 5
+
+
+async def test_team_budget_caps_all_its_keys_together(pair: Pair) -> None:
+    team = pair.admin.create_team(budget_usd=3 * CALL_COST)
+    first, second = pair.admin.create_key(team=team["name"]), pair.admin.create_key(team=team["name"])
+    statuses = [(await call(url, key)).status for url, key in [(pair.a.v1, first), (pair.b.v1, second)] * 3]
+    assert statuses == [200, 200, 200, 429, 429, 429]
+    refused = await call(pair.a.v1, first)
+    assert refused.error is not None and f"Budget exceeded for team '{team['name']}'" in refused.error["message"]
+
+
+async def test_budget_header_shows_what_is_left(pair: Pair) -> None:
+    key = pair.admin.create_key(budget_usd=1.0)
+    outcome = await call(pair.a.v1, key)
+    assert outcome.status == 200
+    assert outcome.headers["x-gateway-cost-usd"] == "0.008"  # from the cost stage, with the config's prices
+    # At response time the call's estimate is reserved: at least its real cost, at most its max_tokens' worth.
+    reserved = 1.0 - float(outcome.headers["x-gateway-budget-remaining-usd"])
+    assert CALL_COST <= reserved <= 20 * 0.001 + 2 * 0.002
+    after = await call(pair.b.v1, key)  # the first call is settled at its real cost; this one is reserved
+    assert float(after.headers["x-gateway-budget-remaining-usd"]) == round(1.0 - CALL_COST - reserved, 6)
