@@ -290,7 +290,7 @@ def measure(target: tuple[str, str, int], fake_pid: int, gateway_pid: int, load:
 def run(args: argparse.Namespace, gateway_core: int | None, load_core: int | None) -> Run:
     result = Run(machine(gateway_core or 0, load_core or 1), settings={
         "seconds": args.duration, "warmup": args.warmup, "concurrency": args.concurrency, "starts": args.starts,
-        "max_wait": args.max_wait})
+        "max_wait": args.max_wait, "nice": args.nice})
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gw-bench-")))
         fake, fake_url = stack.enter_context(fake_provider(load_core, workdir / "fake.log"))
@@ -387,7 +387,8 @@ def report(run_: Run) -> str:
     m = run_.machine
     lines = [f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, Linux {m['kernel']}, {m['wrk']}, "
              f"commit {m['commit']}. {m['pinning']}. {run_.settings['seconds']:g} s per cell after a "
-             f"{run_.settings['warmup']:g} s warm-up, wrk `-t1 -cN`, fake provider at 0 ms.", ""]
+             f"{run_.settings['warmup']:g} s warm-up, wrk `-t1 -cN`, fake provider at 0 ms"
+             + (f", all processes at nice {run_.settings['nice']}." if run_.settings["nice"] else "."), ""]
     lines += [*figures_table(run_), "", *targets_table(run_), ""]
     total = sum(c.requests for c in run_.cells if c.path == "gateway")
     logged = "no request_logs table in this build" if run_.log_rows is None else f"{run_.log_rows:,} rows"
@@ -417,6 +418,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also save the raw figures to this file")
     parser.add_argument("--max-wait", type=float, default=120.0,
                         help="before each cell, wait up to this many seconds for other processes to go quiet")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="run the driver and every process it starts at this nice value (below 0 needs root)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     args = parser.parse_args(argv)
     if args.quick:
@@ -440,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         print("note: running without core pinning (--no-pin, one core, or no taskset)", file=sys.stderr)
     else:
         os.sched_setaffinity(0, {1})  # the driver's polling must not take the gateway's core
+    if args.nice:
+        os.nice(args.nice)  # inherited by the fake provider, the gateway and wrk
     try:
         result = run(args, gateway_core, load_core)
     except RuntimeError as exc:

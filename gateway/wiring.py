@@ -82,7 +82,8 @@ async def build(
     stages: list[Stage] = []
     from gateway.prompts.stage import PromptStage  # jinja2 loads here, not when the app module is imported
 
-    stages.append(await PromptStage.start(database, bus))  # prompt references -> rendered messages, model, params
+    # prompt references -> rendered messages, model, params
+    stages.append(await PromptStage.start(database, bus, config.gateway.prompt_refresh_seconds))
     cost = await CostStage.start(router)
     stages.append(build_limits(config, router, database, keys, redis, cost.price))  # model access, RPM/TPM, budgets
     stages.append(cost)  # keep last: its `after` runs first, so the others see the cost

@@ -35,7 +35,7 @@ def _default_actor() -> str:
         return "unknown"
 
 
-ActorOption = Annotated[str | None, typer.Option("--actor", help="Who does this, for the audit log [default: $USER].")]
+ActorOption = Annotated[str | None, typer.Option("--actor", help="Who does this, for the audit log (default: $USER).")]
 LabelOption = Annotated[str, typer.Option("--label", "-l", help="The label to move.")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Override a failed eval gate (written to the audit log).")]
 
@@ -306,8 +306,8 @@ def _history_detail(detail: dict[str, Any]) -> str:
 def compare(
     name: Annotated[str, typer.Argument(help="Prompt name.")],
     label: LabelOption = "production",
-    since_hours: Annotated[float | None, typer.Option("--since-hours", help="Window [default: since the canary "
-                                                       "started, else 7 days].")] = None,
+    since_hours: Annotated[float | None, typer.Option("--since-hours", help="Window (default: since the canary "
+                                                       "started, else 7 days).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,

@@ -141,8 +141,7 @@ class GatewaySection(BaseModel):
     retry_backoff_max: float = Field(default=8.0, ge=0)
     max_retry_after: float = Field(default=30.0, ge=0)
     upstream_pool_size: int = Field(default=512, gt=0)
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    latency_window: int = Field(default=20, gt=0)
+    prompt_refresh_seconds: float = Field(default=2.0, ge=0, le=600)  # 0: only on invalidation messages
     # The request log's background writer (docs/costs.md).
     log_spill_path: str | None = None  # default: next to a SQLite file, else ./gateway-spill.jsonl
     log_batch_size: int = Field(default=500, gt=0, le=10_000)

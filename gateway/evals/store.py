@@ -50,7 +50,7 @@ def save_run(database: Database, run: RunResult) -> EvalRun:
         session.add_all(
             EvalResult(
                 run_id=run.run_id,
-                case_id=r.key,
+                case_id=r.key[:255],
                 description=r.case.description,
                 model=r.model,
                 repeat=r.repeat,

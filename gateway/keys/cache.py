@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -50,6 +50,7 @@ class KeyCache:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._failing = False
+        self._listeners: list[Callable[[], None]] = []
 
     def lookup(self, key_hash: str) -> CachedKey | None:
         return self._by_hash.get(key_hash)
@@ -60,6 +61,10 @@ class KeyCache:
     def teams(self) -> Iterable[Team]:
         return self._teams.values()
 
+    def on_reload(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every reload (it must not block: start a task if it has work to do)."""
+        self._listeners.append(listener)
+
     async def reload(self) -> None:
         async with self._lock:
             snap = await asyncio.to_thread(store.snapshot, self._db)
@@ -68,6 +73,8 @@ class KeyCache:
             self._teams = teams
             self._version = snap.version
         logger.debug("key cache loaded: %d keys, %d teams (version %d)", len(snap.keys), len(teams), snap.version)
+        for listener in self._listeners:
+            listener()
 
     async def start(self, bus: InvalidationBus | None) -> None:
         """Load now (a failure here stops the start), then follow changes. Subscribe before ``bus.start``."""

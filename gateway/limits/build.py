@@ -3,9 +3,7 @@ deployment admission hook, budget alerts, and the background seeding of spend fr
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gateway.config.models import GatewayConfig
@@ -15,12 +13,9 @@ from gateway.limits.counters import Counters, LocalCounters
 from gateway.limits.deployments import DeploymentGate
 from gateway.limits.estimate import Estimator, PriceLookup, config_prices
 from gateway.limits.failover import FailoverCounters
-from gateway.limits.periods import period_bounds
-from gateway.limits.plan import budget_counter
 from gateway.limits.redis_counters import RedisCounters
-from gateway.limits.seed import spend_by_day, total_since
+from gateway.limits.seed import SpendSeeder
 from gateway.limits.stage import LimitsStage
-from gateway.pipeline.context import Limits
 from gateway.routing.router import Router
 
 if TYPE_CHECKING:
@@ -52,35 +47,8 @@ def build_limits(
 
         alerts = BudgetAlerts(webhook, redis, prefix)
     estimator = Estimator(router.deployments, prices, frozenset(router.model_names))
-    seeding = asyncio.create_task(seed_spend(database, keys, counters), name="limits-seed")
-    return LimitsStage(counters, estimator, deployments=gate, alerts=alerts, seeding=seeding)
+    seeder = SpendSeeder(database, keys, counters)
+    seeder.trigger()
+    keys.on_reload(seeder.trigger)  # a budget may have been added: its spend so far this period counts
+    return LimitsStage(counters, estimator, deployments=gate, alerts=alerts, seeder=seeder)
 
-
-async def seed_spend(database: Database, keys: KeyCache, counters: Counters) -> None:
-    """Add each budget's spend so far this period (from the daily roll-ups) to its counter."""
-    now = datetime.now(UTC)
-    budgets: list[tuple[str, str, Limits]] = [
-        ("key", entry.principal.key_id or "", entry.principal.key_limits)
-        for entry in keys.entries()
-        if entry.principal.key_limits.budget_usd is not None and not entry.revoked
-    ]
-    budgets += [
-        ("team", team.id, Limits(budget_usd=team.budget_usd, budget_period=team.budget_period))
-        for team in keys.teams()
-        if team.budget_usd is not None
-    ]
-    if not budgets:
-        return
-    try:
-        earliest = min(period_bounds(limits.budget_period, now)[0] for _, _, limits in budgets).date()
-        by_key, by_team = await asyncio.to_thread(spend_by_day, database, earliest)
-        seeded = 0
-        for kind, scope_id, limits in budgets:
-            start, end = period_bounds(limits.budget_period, now)
-            spent = total_since((by_key if kind == "key" else by_team).get(scope_id, {}), start.date())
-            if spent > 0:
-                await counters.seed(budget_counter(kind, scope_id, limits.budget_period, start), spent, end.timestamp())
-                seeded += 1
-        logger.info("budgets: seeded the spend of %d keys/teams from the daily roll-ups", seeded)
-    except Exception as exc:
-        logger.warning("budgets: could not read past spend from the database (%s); counting from zero", exc)

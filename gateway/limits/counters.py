@@ -12,6 +12,11 @@ Two kinds of counter, with the same rules here and in the Redis scripts (``redis
   will cost (the one that took the last of the budget), so spend can pass the budget by at most one request.
 
 ``take`` is all-or-nothing over a list of checks (key, team, ...): if one fails, none is applied.
+
+Seeding (spend from before this process started, see ``seed``): a budget counter remembers when it was created
+(``since``) and whether it was seeded. Seeding adds the past spend once, and only to a counter created at or after
+the seeder's ``cutoff`` (its process start): an older counter has counted every request since it was created
+(for instance since the period began) and is authoritative.
 """
 
 from __future__ import annotations
@@ -73,8 +78,8 @@ class Counters(Protocol):
     async def settle(self, items: Sequence[Settle], source: str) -> tuple[float, ...] | None:
         """Per item: tokens now (rate) or spent now (budget); ``None`` when the counters could not be reached."""
 
-    async def seed(self, key: str, spent: float, expire_at: float) -> None:
-        """Add spend from before this process started, once per counter (the first replica to seed wins)."""
+    async def seed(self, key: str, spent: float, expire_at: float, cutoff: float) -> None:
+        """Add past spend once to a counter that did not exist before ``cutoff`` (the first replica wins)."""
 
 
 @dataclass(slots=True)
@@ -86,8 +91,10 @@ class _Bucket:
 @dataclass(slots=True)
 class _Budget:
     expire_at: float
+    since: float
     spent: float = 0.0
     reserved: float = 0.0
+    seeded: bool = False
 
 
 @dataclass(slots=True)
@@ -97,7 +104,6 @@ class LocalCounters:
     clock: Callable[[], float] = time.time
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _budgets: dict[str, _Budget] = field(default_factory=dict)
-    _seeded: set[str] = field(default_factory=set)
     _ops: int = 0
 
     def source(self) -> str:
@@ -129,7 +135,7 @@ class LocalCounters:
                 levels[index] -= amount
             else:
                 amount = min(check.amount, check.limit - levels[index])
-                budget = self._budgets.setdefault(check.key, _Budget(check.expire_at))
+                budget = self._budget(check.key, check.expire_at, now)
                 budget.reserved += amount
                 budget.expire_at = check.expire_at
                 levels[index] += amount
@@ -145,18 +151,23 @@ class LocalCounters:
                 self._buckets[item.key] = _Bucket(tokens, now)
                 out.append(tokens)
             else:
-                budget = self._budgets.setdefault(item.key, _Budget(item.expire_at))
+                budget = self._budget(item.key, item.expire_at, now)
                 budget.reserved = max(0.0, budget.reserved - item.give_back)
                 budget.spent += item.spend
                 out.append(budget.spent)
         return tuple(out)
 
-    async def seed(self, key: str, spent: float, expire_at: float) -> None:
-        if key in self._seeded:
-            return
-        self._seeded.add(key)
-        budget = self._budgets.setdefault(key, _Budget(expire_at))
-        budget.spent += spent
+    async def seed(self, key: str, spent: float, expire_at: float, cutoff: float) -> None:
+        budget = self._budget(key, expire_at, self.clock())
+        if not budget.seeded and budget.since >= cutoff:
+            budget.spent += spent
+        budget.seeded = True
+
+    def _budget(self, key: str, expire_at: float, now: float) -> _Budget:
+        budget = self._budgets.get(key)
+        if budget is None:
+            budget = self._budgets[key] = _Budget(expire_at, since=now)
+        return budget
 
     def _tokens(self, key: str, limit: float, now: float) -> float:
         bucket = self._buckets.get(key)
@@ -177,6 +188,5 @@ class LocalCounters:
             return
         for key in [k for k, b in self._budgets.items() if b.expire_at <= now]:
             del self._budgets[key]
-            self._seeded.discard(key)
         for key in [k for k, b in self._buckets.items() if now - b.at > 3600]:
             del self._buckets[key]

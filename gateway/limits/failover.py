@@ -67,10 +67,10 @@ class FailoverCounters:
         await self._back()
         return settled
 
-    async def seed(self, key: str, spent: float, expire_at: float) -> None:
-        await self._local.seed(key, spent, expire_at)
+    async def seed(self, key: str, spent: float, expire_at: float, cutoff: float) -> None:
+        await self._local.seed(key, spent, expire_at, cutoff)
         try:
-            await self._redis.seed(key, spent, expire_at)
+            await self._redis.seed(key, spent, expire_at, cutoff)
         except Exception as exc:
             self._lost(exc)
 

@@ -65,6 +65,7 @@ for i = 1, n do
   else
     amount = math.min(amount, limit - level[i])
     redis.call('HINCRBYFLOAT', KEYS[i], 'reserved', tostring(amount))
+    redis.call('HSETNX', KEYS[i], 'since', tostring(now))
     redis.call('EXPIREAT', KEYS[i], ARGV[4 * i])
     level[i] = level[i] + amount
   end
@@ -94,14 +95,19 @@ end
 return out
 """
 
-# KEYS: counter, seed marker. ARGV: spent, expire_at.
-SEED = """
-if redis.call('SET', KEYS[2], '1', 'NX', 'EXAT', ARGV[2]) then
+# KEYS: counter. ARGV: spent, expire_at, cutoff.
+SEED = _REFILL + """
+if redis.call('HEXISTS', KEYS[1], 'seeded') == 1 then return 0 end
+local since = tonumber(redis.call('HGET', KEYS[1], 'since'))
+local added = 0
+if since == nil or since >= tonumber(ARGV[3]) then
   redis.call('HINCRBYFLOAT', KEYS[1], 'spent', ARGV[1])
-  redis.call('EXPIREAT', KEYS[1], ARGV[2])
-  return 1
+  added = 1
 end
-return 0
+redis.call('HSET', KEYS[1], 'seeded', '1')
+redis.call('HSETNX', KEYS[1], 'since', tostring(now))
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+return added
 """
 
 
@@ -136,9 +142,8 @@ class RedisCounters:
         reply = await self._settle(keys=[self._prefix + i.key for i in items], args=args)
         return tuple(float(v) for v in reply)
 
-    async def seed(self, key: str, spent: float, expire_at: float) -> None:
-        counter = self._prefix + key
-        await self._seed(keys=[counter, counter + ":seeded"], args=[repr(spent), int(expire_at)])
+    async def seed(self, key: str, spent: float, expire_at: float, cutoff: float) -> None:
+        await self._seed(keys=[self._prefix + key], args=[repr(spent), int(expire_at), repr(cutoff)])
 
 
 def _levels(checks: Sequence[Check], failed: int, level: float) -> tuple[float, ...]:

@@ -11,8 +11,6 @@ Master key and anonymous (no master key configured) callers have no key limits; 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from gateway.limits.counters import Counters, Settle, Taken
 from gateway.limits.deployments import DeploymentGate
 from gateway.limits.estimate import Estimate, Estimator
 from gateway.limits.plan import Slot, rate_headers, refusal, scopes_of, slots_for
+from gateway.limits.seed import SpendSeeder
 from gateway.pipeline.context import RequestContext
 
 NAME = "limits"
@@ -46,13 +45,13 @@ class LimitsStage:
         *,
         deployments: DeploymentGate | None = None,
         alerts: BudgetAlerts | None = None,
-        seeding: asyncio.Task[None] | None = None,
+        seeder: SpendSeeder | None = None,
     ) -> None:
         self._counters = counters
         self._estimator = estimator
         self._deployments = deployments
         self._alerts = alerts
-        self._seeding = seeding
+        self._seeder = seeder
 
     async def before(self, ctx: RequestContext) -> bytes | None:
         principal = ctx.principal
@@ -107,10 +106,8 @@ class LimitsStage:
                 self._alert(slot, level)
 
     async def aclose(self) -> None:
-        if self._seeding is not None and not self._seeding.done():
-            self._seeding.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._seeding
+        if self._seeder is not None:
+            await self._seeder.aclose()
         if self._alerts is not None:
             await self._alerts.aclose()
 

@@ -19,7 +19,7 @@ import orjson
 
 from gateway.errors import GatewayError, UpstreamError
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.records import RESPONSE_BODY, RecordSink, RequestRecord
+from gateway.pipeline.records import RESPONSE_BODY, RESPONSE_TEXT, STREAM_CHUNKS, RecordSink, RequestRecord
 from gateway.pipeline.stages import Stage
 from gateway.pipeline.usage import Usage
 from gateway.providers.base import UpstreamRequest, UpstreamStream
@@ -163,11 +163,20 @@ class Relay:
         hide_usage = not ctx.client_wants_usage
         # OpenAI's legacy completions chunk has no room for `"usage": null`, which asking for usage adds.
         strip_null_usage = hide_usage and ctx.endpoint == "completions"
+        # The text is kept only for keys that store content, or when a fast-path upstream shows (no "usage" key
+        # in its first chunk) that it ignores include_usage, so the cost stage can count the tokens itself.
+        text: list[str] | None = [] if ctx.principal.store_content else None
+        chunks = 0
         completed = False
         try:
             async for payload in self._upstream:
                 if ctx.first_token_at is None:
                     ctx.first_token_at = time.perf_counter()
+                    if text is None and deployment is not None and deployment.fast_path and b'"usage"' not in payload:
+                        text = []
+                chunks += 1
+                if text is not None:
+                    _collect_text(payload, text)
                 if _may_carry_usage(payload) and (usage := _chunk_usage(payload)) is not None:
                     ctx.usage, is_usage_only = usage
                     if hide_usage and is_usage_only:
@@ -184,6 +193,9 @@ class Relay:
                 deployment.in_flight -= 1
             if not completed and ctx.error is None:
                 ctx.status = 499  # the client went away before the end
+            ctx.scratch[STREAM_CHUNKS] = chunks
+            if text is not None:
+                ctx.scratch[RESPONSE_TEXT] = text
             await self._upstream.aclose()
             await self._pipeline._finish(ctx)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,17 +26,6 @@ from gateway.prompts.store import LabelRow, PromptRows, Token, VersionRow, read_
 
 logger = logging.getLogger("gateway.prompts")
 DEFAULT_REFRESH_SECONDS = 2.0
-REFRESH_ENV = "GATEWAY_PROMPTS_REFRESH_SECONDS"
-
-
-def refresh_seconds_from_env() -> float:
-    """``GATEWAY_PROMPTS_REFRESH_SECONDS`` (0 turns the periodic check off), else 2 s."""
-    raw = os.environ.get(REFRESH_ENV)
-    try:
-        return float(raw) if raw else DEFAULT_REFRESH_SECONDS
-    except ValueError:
-        logger.warning("%s=%r is not a number; using %s s", REFRESH_ENV, raw, DEFAULT_REFRESH_SECONDS)
-        return DEFAULT_REFRESH_SECONDS
 
 
 class ServedVersion:

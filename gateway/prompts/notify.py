@@ -2,7 +2,7 @@
 
 With a Redis URL, this publishes on the channel the gateways' ``InvalidationBus`` listens to, and every replica
 reloads its prompt cache at once. Without Redis the gateways notice on their next periodic check
-(``GATEWAY_PROMPTS_REFRESH_SECONDS``, 2 s by default).
+(``gateway.prompt_refresh_seconds``, 2 s by default).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from gateway.bus import InvalidationBus
 from gateway.db import Database
 from gateway.errors import RequestError
 from gateway.pipeline.context import RequestContext
-from gateway.prompts.cache import PromptCache, ServedVersion, refresh_seconds_from_env
+from gateway.prompts.cache import DEFAULT_REFRESH_SECONDS, PromptCache, ServedVersion
 from gateway.prompts.errors import PromptError, RenderError
 from gateway.prompts.notify import TOPIC
 from gateway.prompts.reference import MODEL_PREFIX, parse_reference, references_prompt
@@ -41,7 +41,7 @@ class PromptStage:
     @classmethod
     async def start(cls, database: Database, bus: InvalidationBus, refresh_seconds: float | None = None) -> PromptStage:
         """Load the registry, listen for invalidations (call before ``bus.start``) and start the refresher."""
-        seconds = refresh_seconds_from_env() if refresh_seconds is None else refresh_seconds
+        seconds = DEFAULT_REFRESH_SECONDS if refresh_seconds is None else refresh_seconds
         cache = PromptCache(database, seconds)
         await cache.reload()
         bus.subscribe(TOPIC, cache.on_invalidate)

@@ -160,7 +160,7 @@ def eval_kit(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> It
     push(broken_prompts(tmp), config_path)
     push(ROOT / "prompts", config_path)  # latest back on v1; v2 stays in the registry
     try:
-        with gateway(config, tmp, env={"GATEWAY_PROMPTS_REFRESH_SECONDS": "0.2"}) as server:
+        with gateway(config, tmp, env={"GATEWAY_GATEWAY__PROMPT_REFRESH_SECONDS": "0.2"}) as server:
             yield EvalKit(server, fake, judge, tmp, config_path, database_url)
     finally:
         judge.stop()

@@ -185,3 +185,11 @@ def test_judge_and_embedding_calls_go_through_the_gateway(eval_kit: EvalKit) -> 
     assert judged["response_format"]["type"] == "json_schema"
     assert outcomes["same"]["pass"] and outcomes["same"]["score"] == pytest.approx(1.0)
     assert eval_kit.fake.count("text-embedding-3-small", "/v1/embeddings") == before + 1
+
+
+def test_repeat_runs_every_case_again_as_its_own_case(eval_kit: EvalKit) -> None:
+    out = eval_kit.workdir / "repeat.json"
+    done = eval_kit.run_here(SUPPORT, "--prompt-version", "1", "--repeat", "2", "--json", str(out), "--no-cache")
+    assert done.exit_code == 0, done.output
+    ids = [c["id"] for c in report(out)["cases"]]
+    assert len(ids) == 8 and "order-status" in ids and "order-status #2" in ids

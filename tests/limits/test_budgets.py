@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import openai
+from support.keyed import ONE_WORD
+
 from limits.conftest import CALL_COST, Pair, burst, call
 
 
@@ -58,3 +61,24 @@ async def test_budget_header_shows_what_is_left(pair: Pair) -> None:
     assert CALL_COST <= reserved <= 20 * 0.001 + 2 * 0.002
     after = await call(pair.b.v1, key)  # the first call is settled at its real cost; this one is reserved
     assert float(after.headers["x-gateway-budget-remaining-usd"]) == round(1.0 - CALL_COST - reserved, 6)
+
+
+async def test_streamed_calls_are_charged_their_real_cost(pair: Pair) -> None:
+    # Charged at the estimate (0.013 each) only two calls would fit in three calls' worth; at the real cost, three.
+    key = pair.admin.create_key(budget_usd=3 * CALL_COST, rpm=100)
+    client = openai.AsyncOpenAI(base_url=pair.a.v1, api_key=key, max_retries=0)
+    statuses = []
+    for _ in range(4):
+        try:
+            async with client.chat.completions.with_streaming_response.create(
+                model="priced", messages=ONE_WORD, max_tokens=2, stream=True  # type: ignore[arg-type]
+            ) as response:
+                assert response.headers["x-ratelimit-limit-requests"] == "100"
+                text = "".join([c.choices[0].delta.content or "" async for c in await response.parse() if c.choices])
+                assert text == "Echo: hello"
+                statuses.append(200)
+        except openai.RateLimitError as exc:
+            assert "Budget exceeded" in exc.message
+            statuses.append(429)
+    await client.close()
+    assert statuses == [200, 200, 200, 429]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -81,10 +82,26 @@ async def test_tpm_debt_holds_later_requests_back(counters: Counters) -> None:
 
 
 async def test_seed_adds_past_spend_once(counters: Counters) -> None:
-    key = budget(1, 0).key
-    await counters.seed(key, 0.6, FAR)
-    await counters.seed(key, 0.6, FAR)  # a second replica starting: already seeded
+    started = time.time()
+    await counters.seed(budget(1, 0).key, 0.6, FAR, started)
+    await counters.seed(budget(1, 0).key, 0.6, FAR, started)  # a second replica starting: already seeded
     assert (await counters.take([budget(1.0, 0.1)])).levels == pytest.approx((0.7,))
+
+
+async def test_seed_counts_requests_that_raced_ahead_of_it(counters: Counters) -> None:
+    started = time.time()
+    await counters.take([budget(1.0, 0.1)])  # a request right after start, before the seeding ran
+    await counters.seed(budget(1, 0).key, 0.6, FAR, started)
+    assert (await counters.take([budget(1.0, 0.1)])).levels == pytest.approx((0.8,))
+
+
+async def test_seed_leaves_a_counter_that_was_counting_already(counters: Counters) -> None:
+    # The counter was created before this seeder's start (by live traffic since the period began): it already
+    # holds every request the roll-ups hold, so adding them would count them twice.
+    await counters.take([budget(1.0, 0.1)])
+    await asyncio.sleep(0.01)
+    await counters.seed(budget(1, 0).key, 0.6, FAR, time.time())
+    assert (await counters.take([budget(1.0, 0.1)])).levels == pytest.approx((0.2,))
 
 
 def test_local_counters_refill_with_time() -> None:

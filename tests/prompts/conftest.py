@@ -130,7 +130,7 @@ def prompt_gateway(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory)
         for model in ("gpt-4o-mini", "gpt-4o", "backup")
     ]
     config["router_settings"] = {"num_retries": 0}
-    with gateway(config, tmp, env={"GATEWAY_PROMPTS_REFRESH_SECONDS": REFRESH_SECONDS}) as server:
+    with gateway(config, tmp, env={"GATEWAY_GATEWAY__PROMPT_REFRESH_SECONDS": REFRESH_SECONDS}) as server:
         yield server
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import httpx
 
 from gateway.db import Database
+from gateway.db.evals import EvalRun
 from gateway.db.logs import RequestLog
 
 from .conftest import PromptKit, prompt_doc
@@ -99,14 +100,30 @@ def _log_rows(kit: PromptKit, name: str, version: int, total: int, errors: int, 
         database.dispose()
 
 
+def _eval_run(kit: PromptKit, name: str, version: int, *, mean_score: float, passed: bool) -> None:
+    database = Database(kit.database_url())
+    try:
+        with database.session() as session, session.begin():
+            session.add(EvalRun(
+                run_id=uuid.uuid4().hex, created_at=datetime.now(UTC), suite="s", suite_hash="0" * 64,
+                prompt_name=name, prompt_version=version, passed=passed, pass_rate=0.5, mean_score=mean_score,
+                total=2, passed_count=1, failed_count=1, error_count=0, duration_s=1.0,
+            ))
+    finally:
+        database.dispose()
+
+
 def test_compare_shows_each_variants_figures_and_whether_the_error_rate_differs(kit: PromptKit) -> None:
     name = _two_versions(kit, "cmp")
     kit.api_release(name, 1)
     kit.api_release(name, 2, canary=10)
     _log_rows(kit, name, 1, total=900, errors=9, cost=0.002, latency=100.0)
     _log_rows(kit, name, 2, total=100, errors=12, cost=0.001, latency=80.0)
+    _eval_run(kit, name, 2, mean_score=0.75, passed=False)
     report = kit.admin.get(f"/admin/prompts/{name}/compare").json()
     variants = {v["version"]: v for v in report["variants"]}
+    assert (variants[2]["eval_score"], variants[2]["eval_passed"]) == (0.75, False)
+    assert variants[1]["eval_score"] is None
     assert variants[1]["role"] == "main" and variants[2]["role"] == "canary"
     assert (variants[1]["requests"], variants[1]["errors"]) == (900, 9)
     assert abs(variants[2]["error_rate"] - 0.12) < 1e-9
@@ -116,4 +133,4 @@ def test_compare_shows_each_variants_figures_and_whether_the_error_rate_differs(
     assert (test["version"], test["against"], test["significant"]) == (2, 1, True)
     assert test["p_value"] < 1e-5 and "Fisher" in test["test"]
     printed = kit.cli("compare", name).output
-    assert "canary" in printed and "12.00% (12)" in printed and "significant" in printed
+    assert "canary" in printed and "12.00% (12)" in printed and "significant" in printed and "0.75 fail" in printed

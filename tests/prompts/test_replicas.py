@@ -1,6 +1,6 @@
 """Two gateway processes sharing real PostgreSQL and Redis: a CLI rollback reaches both at once.
 
-The gateways' periodic registry check is switched off here (``GATEWAY_PROMPTS_REFRESH_SECONDS=0``), so only the
+The gateways' periodic registry check is switched off here (``GATEWAY_GATEWAY__PROMPT_REFRESH_SECONDS=0``), so only the
 Redis message the CLI publishes can make them reload.
 """
 
@@ -57,7 +57,7 @@ def replicas(fake: FakeProvider, pg_url: str, tmp_path: Path) -> Iterator[tuple[
     config["router_settings"] = {"num_retries": 0}
     config["general_settings"]["database_url"] = pg_url
     config["gateway"] = {**config["gateway"], "redis_url": REDIS_URL, "redis_key_prefix": prefix}
-    env = {"GATEWAY_PROMPTS_REFRESH_SECONDS": "0"}
+    env = {"GATEWAY_GATEWAY__PROMPT_REFRESH_SECONDS": "0"}
     try:
         with gateway(config, tmp_path / "a", env=env) as first, gateway(config, tmp_path / "b", env=env) as second:
             yield first, second
