@@ -13,6 +13,7 @@ Contract:
 * Builds ``daily_rollups`` and ``daily_tag_rollups`` from the log with ``INSERT ... SELECT`` statements that group
   exactly as the writer does (``gateway.ledger.rows``), including the latency histogram (``width_bucket`` over
   ``LATENCY_BOUNDS_MS``), and checks that the roll-ups and the raw log give the same totals.
+* Then measures the writer's store (``LogStore.write``) on a second throwaway database: 500-record batches.
 * Times ``gateway.reports.run_report`` (the code behind the CLI and the API; each report is two queries: the groups
   and the total) for several groupings, each run ``--repeat`` times after one warm-up; prints the median and the
   fastest, with the source (roll-ups or raw log) and the number of rows.
@@ -37,6 +38,8 @@ from psycopg import sql
 
 from gateway.db import Database
 from gateway.db.logs import LATENCY_BOUNDS_MS, LATENCY_COLUMNS
+from gateway.ledger import LogStore
+from gateway.pipeline.records import RequestRecord
 from gateway.reports import ReportQuery, parse_range, run_report
 
 MODELS = [(f"model-{i}", ["openai", "anthropic", "gemini", "bedrock"][i % 4]) for i in range(12)]
@@ -69,7 +72,39 @@ def main() -> int:
         print()
         print(time_reports(database, args.repeat))
         database.dispose()
+    with throwaway(args.admin_url, keep=False) as url:
+        print()
+        print(writer_throughput(url, batches=40))
     return 0
+
+
+def writer_throughput(url: str, batches: int) -> str:
+    """How fast the request log writer's store commits 500-record batches (log rows + both roll-ups)."""
+    database = Database(url)
+    database.upgrade()
+    store = LogStore(database)
+    rng = random.Random(7)
+    now = time.time()
+
+    def batch(number: int) -> list[RequestRecord]:
+        return [
+            RequestRecord(
+                request_id=f"req_{number}_{i}", created_at=now, endpoint="chat", model=MODELS[i % 12][0],
+                provider=MODELS[i % 12][1], status=200, latency_ms=rng.lognormvariate(6.5, 0.8), stream=False,
+                prompt_tokens=500, completion_tokens=200, cost_usd=0.0011, key_id=f"key_{i % 200:04d}",
+                team_id=f"team_{i % 20:02d}", tags=rng.sample(TAGS, 2), metadata={"app": "bench"},
+            )
+            for i in range(500)
+        ]
+
+    store.write(batch(-1))  # warm-up: connection and plans
+    started = time.perf_counter()
+    for number in range(batches):
+        store.write(batch(number))
+    seconds = time.perf_counter() - started
+    database.dispose()
+    return (f"writer (LogStore.write, 500-record batches, one transaction each): {batches * 500 / seconds:,.0f} "
+            f"records/s, {seconds / batches * 1000:.0f} ms per batch")
 
 
 @contextmanager

@@ -1,23 +1,14 @@
 """How much the gateway costs on top of a direct call: throughput, latency, CPU, memory and start-up time.
 
-Run ``.venv/bin/python bench/overhead.py`` (``--quick`` for 3 s cells, ``--json FILE`` to keep raw figures).
-It is a script, not a test: it prints Markdown to paste into the README and never asserts on time.
+Run ``.venv/bin/python bench/overhead.py`` (``--quick`` for 3 s cells; ``--help``). A script, not a test: it
+prints Markdown for the README (progress on stderr) and never asserts on time. ``bench/README.md`` has the method.
 
-Contract:
-
-* One run starts the built-in fake provider (0 ms latency) and the gateway (one worker, a SQLite file in a temp
-  dir, no master key, ``--log-level warning``) as real processes, and drives both with wrk through the same Lua
-  scripts (``bench/lua/``): the same body DIRECT to the fake and THROUGH the gateway, at concurrency 1, 10 and 50,
-  plain JSON and SSE streamed. Each direct cell is followed at once by its gateway cell.
-* The gateway is pinned to core 0; wrk, the fake provider and this script to core 1. The gateway gets a core of
-  its own, as the targets assume; the load side shares the other, and its busy share is printed so that a run
-  where the load side was the bottleneck shows as such.
-* CPU per request is a server's user+sys time (``/proc/PID/stat``, all threads, so the background log writer
-  counts) over the requests wrk completed. Direct rows show the fake provider's, for scale.
-* Time to ready is from spawn to the first 200 from ``/health``, polled every 2 ms; the first start migrates a
-  new database, later ones restart on it. RSS is VmRSS after start-up (idle) and after all the load.
-* CPU time used by other processes during a cell (a shared machine) is measured from ``/proc/stat`` and printed.
-* Exit status: 0 after printing, 2 when wrk (or taskset) is missing or a server does not start.
+Contract: one run starts the fake provider (0 ms) and ``gateway serve`` (one worker, SQLite in a temp dir, no
+master key) as real processes, pins the gateway to core 0 and wrk + the fake + this driver to core 1, and drives
+the same wrk Lua scripts (``bench/lua/``) DIRECT to the fake and THROUGH the gateway, plain and streamed, at each
+concurrency, each direct cell followed at once by its gateway cell. CPU per request is a server's user+sys time
+(all threads: the background log writer counts) over the requests wrk completed. Exit status: 0 after printing;
+2 when wrk is missing, a server does not start, or a warm-up completes no 2xx request.
 """
 
 from __future__ import annotations
@@ -117,7 +108,7 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def machine(gateway_core: int, load_core: int) -> dict[str, str]:
+def machine(gateway_core: int | None, load_core: int | None) -> dict[str, str]:
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False).stdout
@@ -130,7 +121,8 @@ def machine(gateway_core: int, load_core: int) -> dict[str, str]:
         "kernel": platform.release(),
         "wrk": wrk.split(" [")[0].strip() or "unknown",
         "commit": commit or "unknown",
-        "pinning": f"gateway on core {gateway_core}; wrk, fake provider and driver on core {load_core}",
+        "pinning": "no core pinning" if gateway_core is None
+        else f"gateway on core {gateway_core}; wrk, fake provider and driver on core {load_core}",
     }
 
 
@@ -288,7 +280,7 @@ def measure(target: tuple[str, str, int], fake_pid: int, gateway_pid: int, load:
 
 
 def run(args: argparse.Namespace, gateway_core: int | None, load_core: int | None) -> Run:
-    result = Run(machine(gateway_core or 0, load_core or 1), settings={
+    result = Run(machine(gateway_core, load_core), settings={
         "seconds": args.duration, "warmup": args.warmup, "concurrency": args.concurrency, "starts": args.starts,
         "max_wait": args.max_wait, "nice": args.nice})
     with contextlib.ExitStack() as stack:
@@ -435,7 +427,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 10, 50])
     parser.add_argument("--starts", type=int, default=3, help="gateway starts timed (the last one is measured)")
     parser.add_argument("--json", type=Path, help="also save the raw figures to this file")
-    parser.add_argument("--max-wait", type=float, default=120.0,
+    parser.add_argument("--max-wait", type=float, default=30.0,
                         help="before each cell, wait up to this many seconds for other processes to go quiet")
     parser.add_argument("--nice", type=int, default=0,
                         help="run the driver, every process it starts and its session's autogroup at this nice "

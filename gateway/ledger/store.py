@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from gateway.db import Database
 from gateway.db.logs import daily_rollups_table, daily_tag_rollups_table, request_logs_table
 from gateway.errors import ConfigError
+from gateway.ledger.pg_bulk import bulk_insert, bulk_params, bulk_upsert
 from gateway.ledger.rows import (
     ROLLUP_DIMENSIONS,
     ROLLUP_SUMS,
@@ -44,7 +45,8 @@ class LogStore:
         if database.dialect not in ("postgresql", "sqlite"):
             raise ConfigError(f"the request log supports PostgreSQL and SQLite, not {database.dialect}")
         self._database = database
-        self._insert = postgresql.insert if database.dialect == "postgresql" else sqlite.insert
+        # PostgreSQL gets one array per column (see pg_bulk); SQLite's multi-row VALUES is fast already.
+        self._bulk = database.dialect == "postgresql"
         self._logs: Table = request_logs_table()
         self._rollups: Table = daily_rollups_table()
         self._tag_rollups: Table = daily_tag_rollups_table()
@@ -60,20 +62,32 @@ class LogStore:
         if not unique:
             return 0
         rows = [log_row(record, self._log_limits) for record in unique]
-        insert_logs = (
-            self._insert(self._logs)
+        with self._database.engine.begin() as connection:
+            inserted = self._insert_logs(connection, rows)
+            fresh = [record for record in unique if record.request_id in inserted]
+            if fresh:
+                self._upsert(connection, self._rollups, ROLLUP_DIMENSIONS, rollup_rows(fresh, self._limits))
+                self._upsert(connection, self._tag_rollups, TAG_ROLLUP_DIMENSIONS, tag_rollup_rows(fresh))
+        return len(fresh)
+
+    def _insert_logs(self, connection: Connection, rows: list[dict[str, Any]]) -> set[str]:
+        if self._bulk:
+            columns = list(rows[0])
+            bulk = bulk_insert(self._logs, columns, conflict="request_id", returning="request_id")
+            return set(connection.execute(bulk, bulk_params(rows)).scalars())
+        statement = (
+            sqlite.insert(self._logs)
             .on_conflict_do_nothing(index_elements=["request_id"])
             .returning(self._logs.c.request_id)
         )
-        with self._database.engine.begin() as connection:
-            inserted = set(connection.execute(insert_logs, rows).scalars())
-            fresh = [record for record in unique if record.request_id in inserted]
-            if fresh:
-                connection.execute(self._upsert(self._rollups, ROLLUP_DIMENSIONS), rollup_rows(fresh, self._limits))
-                connection.execute(self._upsert(self._tag_rollups, TAG_ROLLUP_DIMENSIONS), tag_rollup_rows(fresh))
-        return len(fresh)
+        return set(connection.execute(statement, rows).scalars())
 
-    def _upsert(self, table: Table, dimensions: Sequence[str]) -> Any:
-        statement = self._insert(table)
-        increments = {name: table.c[name] + statement.excluded[name] for name in ROLLUP_SUMS}
-        return statement.on_conflict_do_update(index_elements=list(dimensions), set_=increments)
+    def _upsert(self, connection: Connection, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
+        if self._bulk:
+            columns = [*keys, *ROLLUP_SUMS]
+            statement = bulk_upsert(table, columns, keys, ROLLUP_SUMS)
+            connection.execute(statement, bulk_params(rows))
+            return
+        insert = sqlite.insert(table)
+        increments = {name: table.c[name] + insert.excluded[name] for name in ROLLUP_SUMS}
+        connection.execute(insert.on_conflict_do_update(index_elements=list(keys), set_=increments), rows)

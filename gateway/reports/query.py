@@ -152,6 +152,8 @@ def run_report(database: Database, query: ReportQuery) -> Report:
     started = time.perf_counter()
     segments = plan(query, query.group_by)
     with database.engine.connect() as connection:
+        if database.dialect == "postgresql":  # the groups and the total from one snapshot, while writers write
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
         rows = _grouped(connection, database.dialect, query, query.group_by, segments)
         totals = _grouped(connection, database.dialect, query, (), plan(query, ()))
     total = totals[0] if totals else ReportRow(group={})

@@ -69,10 +69,11 @@ def send(server: Gateway, count: int, tag: str) -> list[str]:
 
 def logged(url: str) -> tuple[set[str], int]:
     """The request ids in the log, and the roll-ups' request count: they must agree (nothing counted twice)."""
-    with psycopg.connect(url) as connection:
-        ids = {row[0] for row in connection.execute("SELECT request_id FROM request_logs")}
-        rolled = connection.execute("SELECT coalesce(sum(requests), 0) FROM daily_rollups").fetchone()
-    return ids, int(rolled[0]) if rolled else 0
+    query = "SELECT array(SELECT request_id FROM request_logs), (SELECT coalesce(sum(requests), 0) FROM daily_rollups)"
+    with psycopg.connect(url) as connection:  # one statement: one snapshot
+        found = connection.execute(query).fetchone()
+    assert found is not None
+    return set(found[0]), int(found[1])
 
 
 def wait_for_rows(url: str, expected: int, timeout: float = 15.0) -> tuple[set[str], int]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, OperationalError
+from support.throwaway import pg_database
 
 from gateway.db import Database
 from gateway.ledger import LedgerWriter, LogStore, SpillFile, WriterSettings
@@ -49,12 +51,13 @@ def database(tmp_path: Path) -> Database:
 
 def counts(database: Database) -> tuple[int, int, float]:
     """Rows in the log, requests in the roll-ups (which must equal those in the tag roll-ups), cost."""
-    with database.engine.connect() as connection:
-        rows = connection.execute(sa.text("SELECT count(*) FROM request_logs")).scalar_one()
-        requests, cost = connection.execute(
-            sa.text("SELECT coalesce(sum(requests), 0), coalesce(sum(cost_usd), 0) FROM daily_rollups")
-        ).one()
-        tagged = connection.execute(sa.text("SELECT coalesce(sum(requests), 0) FROM daily_tag_rollups")).scalar_one()
+    query = (
+        "SELECT (SELECT count(*) FROM request_logs), (SELECT coalesce(sum(requests), 0) FROM daily_rollups),"
+        " (SELECT coalesce(sum(cost_usd), 0) FROM daily_rollups),"
+        " (SELECT coalesce(sum(requests), 0) FROM daily_tag_rollups)"
+    )
+    with database.engine.connect() as connection:  # one statement: one snapshot, while the writer writes
+        rows, requests, cost, tagged = connection.execute(sa.text(query)).one()
     assert tagged == requests  # these records have no tags: one "" row per day, counted once
     return int(rows), int(requests), float(cost)
 
@@ -66,7 +69,20 @@ async def until(condition: object) -> None:
         await asyncio.sleep(0.01)
 
 
-def test_writing_the_same_records_twice_adds_them_once(database: Database) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with contextlib.ExitStack() as stack:
+        url = f"sqlite:///{tmp_path / 'log.db'}"
+        if request.param == "postgresql":
+            url = stack.enter_context(pg_database("ledger"))
+        db = Database(url)
+        stack.callback(db.dispose)
+        db.upgrade()
+        yield db
+
+
+def test_writing_the_same_records_twice_adds_them_once(any_database: Database) -> None:
+    database = any_database
     store = LogStore(database)
     batch = [record(i) for i in range(10)]
     assert store.write(batch) == 10
