@@ -50,6 +50,7 @@ def base_config(fake: FakeProvider, tmp: Path, **sections: Any) -> dict[str, Any
         _model("slow", "openai/slow-3000", fake.v1, timeout=0.5),
         _model("slow-b", "openai/slow-3000-b", fake.v1, timeout=0.5),
         _model("cut", "openai/cut-2", fake.v1),
+        _model("hang", "openai/slow-5000-hang", fake.v1),
     ]
     config: dict[str, Any] = {
         "model_list": model_list,

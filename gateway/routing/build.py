@@ -105,11 +105,16 @@ def _deployment(
         rpm=params.rpm,
         tpm=params.tpm,
         prices=Prices(
-            input_cost_per_token=params.input_cost_per_token or entry.model_info.input_cost_per_token,
-            output_cost_per_token=params.output_cost_per_token or entry.model_info.output_cost_per_token,
+            input_cost_per_token=_first_set(params.input_cost_per_token, entry.model_info.input_cost_per_token),
+            output_cost_per_token=_first_set(params.output_cost_per_token, entry.model_info.output_cost_per_token),
             cache_read_input_token_cost=params.cache_read_input_token_cost,
         ),
     )
+
+
+def _first_set(*prices: float | None) -> float | None:
+    """The first configured price; 0 is a real price (a free local model), not "unset"."""
+    return next((price for price in prices if price is not None), None)
 
 
 def _litellm_provider(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -118,3 +119,26 @@ def test_load_balancing_spreads_over_deployments(fake: FakeProvider, tmp_path: P
         assert 45 <= a <= 75, f"weights 3:1 should give about 60 of 80, got {a}"
     else:
         assert a >= 1 and b >= 1, "both deployments are used"
+
+
+def test_client_disconnect_cancels_the_upstream_call_and_is_recorded(gw: Gateway) -> None:
+    database = gw.log_path.parent / "gateway.db"
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(
+            gw.v1 + "/chat/completions",
+            json={"model": "hang", "messages": HELLO},
+            headers={"Authorization": f"Bearer {MASTER_KEY}"},
+            timeout=0.5,
+        )
+    deadline = time.monotonic() + 5
+    rows: list[tuple[int, float]] = []
+    while time.monotonic() < deadline and not rows:
+        with sqlite3.connect(database) as connection:
+            rows = connection.execute(
+                "SELECT status, latency_ms FROM request_logs WHERE model = 'hang'"
+            ).fetchall()
+        time.sleep(0.1)
+    assert rows, "the abandoned request is still logged"
+    status, latency_ms = rows[0]
+    assert status == 499
+    assert latency_ms < 3000, "the gateway stopped waiting for the upstream when the client left"
