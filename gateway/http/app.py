@@ -7,6 +7,7 @@ hand in its own ``aiohttp.ClientSession`` or record sink, and call the app throu
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -35,6 +36,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             app.state.services = await build(config, stack, session=session, sink=sink)
+            # What start-up built (config, routes, the price map's many dicts) lives as long as the process:
+            # freezing it keeps the cyclic collector from walking it again and again under load.
+            gc.collect()
+            gc.freeze()
             yield
 
     app = FastAPI(
