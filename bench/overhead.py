@@ -82,8 +82,6 @@ class Run:
     cells: list[Cell] = field(default_factory=list)
 
 
-# --- /proc -------------------------------------------------------------------------------------------------------
-
 
 def cpu_seconds(pid: int) -> float:
     """User + system time of every thread of ``pid``."""
@@ -126,8 +124,6 @@ def machine(gateway_core: int | None, load_core: int | None) -> dict[str, str]:
     }
 
 
-# --- processes ---------------------------------------------------------------------------------------------------
-
 
 def pinned(core: int | None, command: list[str]) -> list[str]:
     return command if core is None else ["taskset", "-c", str(core), *command]
@@ -168,15 +164,9 @@ def fake_provider(core: int | None, log: Path) -> Iterator[tuple[subprocess.Pope
 
 
 def write_config(workdir: Path, fake_url: str) -> Path:
-    config = {
-        "model_list": [
-            {
-                "model_name": MODEL,
-                "litellm_params": {"model": f"openai/{MODEL}", "api_base": f"{fake_url}/v1", "api_key": "bench"},
-            }
-        ],
-        "general_settings": {"database_url": f"sqlite:///{workdir / 'bench.db'}"},
-    }
+    params = {"model": f"openai/{MODEL}", "api_base": f"{fake_url}/v1", "api_key": "bench"}
+    config = {"model_list": [{"model_name": MODEL, "litellm_params": params}],
+              "general_settings": {"database_url": f"sqlite:///{workdir / 'bench.db'}"}}
     path = workdir / "bench.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -219,8 +209,6 @@ def count_log_rows(database: Path) -> int | None:
     except sqlite3.Error:
         return None
 
-
-# --- load --------------------------------------------------------------------------------------------------------
 
 
 def wrk(url: str, mode: str, concurrency: int, seconds: int, core: int | None) -> dict[str, Any]:
@@ -312,8 +300,6 @@ def run(args: argparse.Namespace, gateway_core: int | None, load_core: int | Non
     return result
 
 
-# --- report ------------------------------------------------------------------------------------------------------
-
 
 def pair(run_: Run, mode: str, concurrency: int) -> tuple[Cell, Cell]:
     cells = {c.path: c for c in run_.cells if c.mode == mode and c.concurrency == concurrency}
@@ -395,8 +381,6 @@ def report(run_: Run) -> str:
         lines.append(f"Warning: {errors} requests failed (non-2xx, timeouts or socket errors); see the table.")
     return "\n".join(lines)
 
-
-# --- main --------------------------------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager

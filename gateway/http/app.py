@@ -1,8 +1,13 @@
 """``create_app(config)``: the ASGI application.
 
 Nothing happens at import time. The lifespan builds the upstream session, the providers, the router and the
-pipeline (``gateway.wiring``), keeps them on ``app.state.services``, and closes them at shutdown. A test can
-hand in its own ``aiohttp.ClientSession`` or record sink, and call the app through ``httpx.ASGITransport``.
+pipeline (``gateway.wiring``), hands them to every request as lifespan state (``services``), and closes them at
+shutdown. A test can hand in its own ``aiohttp.ClientSession`` or record sink, and call the app through
+``httpx.ASGITransport``.
+
+The top level is a plain Starlette app: the proxy routes need no dependency injection or validation layer, and
+FastAPI's per-request telemetry hook measurably costs CPU on the hot path. The admin API, which benefits from
+FastAPI's validation and OpenAPI docs (``/admin/docs``), is a FastAPI app mounted at ``/admin``.
 """
 
 from __future__ import annotations
@@ -12,18 +17,21 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Mount
 
-from gateway import __version__
 from gateway.config.models import GatewayConfig
 from gateway.errors import GatewayError
-from gateway.http.admin import admin_router
+from gateway.http.admin import admin_app
 from gateway.http.middleware import RequestIdMiddleware
 from gateway.http.responses import handle_gateway_error, handle_not_found
 from gateway.http.routes import ROUTES
 from gateway.pipeline.records import RecordSink
 from gateway.wiring import build
+
+EXCEPTION_HANDLERS = {GatewayError: handle_gateway_error, HTTPException: handle_not_found}
 
 
 def create_app(
@@ -31,27 +39,20 @@ def create_app(
     *,
     session: aiohttp.ClientSession | None = None,
     sink: RecordSink | None = None,
-) -> FastAPI:
+) -> Starlette:
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
         async with AsyncExitStack() as stack:
-            app.state.services = await build(config, stack, session=session, sink=sink)
+            services = await build(config, stack, session=session, sink=sink)
             # What start-up built (config, routes, the price map's many dicts) lives as long as the process:
             # freezing it keeps the cyclic collector from walking it again and again under load.
             gc.collect()
             gc.freeze()
-            yield
+            yield {"services": services}
 
-    app = FastAPI(
-        title="LLMOps gateway",
-        version=__version__,
+    return Starlette(
+        routes=[*ROUTES, Mount("/admin", app=admin_app(EXCEPTION_HANDLERS))],
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
-        routes=list(ROUTES),
-        docs_url="/docs",
-        openapi_url="/openapi.json",
     )
-    app.include_router(admin_router())
-    app.add_exception_handler(GatewayError, handle_gateway_error)
-    app.add_exception_handler(HTTPException, handle_not_found)
-    app.add_middleware(RequestIdMiddleware)
-    return app

@@ -1,4 +1,4 @@
-"""What the handlers need, built once in the app's lifespan and kept on ``app.state.services``."""
+"""What the handlers need, built once in the app's lifespan and handed to every request as lifespan state."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class Services:
 
 
 def services(request: Request) -> Services:
-    return cast(Services, request.app.state.services)
+    return cast(Services, request.scope["state"]["services"])
 
 
 def _timeout_header(request: Request) -> float | None:
