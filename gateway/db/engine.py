@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -39,7 +40,13 @@ class Database:
             connect_args = {"check_same_thread": False, "timeout": 30}
         elif self.dialect == "postgresql":
             connect_args = {"connect_timeout": max(1, int(connect_timeout))}
-        self.engine: Engine = create_engine(self.url, connect_args=connect_args, pool_pre_ping=True, future=True)
+        self.engine: Engine = create_engine(
+            self.url,
+            connect_args=connect_args,
+            pool_pre_ping=True,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+        )
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -76,6 +83,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _json_dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

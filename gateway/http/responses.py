@@ -10,6 +10,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from gateway.errors import GatewayError, MethodNotAllowed, NotFound
+from gateway.http.disconnect import ClientDisconnected, until_disconnect
 from gateway.pipeline.context import RequestContext
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -27,19 +28,32 @@ def error_response(error: GatewayError, ctx: RequestContext | None = None) -> Re
 
 
 class SSEResponse(StreamingResponse):
-    """A streaming response that always closes its source, even when the client left before the first byte."""
+    """Relays an event stream as it comes, and always closes its source, even when the client left early.
+
+    A client that disconnects cancels the relay (and so the upstream stream) through one watcher task, in place
+    of the task group that ``StreamingResponse.__call__`` starts for every stream.
+    """
 
     def __init__(
         self, events: AsyncIterator[bytes], closer: Callable[[], Awaitable[None]], ctx: RequestContext
     ) -> None:
         super().__init__(events, media_type="text/event-stream", headers={**SSE_HEADERS, **_gateway_headers(ctx)})
+        self._events = events
         self._closer = closer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            await until_disconnect(receive, self._relay(send))
+        except ClientDisconnected:
+            pass
         finally:
             await self._closer()
+
+    async def _relay(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        async for chunk in self._events:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def sse_response(

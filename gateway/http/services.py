@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -87,33 +86,3 @@ def _tags(request: Request, body: dict[str, Any]) -> list[str]:
     if isinstance(metadata, dict) and isinstance(metadata.get("tags"), list):
         tags += [str(t) for t in metadata["tags"]]
     return tags
-
-
-class ClientDisconnected(Exception):
-    """The client closed the connection before the answer was ready."""
-
-
-async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
-    """Await ``work``, cancelling it if the client disconnects first (so the upstream call ends too).
-
-    The work runs in the request's own task; one watcher task cancels that task when the client leaves.
-    (One task per request instead of two plus ``asyncio.wait``: this sits on every non-streaming request.)
-    """
-    current = asyncio.current_task()
-    assert current is not None
-    watcher = asyncio.get_running_loop().create_task(_cancel_on_disconnect(request, current))
-    try:
-        return await work
-    except asyncio.CancelledError:
-        if watcher.done() and not watcher.cancelled():
-            current.uncancel()
-            raise ClientDisconnected() from None
-        raise
-    finally:
-        watcher.cancel()
-
-
-async def _cancel_on_disconnect(request: Request, task: asyncio.Task[object]) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-    task.cancel()

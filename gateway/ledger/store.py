@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+import orjson
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
@@ -31,6 +32,8 @@ from gateway.ledger.rows import (
     tag_rollup_rows,
 )
 from gateway.pipeline.records import RequestRecord
+
+_EXISTING_IDS = text("SELECT request_id FROM request_logs WHERE request_id IN (SELECT value FROM json_each(:ids))")
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -75,12 +78,15 @@ class LogStore:
             columns = list(rows[0])
             bulk = bulk_insert(self._logs, columns, conflict="request_id", returning="request_id")
             return set(connection.execute(bulk, bulk_params(rows)).scalars())
-        statement = (
-            sqlite.insert(self._logs)
-            .on_conflict_do_nothing(index_elements=["request_id"])
-            .returning(self._logs.c.request_id)
-        )
-        return set(connection.execute(statement, rows).scalars())
+        # SQLite: find the rows already logged (spill replays) with one statement of fixed text, then insert the
+        # rest through executemany. A multi-row INSERT ... RETURNING would render new SQL for every batch size,
+        # and SQLite keeps a compiled copy of each per connection: memory grew with traffic, and CPU with it.
+        ids = [row["request_id"] for row in rows]
+        existing = set(connection.execute(_EXISTING_IDS, {"ids": orjson.dumps(ids).decode()}).scalars())
+        fresh = [row for row in rows if row["request_id"] not in existing]
+        if fresh:
+            connection.execute(sqlite.insert(self._logs).on_conflict_do_nothing(index_elements=["request_id"]), fresh)
+        return {row["request_id"] for row in fresh}
 
     def _upsert(self, connection: Connection, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
         if self._bulk:

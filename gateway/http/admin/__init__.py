@@ -1,7 +1,8 @@
 """The admin API under ``/admin``: keys, teams, costs, prompts. Every route needs the master key.
 
 A FastAPI app mounted at ``/admin`` (validation and OpenAPI docs at ``/admin/docs``). Each feature keeps its
-routes in a module of this package (a FastAPI ``APIRouter``) and adds it in ``admin_router``. Admin handlers may touch the database (through ``asyncio.to_thread``): this is not the hot path.
+routes in a module of this package (a FastAPI ``APIRouter``) and adds it in ``admin_router``. Admin handlers may
+touch the database (through ``asyncio.to_thread``): this is not the hot path.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ from gateway.anthropic_compat import (
 )
 from gateway.errors import GatewayError, RequestError
 from gateway.http.body import read_json
+from gateway.http.disconnect import ClientDisconnected, until_disconnect
 from gateway.http.responses import json_bytes, sse_response
-from gateway.http.services import ClientDisconnected, services, until_disconnect
+from gateway.http.services import services
 
 
 async def messages(request: Request) -> Response:
@@ -40,7 +41,7 @@ async def messages(request: Request) -> Response:
         if ctx.stream:
             relay = await svc.pipeline.stream(ctx)
             return sse_response(_anthropic_sse(relay, model), relay.aclose, ctx)
-        result = await until_disconnect(request, svc.pipeline.complete(ctx))
+        result = await until_disconnect(request.receive, svc.pipeline.complete(ctx))
     except ClientDisconnected:
         return Response(status_code=499)
     except GatewayError as exc:

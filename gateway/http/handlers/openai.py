@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from gateway.errors import GatewayError, PermissionDenied, RequestError
 from gateway.http.body import require_list
+from gateway.http.disconnect import ClientDisconnected, until_disconnect
 from gateway.http.responses import error_response, json_bytes, sse_response
-from gateway.http.services import ClientDisconnected, Services, services, until_disconnect
+from gateway.http.services import Services, services
 from gateway.pipeline.context import RequestContext
 from gateway.prompts.reference import references_prompt
 
@@ -70,7 +71,7 @@ async def _respond(svc: Services, request: Request, ctx: RequestContext) -> Resp
         if ctx.stream:
             relay = await svc.pipeline.stream(ctx)
             return sse_response(_openai_sse(relay), relay.aclose, ctx)
-        body = await until_disconnect(request, svc.pipeline.complete(ctx))
+        body = await until_disconnect(request.receive, svc.pipeline.complete(ctx))
     except ClientDisconnected:
         return Response(status_code=499)
     except GatewayError as exc:
