@@ -8,7 +8,7 @@ import os
 import socket
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from gateway.config import load_config
 from gateway.config.models import GatewayConfig
@@ -42,7 +42,7 @@ def check_bind(config: GatewayConfig, host: str, insecure: bool) -> None:
     logger.warning("listening on %s with no master key (--insecure): every request is allowed", host)
 
 
-def app_factory() -> FastAPI:
+def app_factory() -> Starlette:
     """For uvicorn's worker processes, which import the app by name; the parent has validated the file."""
     from gateway.http.app import create_app
 

@@ -18,7 +18,7 @@ def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-@app.command()
+@app.command("serve")
 def serve(
     config: Annotated[Path, typer.Option("--config", "-c", help="YAML config (LiteLLM proxy format accepted).")],
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -76,17 +76,28 @@ def fake_provider(
         raise typer.Exit(2) from exc
 
 
-def _register_subcommands() -> None:
-    """Each feature's command group lives in its own module; importing them costs nothing at run time."""
-    from gateway.cli import costs, evals, keys, prompts
+#: Command groups, each in its own module: (command name, module, attribute).
+GROUPS = (
+    ("keys", "gateway.cli.keys", "keys_app"),
+    ("teams", "gateway.cli.keys", "teams_app"),
+    ("costs", "gateway.cli.costs", "costs_app"),
+    ("prompts", "gateway.cli.prompts", "prompts_app"),
+    ("eval", "gateway.cli.evals", "eval_app"),
+)
 
-    app.add_typer(keys.keys_app, name="keys")
-    app.add_typer(keys.teams_app, name="teams")
-    app.add_typer(costs.costs_app, name="costs")
-    app.add_typer(prompts.prompts_app, name="prompts")
-    app.add_typer(evals.eval_app, name="eval")
+
+def _register_subcommands(argv: list[str]) -> None:
+    """Import only the group being run: `gateway serve` starts without loading them. Help loads them all."""
+    import importlib
+
+    wanted = next((arg for arg in argv if not arg.startswith("-")), None)
+    groups = {name for name, _, _ in GROUPS}
+    builtin = {command.name for command in app.registered_commands}
+    for name, module, attribute in GROUPS:
+        if name == wanted or (wanted not in groups and wanted not in builtin):
+            app.add_typer(getattr(importlib.import_module(module), attribute), name=name)
 
 
 def main() -> None:
-    _register_subcommands()
+    _register_subcommands(sys.argv[1:])
     sys.exit(app())
