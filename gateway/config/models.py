@@ -9,6 +9,7 @@ gateway's own section, ``gateway:``, is strict: an unknown key there is an error
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -57,6 +58,16 @@ class LiteLLMParams(LiteLLMSection):
     def _model_has_provider(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
+        return value
+
+    @field_validator("api_base")
+    @classmethod
+    def _base_is_a_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"must be an http(s) URL with a host, like http://127.0.0.1:8000/v1; got {value!r}")
         return value
 
     def provider_and_name(self) -> tuple[str, str]:

@@ -180,14 +180,17 @@ async def _stream(call: Call, frames: Frames) -> web.StreamResponse:
     if call.cut_after is not None:
         chosen = chosen[: frames.preamble + call.cut_after]
     delay = call.request.app[OPTIONS_KEY].chunk_delay_ms
-    if delay:
-        for position, frame in enumerate(chosen):
-            if position:
-                await asyncio.sleep(delay / 1000)
-            await response.write(frame)
-    else:
-        # One write for the whole stream keeps the benchmark path cheap.
-        await response.write(b"".join(chosen))
+    try:
+        if delay:
+            for position, frame in enumerate(chosen):
+                if position:
+                    await asyncio.sleep(delay / 1000)
+                await response.write(frame)
+        else:
+            # One write for the whole stream keeps the benchmark path cheap.
+            await response.write(b"".join(chosen))
+    except ConnectionResetError:
+        return response  # the client left midway: normal for a proxy that cancels, not worth a traceback
     if call.cut_after is not None:
         _drop(call.request)  # no final chunk and no chunked-encoding terminator
         return response

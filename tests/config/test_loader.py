@@ -137,3 +137,10 @@ def test_check_config_lists_the_models(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "gpt-4o: openai/gpt-4o" in result.stdout
+
+
+def test_api_base_without_a_host_is_an_error(tmp_path: Path) -> None:
+    text = LITELLM_CONFIG.replace("      rpm: 100\n", "      api_base: /v1\n      rpm: 100\n", 1)
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), ENV)
+    assert "model_list[0].litellm_params.api_base: Value error, must be an http(s) URL" in str(caught.value)

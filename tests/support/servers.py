@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -56,19 +57,24 @@ class FakeProvider:
 
 
 @contextmanager
-def fake_provider(latency_ms: int = 0) -> Iterator[FakeProvider]:
-    process = subprocess.Popen(
-        [*GATEWAY, "fake-provider", "--port", "0", "--latency-ms", str(latency_ms)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def fake_provider(latency_ms: int = 0, log_dir: Path | None = None) -> Iterator[FakeProvider]:
+    """Start the fake provider; its output goes to a file (a pipe nobody drains would block it)."""
+    log_path = Path(tempfile.mkdtemp() if log_dir is None else log_dir) / "fake-provider.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [*GATEWAY, "fake-provider", "--port", "0", "--latency-ms", str(latency_ms)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"listening on (http://\S+)", line)
-        if not match:
-            raise RuntimeError(f"fake provider did not start: {line}{process.stdout.read()}")
+        deadline = time.monotonic() + 30
+        match = None
+        while match is None and time.monotonic() < deadline and process.poll() is None:
+            match = re.search(r"listening on (http://\S+)", log_path.read_text())
+            time.sleep(0.02)
+        if match is None:
+            raise RuntimeError(f"fake provider did not start: {log_path.read_text()}")
         yield FakeProvider(match.group(1), process)
     finally:
         _stop(process)
