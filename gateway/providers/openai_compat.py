@@ -121,15 +121,23 @@ class SSEStream:
         return self._iterator
 
     async def _payloads(self) -> AsyncIterator[bytes]:
+        pending = b""
         try:
-            async for line in self._response.content:
-                if not line.startswith(b"data:"):
-                    continue
-                payload = line[5:].strip()
-                if payload == b"[DONE]":
-                    return
-                if payload:
-                    yield payload
+            # Whatever has arrived, split in C, rather than one readline() per line: a provider (or a fast one
+            # like the fake) often sends many events in one packet.
+            async for data in self._response.content.iter_any():
+                lines = (pending + data).split(b"\n") if pending else data.split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    if not line.startswith(b"data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == b"[DONE]":
+                        return
+                    if payload:
+                        yield payload
+            if pending.startswith(b"data:") and pending[5:].strip() == b"[DONE]":
+                return
         except TimeoutError as exc:
             raise UpstreamTimeout(f"{self._label} stopped sending for {self._timeout:g} s") from exc
         except aiohttp.ClientError as exc:
