@@ -8,10 +8,11 @@ a replica that missed a message while its Redis connection was down.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
+
+from gateway.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -45,11 +46,8 @@ class InvalidationBus:
             self._task = asyncio.create_task(self._listen(), name="invalidation-bus")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _dispatch(self, topic: str, payload: str) -> None:
         for handler in self._handlers.get(topic, []):

@@ -29,6 +29,21 @@ def latency_bucket(latency_ms: float) -> int:
     return bisect_right(LATENCY_BOUNDS_MS, latency_ms)
 
 
+#: The plain sums every roll-up row carries (besides its latency histogram), in one place for writer and reports.
+ROLLUP_SUM_COLUMNS = (
+    "requests",
+    "errors",
+    "cached",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "unpriced",
+    "cache_savings_usd",
+    "latency_ms_sum",
+    "estimated",
+)
+
+
 class RequestLog(SQLModel, table=True):
     __tablename__ = "request_logs"
     __table_args__ = (

@@ -13,7 +13,6 @@ A database that cannot be reached leaves the last loaded keys in place, with one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from gateway.db import Database
 from gateway.db.keys import Team, VirtualKey
 from gateway.keys import store
 from gateway.pipeline.context import NO_LIMITS, Limits, Principal
+from gateway.tasks import cancel_and_wait
 
 TOPIC = "keys"
 logger = logging.getLogger("gateway.keys")
@@ -84,11 +84,8 @@ class KeyCache:
         self._task = asyncio.create_task(self._poll(), name="key-cache-refresh")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _on_message(self, _payload: str) -> None:
         await self.reload()
@@ -134,4 +131,3 @@ def _limits(row: VirtualKey | Team) -> Limits:
         budget_period=row.budget_period,
         models=frozenset(row.models) if row.models else None,
     )
-

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import String, Table
 
-from gateway.db.logs import LATENCY_COLUMNS, latency_bucket
+from gateway.db.logs import LATENCY_COLUMNS, ROLLUP_SUM_COLUMNS, latency_bucket
 from gateway.pipeline.records import RequestRecord
 
 #: The columns of ``daily_rollups`` that identify a row (its unique index), in that index's order.
@@ -23,16 +23,7 @@ TAG_ROLLUP_DIMENSIONS = ("day", "tag")
 TAG_LENGTH = 255
 #: The columns of ``daily_rollups`` that are sums.
 ROLLUP_SUMS = (
-    "requests",
-    "errors",
-    "cached",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "unpriced",
-    "cache_savings_usd",
-    "latency_ms_sum",
-    "estimated",
+    *ROLLUP_SUM_COLUMNS,
     *LATENCY_COLUMNS,
 )
 

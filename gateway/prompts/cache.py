@@ -13,7 +13,6 @@ A database error during a refresh is logged and the cache keeps serving what it 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from gateway.prompts.errors import LabelNotFound, PromptNotFound, VersionNotFoun
 from gateway.prompts.reference import DEFAULT_LABEL, Reference, in_canary
 from gateway.prompts.render import CompiledPrompt
 from gateway.prompts.store import LabelRow, PromptRows, Token, VersionRow, read_all, read_token
+from gateway.tasks import cancel_and_wait
 
 logger = logging.getLogger("gateway.prompts")
 DEFAULT_REFRESH_SECONDS = 2.0
@@ -121,11 +121,8 @@ class PromptCache:
             self._task = asyncio.create_task(self._refresh_loop(), name="prompt-cache-refresh")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _refresh_loop(self) -> None:
         while True:

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Date, Select, Table, case, cast, func, lit
 from gateway.db.logs import (
     LATENCY_BOUNDS_MS,
     LATENCY_COLUMNS,
+    ROLLUP_SUM_COLUMNS,
     daily_rollups_table,
     daily_tag_rollups_table,
     request_logs_table,
@@ -24,18 +25,7 @@ from gateway.db.logs import (
 
 Dimension = Literal["model", "key", "team", "provider", "prompt", "tag", "day"]
 Tail = Literal["histogram", "bucket", "exact"]
-SUMS = (
-    "requests",
-    "errors",
-    "cached",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "unpriced",
-    "cache_savings_usd",
-    "latency_ms_sum",
-    "estimated",
-)
+SUMS = ROLLUP_SUM_COLUMNS
 _PERCENTILES = "ARRAY[0.5, 0.95]::float8[]"
 
 
@@ -69,8 +59,11 @@ def rollup_statement(group_by: tuple[Dimension, ...], first_day: Any, end_day: A
     }
     dimensions = [column for name in group_by for column in columns[name]]
     statement = _summed(table, dimensions).where(table.c.day >= first_day, table.c.day < end_day)
-    for column, value in ((table.c.key_id, filters.key_id), (table.c.team_id, filters.team_id),
-                          (table.c.model, filters.model)):
+    for column, value in (
+        (table.c.key_id, filters.key_id),
+        (table.c.team_id, filters.team_id),
+        (table.c.model, filters.model),
+    ):
         if value is not None:
             statement = statement.where(column == value)
     return Statement(statement.group_by(*dimensions) if dimensions else statement, len(dimensions), "histogram")

@@ -9,7 +9,10 @@ from gateway.routing.build import build_router, needs_litellm
 
 
 def config(**params: object) -> GatewayConfig:
-    entry = {"model_name": "local", "litellm_params": {"model": "hosted_vllm/llama", "api_base": "http://x/v1", **params}}
+    entry = {
+        "model_name": "local",
+        "litellm_params": {"model": "hosted_vllm/llama", "api_base": "http://x/v1", **params},
+    }
     return GatewayConfig(model_list=[ModelEntry.model_validate(entry)])
 
 
