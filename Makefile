@@ -22,7 +22,7 @@ test: venv
 	$(BIN)/pytest -q
 
 lint: venv
-	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff check gateway tests bench scripts
 	$(BIN)/mypy
 
 bench: venv
