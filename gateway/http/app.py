@@ -26,12 +26,16 @@ from gateway.config.models import GatewayConfig
 from gateway.errors import GatewayError
 from gateway.http.admin import admin_app
 from gateway.http.middleware import RequestIdMiddleware
-from gateway.http.responses import handle_gateway_error, handle_not_found
+from gateway.http.responses import handle_gateway_error, handle_not_found, handle_unexpected
 from gateway.http.routes import ROUTES
 from gateway.pipeline.records import RecordSink
 from gateway.wiring import build
 
-EXCEPTION_HANDLERS = {GatewayError: handle_gateway_error, HTTPException: handle_not_found}
+EXCEPTION_HANDLERS = {
+    GatewayError: handle_gateway_error,
+    HTTPException: handle_not_found,
+    Exception: handle_unexpected,
+}
 
 
 def create_app(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import orjson
@@ -11,8 +12,10 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.errors import GatewayError, MethodNotAllowed, NotFound
 from gateway.http.disconnect import ClientDisconnected, until_disconnect
+from gateway.http.middleware import SCOPE_KEY
 from gateway.pipeline.context import RequestContext
 
+logger = logging.getLogger("gateway.http")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -84,6 +87,17 @@ def _gateway_headers(ctx: RequestContext | None) -> dict[str, str]:
 async def handle_gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
     return error_response(exc)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """A bug must still answer in OpenAI's shape (500 api_error), without leaking its details."""
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    response = error_response(GatewayError("The gateway failed unexpectedly; the error is in its log."))
+    # This handler runs outside the request-id middleware (Starlette puts it outermost): add the id here.
+    request_id = request.scope.get(SCOPE_KEY)
+    if request_id:
+        response.headers["x-gateway-request-id"] = request_id
+    return response
 
 
 async def handle_not_found(request: Request, exc: Exception) -> Response:

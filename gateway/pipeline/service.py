@@ -62,6 +62,9 @@ class Pipeline:
         except asyncio.CancelledError:
             ctx.status = 499  # the client went away; the upstream call was cancelled with it
             raise
+        except Exception as exc:  # a bug: still recorded, as the 500 the client gets
+            ctx.fail(GatewayError(f"internal error: {type(exc).__name__}"))
+            raise
         finally:
             await self._finish(ctx)
 
