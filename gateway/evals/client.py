@@ -135,6 +135,7 @@ async def local_gateway(
     """The gateway app from ``config_path``, started in this process (lifespan included)."""
     from gateway.config import load_config
     from gateway.http.app import create_app
+    from gateway.http.in_process import in_process_client
 
     config = await asyncio.to_thread(load_config, config_path)
     raw = await asyncio.to_thread(config_path.read_bytes)
@@ -142,15 +143,10 @@ async def local_gateway(
     master = config.general_settings.master_key
     key = api_key or (master.get_secret_value() if master else None)
     database_url = config.general_settings.database_url
-    app = create_app(config)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        headers = {"authorization": f"Bearer {key}"} if key else {}
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway.local", headers=headers, timeout=call_timeout
-        ) as http:
-            yield Target(
-                GatewayClient(http, tags, retries=retries),
-                identity=identity,
-                database_url=database_url.get_secret_value() if database_url else None,
-            )
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    async with in_process_client(create_app(config), headers=headers, timeout=call_timeout) as http:
+        yield Target(
+            GatewayClient(http, tags, retries=retries),
+            identity=identity,
+            database_url=database_url.get_secret_value() if database_url else None,
+        )

@@ -135,58 +135,55 @@ class Pipeline:
 class Relay:
     """The upstream's chunks on their way to the client: usage noted, the gateway's own usage chunk hidden.
 
-    ``aclose()`` must be called once the response is over, whether or not iteration began (a client can leave
-    before the first byte): it closes the upstream and makes sure the request is recorded.
+    Iterating yields batches: the chunk payloads that arrived together, so that the HTTP layer can send them in
+    one write. ``aclose()`` must be called once the response is over, whether or not iteration began (a client
+    can leave before the first byte): it closes the upstream and records the request.
     """
 
     def __init__(self, pipeline: Pipeline, ctx: RequestContext, upstream: UpstreamStream) -> None:
         self._pipeline = pipeline
         self._ctx = ctx
         self._upstream = upstream
-        self._iterator: AsyncIterator[bytes] | None = None
+        self._iterator: AsyncIterator[list[bytes]] | None = None
+        self._hide_usage = not ctx.client_wants_usage
+        # OpenAI's legacy completions chunk has no room for `"usage": null`, which asking for usage adds.
+        self._strip_null_usage = self._hide_usage and ctx.endpoint == "completions"
+        # The text is kept only for keys that store content, or when a fast-path upstream shows (no "usage" key
+        # in its first chunk) that it ignores include_usage, so the cost stage can count the tokens itself.
+        self._text: list[str] | None = [] if ctx.principal.store_content else None
+        self._chunks = 0
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[list[bytes]]:
         if self._iterator is None:
-            self._iterator = self._chunks()
+            self._iterator = self._batches()
         return self._iterator
 
     async def aclose(self) -> None:
+        """Close the upstream and record the request: after the last byte went out, so the client never waits
+        for the stages' bookkeeping."""
         if self._iterator is not None:
             await self._iterator.aclose()  # type: ignore[attr-defined]
-        if self._ctx.finished is None:  # iteration never began
+        else:  # iteration never began: the client left before the first byte
             self._ctx.status = 499
             await self._upstream.aclose()
-            await self._pipeline._finish(self._ctx)
+        await self._pipeline._finish(self._ctx)
 
-    async def _chunks(self) -> AsyncIterator[bytes]:
+    async def _batches(self) -> AsyncIterator[list[bytes]]:
         ctx = self._ctx
         deployment = ctx.deployment
         if deployment is not None:
             deployment.in_flight += 1
-        hide_usage = not ctx.client_wants_usage
-        # OpenAI's legacy completions chunk has no room for `"usage": null`, which asking for usage adds.
-        strip_null_usage = hide_usage and ctx.endpoint == "completions"
-        # The text is kept only for keys that store content, or when a fast-path upstream shows (no "usage" key
-        # in its first chunk) that it ignores include_usage, so the cost stage can count the tokens itself.
-        text: list[str] | None = [] if ctx.principal.store_content else None
-        chunks = 0
         completed = False
         try:
-            async for payload in self._upstream:
+            async for batch in self._upstream:
                 if ctx.first_token_at is None:
                     ctx.first_token_at = time.perf_counter()
-                    if text is None and deployment is not None and deployment.fast_path and b'"usage"' not in payload:
-                        text = []
-                chunks += 1
-                if text is not None:
-                    _collect_text(payload, text)
-                if _may_carry_usage(payload) and (usage := _chunk_usage(payload)) is not None:
-                    ctx.usage, is_usage_only = usage
-                    if hide_usage and is_usage_only:
-                        continue
-                elif strip_null_usage:
-                    payload = _strip_null_usage(payload)
-                yield payload
+                    fast = deployment is not None and deployment.fast_path
+                    if self._text is None and fast and b'"usage"' not in batch[0]:
+                        self._text = []
+                passed = [out for payload in batch if (out := self._pass(payload)) is not None]
+                if passed:
+                    yield passed
             completed = True
         except GatewayError as exc:
             ctx.fail(exc)
@@ -196,11 +193,20 @@ class Relay:
                 deployment.in_flight -= 1
             if not completed and ctx.error is None:
                 ctx.status = 499  # the client went away before the end
-            ctx.scratch[STREAM_CHUNKS] = chunks
-            if text is not None:
-                ctx.scratch[RESPONSE_TEXT] = text
+            ctx.scratch[STREAM_CHUNKS] = self._chunks
+            if self._text is not None:
+                ctx.scratch[RESPONSE_TEXT] = self._text
             await self._upstream.aclose()
-            await self._pipeline._finish(ctx)
+
+    def _pass(self, payload: bytes) -> bytes | None:
+        """Note what one chunk says; returns it as the client gets it, or None to hide it."""
+        self._chunks += 1
+        if self._text is not None:
+            _collect_text(payload, self._text)
+        if _may_carry_usage(payload) and (usage := _chunk_usage(payload)) is not None:
+            self._ctx.usage, is_usage_only = usage
+            return None if self._hide_usage and is_usage_only else payload
+        return _strip_null_usage(payload) if self._strip_null_usage else payload
 
 
 class CachedStream:
@@ -209,12 +215,11 @@ class CachedStream:
     def __init__(self, body: bytes) -> None:
         self._payloads: list[Any] = orjson.loads(body)
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[list[bytes]]:
         return self._replay()
 
-    async def _replay(self) -> AsyncIterator[bytes]:
-        for payload in self._payloads:
-            yield orjson.dumps(payload)
+    async def _replay(self) -> AsyncIterator[list[bytes]]:
+        yield [orjson.dumps(payload) for payload in self._payloads]
 
     async def aclose(self) -> None:
         return None

@@ -7,9 +7,11 @@ Contract:
 * ``complete(request)`` returns the whole response body as JSON bytes in OpenAI's shape for the endpoint
   (``chat.completion``, ``text_completion`` or an embedding ``list``).
 * ``stream(request)`` returns once the upstream has accepted the stream, so that a failure before the first
-  byte can still be retried elsewhere. Iterating the result yields each SSE ``data:`` payload (one JSON chunk in
-  OpenAI's shape, as bytes), without the ``[DONE]`` terminator. ``aclose()`` releases the upstream connection and
-  is safe to call twice; a client that goes away leads to ``aclose()`` and so to the upstream call's end.
+  byte can still be retried elsewhere. Iterating the result yields batches: the SSE ``data:`` payloads (each
+  one JSON chunk in OpenAI's shape, as bytes) that arrived together, never an empty batch, without the
+  ``[DONE]`` terminator; batches let the gateway relay what arrived in one write instead of one per event.
+  ``aclose()`` releases the upstream connection and is safe to call twice; a client that goes away leads to
+  ``aclose()`` and so to the upstream call's end.
 * Every failure, before or during a stream, is raised as an ``UpstreamError`` subclass (see ``gateway.errors``),
   translated from the transport's or SDK's own exception with ``raise ... from exc``. Nothing else escapes.
 * ``request.body["model"]`` is already the upstream's model name; the provider must not retry on its own (the
@@ -38,7 +40,7 @@ class UpstreamResponse:
 
 
 class UpstreamStream(Protocol):
-    def __aiter__(self) -> AsyncIterator[bytes]: ...
+    def __aiter__(self) -> AsyncIterator[list[bytes]]: ...
 
     async def aclose(self) -> None: ...
 

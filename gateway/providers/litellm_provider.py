@@ -110,17 +110,17 @@ class LiteLLMStream:
     def __init__(self, wrapper: Any, provider: LiteLLMProvider) -> None:
         self._wrapper = wrapper
         self._provider = provider
-        self._iterator: AsyncIterator[bytes] | None = None
+        self._iterator: AsyncIterator[list[bytes]] | None = None
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[list[bytes]]:
         if self._iterator is None:
             self._iterator = self._chunks()
         return self._iterator
 
-    async def _chunks(self) -> AsyncIterator[bytes]:
+    async def _chunks(self) -> AsyncIterator[list[bytes]]:
         try:
             async for chunk in self._wrapper:
-                yield orjson.dumps(_chunk_to_openai(chunk))
+                yield [orjson.dumps(_chunk_to_openai(chunk))]
         except Exception as exc:
             raise self._provider._translate(exc) from exc
 

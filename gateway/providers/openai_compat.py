@@ -113,30 +113,27 @@ class SSEStream:
         self._response = response
         self._label = label
         self._timeout = timeout
-        self._iterator: AsyncIterator[bytes] | None = None
+        self._iterator: AsyncIterator[list[bytes]] | None = None
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[list[bytes]]:
         if self._iterator is None:
-            self._iterator = self._payloads()
+            self._iterator = self._batches()
         return self._iterator
 
-    async def _payloads(self) -> AsyncIterator[bytes]:
+    async def _batches(self) -> AsyncIterator[list[bytes]]:
         pending = b""
         try:
             # Whatever has arrived, split in C, rather than one readline() per line: a provider (or a fast one
-            # like the fake) often sends many events in one packet.
+            # like the fake) often sends several events in one packet, and they go on together.
             async for data in self._response.content.iter_any():
                 lines = (pending + data).split(b"\n") if pending else data.split(b"\n")
                 pending = lines.pop()
-                for line in lines:
-                    if not line.startswith(b"data:"):
-                        continue
-                    payload = line[5:].strip()
-                    if payload == b"[DONE]":
-                        return
-                    if payload:
-                        yield payload
-            if pending.startswith(b"data:") and pending[5:].strip() == b"[DONE]":
+                batch, done = _data_payloads(lines)
+                if batch:
+                    yield batch
+                if done:
+                    return
+            if _data_payloads([pending])[1]:
                 return
         except TimeoutError as exc:
             raise UpstreamTimeout(f"{self._label} stopped sending for {self._timeout:g} s") from exc
@@ -153,6 +150,19 @@ class SSEStream:
         # close(), not release(): a half-read body must not go back into the pool.
         if not self._response.closed:
             self._response.close()
+
+
+def _data_payloads(lines: list[bytes]) -> tuple[list[bytes], bool]:
+    """The ``data:`` payloads among SSE lines, and whether ``[DONE]`` was among them."""
+    payloads: list[bytes] = []
+    for line in lines:
+        if line.startswith(b"data:"):
+            payload = line[5:].strip()
+            if payload == b"[DONE]":
+                return payloads, True
+            if payload:
+                payloads.append(payload)
+    return payloads, False
 
 
 def _describe(exc: BaseException) -> str:

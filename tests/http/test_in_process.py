@@ -46,7 +46,7 @@ def config(tmp_path: Path) -> GatewayConfig:
 async def test_a_bug_answers_an_openai_shaped_500_and_is_still_recorded(tmp_path: Path) -> None:
     sink = ListSink()
     app = create_app(config(tmp_path), session=BrokenSession(), sink=sink)  # type: ignore[arg-type]
-    async with in_process(app) as client:
+    async with in_process(app, base_url="http://gateway") as client:
         response = await client.post(
             "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]}
         )

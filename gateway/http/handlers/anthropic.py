@@ -58,11 +58,11 @@ def _error(exc: GatewayError) -> Response:
     )
 
 
-async def _anthropic_sse(chunks: AsyncIterable[bytes], model: str) -> AsyncIterator[bytes]:
+async def _anthropic_sse(batches: AsyncIterable[list[bytes]], model: str) -> AsyncIterator[bytes]:
     translator = ChatToMessageStream(model)
     try:
-        async for payload in chunks:
-            events = translator.feed(orjson.loads(payload))
+        async for batch in batches:
+            events = b"".join([translator.feed(orjson.loads(payload)) for payload in batch])
             if events:
                 yield events
     except GatewayError as exc:

@@ -79,11 +79,11 @@ async def _respond(svc: Services, request: Request, ctx: RequestContext) -> Resp
     return json_bytes(body, ctx)
 
 
-async def _openai_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+async def _openai_sse(batches: AsyncIterable[list[bytes]]) -> AsyncIterator[bytes]:
     """Relay chunk payloads as SSE. A failure midway ends the stream with an error event, never a hang."""
     try:
-        async for payload in chunks:
-            yield b"data: " + payload + b"\n\n"
+        async for batch in batches:
+            yield b"".join([b"data: " + payload + b"\n\n" for payload in batch])
     except GatewayError as exc:
         yield b"data: " + orjson.dumps(exc.to_dict()) + b"\n\n"
         return
