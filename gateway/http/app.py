@@ -24,7 +24,7 @@ from starlette.routing import Mount
 
 from gateway.config.models import GatewayConfig
 from gateway.errors import GatewayError
-from gateway.http.admin import admin_app
+from gateway.http.admin import LazyAdmin
 from gateway.http.middleware import RequestIdMiddleware
 from gateway.http.responses import handle_gateway_error, handle_not_found, handle_unexpected
 from gateway.http.routes import ROUTES
@@ -58,7 +58,7 @@ def create_app(
             yield {"services": services}
 
     return Starlette(
-        routes=[*ROUTES, Mount("/admin", app=admin_app(EXCEPTION_HANDLERS))],
+        routes=[*ROUTES, Mount("/admin", app=LazyAdmin(EXCEPTION_HANDLERS))],
         middleware=[Middleware(RequestIdMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,

@@ -1,8 +1,7 @@
 """The admin API under ``/admin``: keys, teams, costs, prompts. Every route needs the master key.
 
-A FastAPI app mounted at ``/admin`` (validation and OpenAPI docs at ``/admin/docs``). Each feature keeps its
-routes in a module of this package (a FastAPI ``APIRouter``) and adds it in ``admin_router``. Admin handlers may
-touch the database (through ``asyncio.to_thread``): this is not the hot path.
+The app itself (``admin.app``) is FastAPI, built on the first admin request: importing FastAPI and the admin
+modules takes about a quarter of a second, which the gateway's start-up (and the proxy path) never needs.
 """
 
 from __future__ import annotations
@@ -10,55 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.responses import Response
-
-from gateway import __version__
-from gateway.errors import RequestError
-from gateway.http.services import Services, services
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
-def require_master(request: Request) -> Services:
-    """The master key, or, with none configured (local use), nobody needs one."""
-    svc = services(request)
-    principal = svc.auth.authenticate(request.headers)
-    if not svc.auth.open and principal.key_id != "master":
-        from gateway.errors import PermissionDenied
+class LazyAdmin:
+    def __init__(self, exception_handlers: Mapping[Any, Callable[..., Any]]) -> None:
+        self._exception_handlers = exception_handlers
+        self._app: ASGIApp | None = None
 
-        raise PermissionDenied("The admin API needs the master key.")
-    return svc
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            from gateway.http.admin.app import admin_app
 
-
-def admin_router() -> APIRouter:
-    router = APIRouter(dependencies=[Depends(require_master)])
-    from gateway.http.admin.prompts import prompts_router
-
-    router.include_router(prompts_router())
-    from gateway.http.admin.keys import keys_router
-
-    router.include_router(keys_router())
-    from gateway.http.admin.costs import costs_router
-
-    router.include_router(costs_router())
-    return router
-
-
-def admin_app(exception_handlers: Mapping[Any, Callable[..., Any]]) -> FastAPI:
-    from gateway.http.responses import error_response
-
-    async def invalid_body(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        return error_response(
-            RequestError(f"{where}: {first.get('msg')}" if where else str(first.get("msg")), param=where or None)
-        )
-
-    app = FastAPI(
-        title="LLMOps gateway admin API",
-        version=__version__,
-        exception_handlers={**exception_handlers, RequestValidationError: invalid_body},
-    )
-    app.include_router(admin_router())
-    return app
+            self._app = admin_app(self._exception_handlers)
+        await self._app(scope, receive, send)
