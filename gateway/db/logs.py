@@ -29,21 +29,6 @@ def latency_bucket(latency_ms: float) -> int:
     return bisect_right(LATENCY_BOUNDS_MS, latency_ms)
 
 
-#: The plain sums every roll-up row carries (besides its latency histogram), in one place for writer and reports.
-ROLLUP_SUM_COLUMNS = (
-    "requests",
-    "errors",
-    "cached",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "unpriced",
-    "cache_savings_usd",
-    "latency_ms_sum",
-    "estimated",
-)
-
-
 class RequestLog(SQLModel, table=True):
     __tablename__ = "request_logs"
     __table_args__ = (
@@ -89,7 +74,22 @@ class RequestLog(SQLModel, table=True):
     cache_savings_usd: float | None = None
 
 
-class DailyRollup(SQLModel, table=True):
+class RollupSums(SQLModel):
+    """The plain sums every roll-up row carries, besides its latency histogram (added below)."""
+
+    requests: int = 0
+    errors: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced: int = 0
+    cache_savings_usd: float = 0.0
+    latency_ms_sum: float = 0.0
+    estimated: int = 0
+
+
+class DailyRollup(RollupSums, table=True):
     """Sums per day and dimension; reports read these instead of scanning the log."""
 
     __tablename__ = "daily_rollups"
@@ -115,19 +115,9 @@ class DailyRollup(SQLModel, table=True):
     provider: str = Field(default="", max_length=64)
     prompt_name: str = Field(default="", max_length=255)
     prompt_version: int = 0
-    requests: int = 0
-    errors: int = 0
-    cached: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced: int = 0
-    cache_savings_usd: float = 0.0
-    latency_ms_sum: float = 0.0
-    estimated: int = 0
 
 
-class DailyTagRollup(SQLModel, table=True):
+class DailyTagRollup(RollupSums, table=True):
     """The same sums per day and tag (a request counts once under each of its tags; untagged ones under "")."""
 
     __tablename__ = "daily_tag_rollups"
@@ -136,16 +126,10 @@ class DailyTagRollup(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     day: date
     tag: str = Field(default="", max_length=255)
-    requests: int = 0
-    errors: int = 0
-    cached: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced: int = 0
-    cache_savings_usd: float = 0.0
-    latency_ms_sum: float = 0.0
-    estimated: int = 0
+
+
+#: The sum columns, in one place for the writer and the reports.
+ROLLUP_SUM_COLUMNS = tuple(RollupSums.model_fields)
 
 
 def _add_latency_columns(table: Table) -> None:

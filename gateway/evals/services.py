@@ -27,21 +27,26 @@ class RunnerServices:
         self._local_lock = asyncio.Lock()
 
     async def judge(self, model: str, body: dict[str, Any]) -> str:
-        key = cache_key("judge", self.target.identity, body)
-        reply_body = self.cache.get(key)
-        if reply_body is None:
-            reply = await self.target.client.post("/v1/chat/completions", body, tags=self.tags)
+        return _message_text(await self._cached_post("judge", "/v1/chat/completions", body))
+
+    async def _cached_post(self, kind: str, path: str, body: dict[str, Any]) -> Any:
+        """A model call through the gateway, answered from the run cache when the same call was made before."""
+        key = cache_key(kind, self.target.identity, body)
+        data = self.cache.get(key)
+        if data is None:
+            reply = await self.target.client.post(path, body, tags=self.tags)
             if not reply.ok:
                 raise ModelCallFailed(reply.error or f"HTTP {reply.status}")
-            reply_body = reply.body
-            self.cache.put(key, reply_body)
-        return _message_text(reply_body)
+            data = reply.body
+            self.cache.put(key, data)
+        return data
 
     async def embed(self, provider: str, texts: list[str]) -> list[list[float]]:
         missing = list(dict.fromkeys(t for t in texts if (provider, t) not in self._vectors))
         if missing:
-            vectors = await (self._local_embed(missing) if provider == LOCAL_EMBEDDING
-                             else self._gateway_embed(provider, missing))
+            vectors = await (
+                self._local_embed(missing) if provider == LOCAL_EMBEDDING else self._gateway_embed(provider, missing)
+            )
             for text, vector in zip(missing, vectors, strict=True):
                 self._vectors[(provider, text)] = vector
         return [self._vectors[(provider, t)] for t in texts]
@@ -62,14 +67,7 @@ class RunnerServices:
 
     async def _gateway_embed(self, model: str, texts: list[str]) -> list[list[float]]:
         body = {"model": model, "input": texts}
-        key = cache_key("embed", self.target.identity, body)
-        data = self.cache.get(key)
-        if data is None:
-            reply = await self.target.client.post("/v1/embeddings", body, tags=self.tags)
-            if not reply.ok:
-                raise ModelCallFailed(reply.error or f"HTTP {reply.status}")
-            data = reply.body
-            self.cache.put(key, data)
+        data = await self._cached_post("embed", "/v1/embeddings", body)
         items = sorted(data.get("data") or [], key=lambda item: item.get("index", 0))
         vectors = [item.get("embedding") for item in items]
         if len(vectors) != len(texts) or not all(isinstance(v, list) for v in vectors):
