@@ -27,7 +27,6 @@ from gateway.db.engine import MIGRATIONS_DIR
 from gateway.db.migrations.branched import CHAIN
 
 HISTORY = Path(__file__).with_name("branched_history")
-HEAD = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 OLD_HEADS = ["0002b_request_log_costs", "0003_keys", "0004_prompts", "0005_evals"]
 #: Where existing installs can be: what each release of the branched history left in alembic_version.
 OLD_STATES = {
@@ -85,6 +84,10 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         db.dispose()
 
 
+def head() -> str | None:
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+
+
 def versions(database: Database) -> list[str]:
     with database.engine.connect() as connection:
         return sorted(str(row[0]) for row in connection.execute(sa.text("SELECT version_num FROM alembic_version")))
@@ -136,7 +139,7 @@ def assert_seeded_rows_intact(database: Database, tables: set[str]) -> None:
 
 def test_the_scripts_are_one_line_that_starts_with_the_released_revisions() -> None:
     script = ScriptDirectory(str(MIGRATIONS_DIR))
-    assert script.get_heads() == [HEAD]
+    assert len(script.get_heads()) == 1
     line = list(reversed(list(script.walk_revisions())))
     assert all(isinstance(r.down_revision, str | None) and not r.branch_labels for r in line)
     assert [r.revision for r in line][: len(CHAIN)] == list(CHAIN)
@@ -144,9 +147,9 @@ def test_the_scripts_are_one_line_that_starts_with_the_released_revisions() -> N
 
 def test_a_new_database_migrates_to_the_one_head(database: Database) -> None:
     database.upgrade()
-    assert versions(database) == [HEAD]
+    assert versions(database) == [head()]
     database.upgrade()  # a second start finds nothing to do
-    assert versions(database) == [HEAD]
+    assert versions(database) == [head()]
 
 
 def test_the_migrated_schema_matches_the_models(database: Database) -> None:
@@ -162,7 +165,7 @@ def test_a_database_migrated_with_the_branched_history_joins_the_chain(database:
 
     database.upgrade()
 
-    assert versions(database) == [HEAD]
+    assert versions(database) == [head()]
     assert_seeded_rows_intact(database, tables)
     assert differences(database) == DOCUMENTED_DIFFERENCES[database.dialect]
     with database.engine.connect() as connection:  # the columns a skipped revision added hold their defaults
@@ -185,4 +188,4 @@ def test_a_failed_join_leaves_the_branched_rows_for_the_next_start(database: Dat
     with database.engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE daily_tag_rollups"))
     database.upgrade()
-    assert versions(database) == [HEAD]
+    assert versions(database) == [head()]
