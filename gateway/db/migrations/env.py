@@ -11,7 +11,7 @@ from alembic.operations import Operations
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import gateway.db.tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from gateway.db.tables import include_name  # also registers every table on SQLModel.metadata
 from gateway.db.migrations.branched import join_chain
 
 config = context.config
@@ -24,6 +24,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
+            include_name=include_name,
             render_as_batch=connection.dialect.name == "sqlite",
         )
         join_chain(connection, run_revision)
@@ -38,7 +39,9 @@ def run_revision(revision: str) -> None:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata, include_name=include_name
+    )
     with context.begin_transaction():
         context.run_migrations()
 
