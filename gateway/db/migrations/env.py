@@ -11,8 +11,8 @@ from alembic.operations import Operations
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from gateway.db.tables import include_name  # also registers every table on SQLModel.metadata
 from gateway.db.migrations.branched import join_chain
+from gateway.db.tables import include_name  # also registers every table on SQLModel.metadata
 
 config = context.config
 target_metadata = SQLModel.metadata
