@@ -4,13 +4,16 @@ A key is stored only as the SHA-256 of its secret (``key_hash``) plus a short, n
 display; the secret itself exists only in the answer to ``create``/``rotate``. Every write bumps the single row of
 ``key_store_version`` in the same transaction, so gateways can tell "something changed" with one tiny query
 (see ``gateway.keys.cache``). Times are timezone-aware UTC.
+
+``key_store_version`` (columns ``id``, always 1, and ``version``) has no model: migration ``0003_keys`` creates it
+and ``gateway.keys.store`` reads and bumps it with plain SQL, the only code that touches it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 
@@ -48,12 +51,3 @@ class VirtualKey(SQLModel, table=True):
     created_at: datetime
     rotated_at: datetime | None = None
     updated_at: datetime
-
-
-class KeyStoreVersion(SQLModel, table=True):
-    """One row (id 1) whose ``version`` grows with every change to keys or teams."""
-
-    __tablename__ = "key_store_version"
-
-    id: int = Field(default=1, primary_key=True)
-    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection
+from sqlmodel import Field
 
 from gateway.db import Database
-from gateway.db.logs import LATENCY_COLUMNS
+from gateway.db.logs import LATENCY_COLUMNS, RollupSums
 from gateway.errors import RequestError
 from gateway.reports.percentiles import histogram_percentiles
 from gateway.reports.statements import (
@@ -58,22 +59,13 @@ class ReportQuery:
         return Filters(self.key_id, self.team_id, self.model)
 
 
-@dataclass(slots=True)
-class ReportRow:
+class ReportRow(RollupSums):
+    """One group's sums (the roll-ups' own ``RollupSums``), its latency histogram, and the percentiles read from it."""
+
     group: dict[str, str | None]
-    requests: int = 0
-    errors: int = 0
-    cached: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced: int = 0
-    cache_savings_usd: float = 0.0
-    latency_ms_sum: float = 0.0
-    estimated: int = 0
     p50_ms: float | None = None
     p95_ms: float | None = None
-    histogram: list[int] = field(default_factory=lambda: [0] * len(LATENCY_COLUMNS), repr=False)
+    histogram: list[int] = Field(default_factory=lambda: [0] * len(LATENCY_COLUMNS), repr=False)
 
     @property
     def total_tokens(self) -> int:

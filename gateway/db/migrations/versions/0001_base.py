@@ -1,4 +1,4 @@
-"""The base revision every feature's migration branch starts from.
+"""The first revision of the one chain (empty: every table comes after it).
 
 Revision ID: 0001_base
 Revises:

@@ -12,7 +12,7 @@ from alembic import op
 
 revision = "0002_request_log"
 down_revision = "0001_base"
-branch_labels = ("request_log",)
+branch_labels = None
 depends_on = None
 
 

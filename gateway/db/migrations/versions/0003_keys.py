@@ -1,7 +1,7 @@
 """Virtual keys, teams, and the version row the key caches poll.
 
 Revision ID: 0003_keys
-Revises: 0001_base
+Revises: 0002b_request_log_costs
 Create Date: 2026-11-27
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_keys"
-down_revision = "0001_base"
-branch_labels = ("keys",)
+down_revision = "0002b_request_log_costs"
+branch_labels = None
 depends_on = None
 
 

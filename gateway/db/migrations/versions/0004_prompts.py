@@ -1,7 +1,7 @@
 """Versioned prompts (prompts, versions, labels) and the general audit log.
 
 Revision ID: 0004_prompts
-Revises: 0001_base
+Revises: 0003_keys
 Create Date: 2026-11-27
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_prompts"
-down_revision = "0001_base"
-branch_labels = ("prompts",)
+down_revision = "0003_keys"
+branch_labels = None
 depends_on = None
 
 

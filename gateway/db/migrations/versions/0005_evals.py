@@ -1,7 +1,7 @@
 """Eval runs and per-case results.
 
 Revision ID: 0005_evals
-Revises: 0001_base
+Revises: 0004_prompts
 Create Date: 2026-11-27
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_evals"
-down_revision = "0001_base"
-branch_labels = ("evals",)
+down_revision = "0004_prompts"
+branch_labels = None
 depends_on = None
 
 
