@@ -29,7 +29,7 @@ lint: venv
 	$(BIN)/mypy
 
 docs: venv
-	$(BIN)/mkdocs build --strict --site-dir site   # a broken link or anchor fails the build
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site   # a broken link or anchor fails the build
 
 bench: venv
 	$(BIN)/python bench/overhead.py
