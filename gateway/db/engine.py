@@ -66,10 +66,11 @@ class Database:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest revision of every migration branch."""
+        # Alembic narrates every plugin (on import) and revision at INFO; the gateway's own start-up line says
+        # enough. So quiet its loggers before the import.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         from alembic import command
 
-        # Alembic narrates every plugin and revision at INFO; the gateway's own start-up line says enough.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
         command.upgrade(self.alembic_config(), "heads")
 
     def alembic_config(self) -> AlembicConfig:

@@ -13,7 +13,7 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/models", openai.list_models, methods=["GET"]),
     Route("/v1/models/{model_id:path}", openai.get_model, methods=["GET"]),
     Route("/v1/messages", anthropic.messages, methods=["POST"]),
-    Route("/v1/usage", usage.usage, methods=["GET"]),  # the calling key's own spend (README: "Cost tracking")
+    Route("/v1/usage", usage.usage, methods=["GET"]),  # the calling key's own spend (docs/costs.md)
     # Clients configured with a base URL that lacks /v1 still work.
     Route("/chat/completions", openai.chat_completions, methods=["POST"]),
     Route("/completions", openai.completions, methods=["POST"]),

@@ -2,5 +2,5 @@
 
 ``LimitsStage`` reserves before the call and settles after it; ``counters`` hold the numbers (atomic Lua in Redis
 when configured, in-process otherwise, falling back to in-process while Redis is down). See
-the README ("Virtual keys, teams, rate limits and budgets") for the rules as users see them.
+docs/keys-and-limits.md for the rules as users see them.
 """

@@ -2,7 +2,7 @@
 
 Bodies go out as JSON and come back as bytes that are relayed untouched; nothing here imports litellm. All
 deployments share one pooled ``aiohttp.ClientSession`` that the app creates at start-up and passes in
-(aiohttp costs about an eighth of httpx's CPU per request under concurrency; see ARCHITECTURE.md).
+(aiohttp costs about an eighth of httpx's CPU per request under concurrency; see docs/architecture.md, "Why aiohttp").
 """
 
 from __future__ import annotations

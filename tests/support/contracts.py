@@ -1,8 +1,9 @@
 """Validate gateway responses against OpenAI's own OpenAPI description.
 
-The spec lives outside the repository, at ``../shared/contracts/openai-openapi.yaml`` relative to the
-repository root (override with the ``OPENAI_OPENAPI_SPEC`` environment variable). It is ~3 MB of YAML, so
-it is parsed lazily, once per process (``functools.cache``), with libyaml's ``CSafeLoader`` when present.
+The spec is vendored in the repository, at ``tests/contracts/openai-openapi.yaml`` beside its MIT licence
+(``openai-openapi.LICENSE``), so a clone alone runs the contract tests; nothing is read from outside the
+repository. It is ~3 MB of YAML, so it is parsed lazily, once per process (``functools.cache``), with
+libyaml's ``CSafeLoader`` when present.
 Validators are built once per (schema name, relaxations) pair and cached, so calling :func:`validate` in
 hundreds of tests is cheap.
 
@@ -64,7 +65,6 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -79,7 +79,7 @@ from referencing.jsonschema import DRAFT202012
 __all__ = [
     "MAX_REPORTED_ERRORS",
     "RELAXATIONS",
-    "SPEC_ENV_VAR",
+    "SPEC_PATH",
     "Relaxation",
     "schema",
     "schema_names",
@@ -89,7 +89,8 @@ __all__ = [
     "validate_sse_completion_stream",
 ]
 
-SPEC_ENV_VAR: Final = "OPENAI_OPENAPI_SPEC"
+#: OpenAI's published OpenAPI document (MIT), vendored with its licence. Tests of this module point it elsewhere.
+SPEC_PATH: Path = Path(__file__).resolve().parents[1] / "contracts" / "openai-openapi.yaml"
 MAX_REPORTED_ERRORS: Final = 10
 
 Relaxation = Literal["null_system_fingerprint", "completion_stream_null_finish_reason", "base64_embedding"]
@@ -124,12 +125,8 @@ _RELAXATION_PATCHES: Final[dict[str, tuple[dict[str, Any], tuple[tuple[str, ...]
 
 
 def spec_path() -> Path:
-    """Path of the OpenAPI document: ``$OPENAI_OPENAPI_SPEC`` or ``<repo root>/../shared/contracts/...``."""
-    override = os.environ.get(SPEC_ENV_VAR)
-    if override:
-        return Path(override).expanduser().resolve()
-    repo_root = Path(__file__).resolve().parents[2]
-    return repo_root.parent / "shared" / "contracts" / "openai-openapi.yaml"
+    """Path of the OpenAPI document: ``tests/contracts/openai-openapi.yaml`` in this repository."""
+    return SPEC_PATH
 
 
 def _current_spec() -> str:
@@ -142,8 +139,8 @@ def _load_document(path: str) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(
-            f"OpenAI OpenAPI spec not found at {file}. Expected ../shared/contracts/openai-openapi.yaml next "
-            f"to the repository, or set {SPEC_ENV_VAR}=/path/to/openai-openapi.yaml."
+            f"OpenAI OpenAPI spec not found at {file}. It is part of the repository (tests/contracts/); "
+            "restore it with `git checkout -- tests/contracts/`."
         )
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with file.open("rb") as fh:

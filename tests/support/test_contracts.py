@@ -295,8 +295,8 @@ def test_env_var_override_and_openapi_30_nullable(monkeypatch: pytest.MonkeyPatc
             """
         )
     )
-    monkeypatch.setenv(contracts.SPEC_ENV_VAR, str(spec))
-    assert contracts.spec_path() == spec.resolve()
+    monkeypatch.setattr(contracts, "SPEC_PATH", spec)
+    assert contracts.spec_path() == spec
     assert schema_names() == ["Other", "Thing"]
     validate("Thing", {"kind": None, "rate": 0.5, "parent": None})
     validate("Thing", {"kind": "a", "rate": 1, "parent": {"id": "x"}})
@@ -304,9 +304,18 @@ def test_env_var_override_and_openapi_30_nullable(monkeypatch: pytest.MonkeyPatc
         validate("Thing", {"kind": "c", "rate": 0, "parent": {}})
 
 
+def test_spec_is_read_from_the_repository_with_its_licence() -> None:
+    """A clone alone passes: the spec (MIT) and its licence are vendored in tests/contracts/, nothing outside."""
+    repo_root = Path(__file__).resolve().parents[2]
+    path = contracts.spec_path()
+    assert path.is_relative_to(repo_root), f"{path} lies outside the repository"
+    assert path.is_file()
+    assert "MIT" in path.with_name("openai-openapi.LICENSE").read_text()
+
+
 def test_missing_spec_file_is_explained(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(contracts.SPEC_ENV_VAR, str(tmp_path / "absent.yaml"))
-    with pytest.raises(FileNotFoundError, match=contracts.SPEC_ENV_VAR):
+    monkeypatch.setattr(contracts, "SPEC_PATH", tmp_path / "absent.yaml")
+    with pytest.raises(FileNotFoundError, match="tests/contracts/"):
         schema_names()
 
 
