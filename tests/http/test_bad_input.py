@@ -217,3 +217,79 @@ def test_json_nested_beyond_what_the_parser_reads_is_a_400(edge: EdgeGateway) ->
 def test_bad_tags_and_metadata_on_messages_are_anthropic_400s(edge: EdgeGateway) -> None:
     assert_anthropic_400(post(edge, "/v1/messages", MESSAGES, **{"x-gateway-tags": "ok," + "y" * 65}))
     assert_anthropic_400(post(edge, "/v1/messages", {**MESSAGES, "model": "a\u0000b"}))
+
+
+# --- reports: /v1/usage and /admin/costs (defect 10) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("start=99999999d", "start"),
+        ("start=0001-01-01&end=9999-12-31", "start"),
+        ("start=2026-01-01&end=9999-12-31", "end"),
+        ("start=99999999999999999999999h", "start"),
+        ("start=%00", "start"),
+        ("group_by=%00", "group_by"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/v1/usage", "/admin/costs"])
+def test_a_report_range_or_grouping_out_of_bounds_is_a_400(edge: EdgeGateway, path: str, query: str,
+                                                            param: str) -> None:
+    with edge.client() as client:
+        assert_openai_400(client.get(f"{path}?{query}"), param)
+
+
+@pytest.mark.parametrize("param", ["key", "team", "model"])
+def test_a_report_filter_with_a_nul_is_a_400(edge: EdgeGateway, param: str) -> None:
+    with edge.client() as client:
+        assert_openai_400(client.get(f"/admin/costs?{param}=a%00b"), param)
+        assert_openai_400(client.get(f"/admin/costs?{param}=" + "x" * 300), param)
+
+
+# --- admin writes and lookups (defect 10) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/admin/keys", {"name": "a\u0000b"}),
+        ("POST", "/admin/keys", {"name": "bell\u0007"}),
+        ("POST", "/admin/keys", {"name": "k-team", "team": "a\u0000"}),
+        ("POST", "/admin/keys", {"name": "k-models", "models": ["gpt\u0000"]}),
+        ("POST", "/admin/keys", {"name": "k-expiry", "expires": "99999999999d"}),
+        ("POST", "/admin/keys", {"name": "k-rpm", "rpm": 2**40}),
+        ("POST", "/admin/teams", {"name": "a\u0000b"}),
+        ("PATCH", "/admin/teams/%00", {"rpm": 1}),
+        ("GET", "/admin/keys/%00", None),
+        ("POST", "/admin/keys/%00/revoke", None),
+        ("POST", "/admin/keys/%00/rotate", None),
+        ("DELETE", "/admin/keys/%00", None),
+        ("GET", "/admin/teams/%00", None),
+        ("POST", "/admin/prompts", {"prompts": ["name: a\u0000b\nmessages: [{role: user, content: hi}]"]}),
+        ("POST", "/admin/prompts", {"prompts": [{"name": "p-actor", "template": "hi"}], "actor": "a\u0000"}),
+        ("GET", "/admin/prompts/%00", None),
+        ("GET", "/admin/prompts/%00/diff?a=1&b=2", None),
+        ("POST", "/admin/prompts/%00/release", {"version": 1}),
+        ("POST", "/admin/prompts/p/release", {"version": 1, "label": "a\u0000"}),
+        ("POST", "/admin/prompts/%00/promote", {}),
+        ("POST", "/admin/prompts/%00/rollback", {}),
+        ("GET", "/admin/prompts/%00/history", None),
+        ("GET", "/admin/prompts/%00/compare", None),
+        ("GET", "/admin/prompts/x/compare?since_hours=1e10", None),
+        ("GET", "/admin/prompts/x/compare?since_hours=nan", None),
+        ("GET", "/admin/prompts/x/compare?since_hours=inf", None),
+        ("GET", "/admin/prompts/x/compare?since_hours=-1", None),
+    ],
+)
+def test_an_admin_name_or_value_the_database_cannot_hold_is_a_400(
+    edge: EdgeGateway, method: str, path: str, body: Any
+) -> None:
+    with edge.client() as client:
+        assert_openai_400(client.request(method, path, json=body))
+
+
+def test_an_admin_name_that_fits_is_still_accepted(edge: EdgeGateway) -> None:
+    with edge.client() as client:
+        response = client.post("/admin/keys", json={"name": "Ünïcode name with spaces", "expires": "30d"})
+    assert response.status_code == 201, response.text
