@@ -31,7 +31,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         raise InvalidJSON(f"The request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise InvalidJSON(f"The request body must be a JSON object, not a JSON {type(body).__name__}.")
-    check_body_depth(raw, body)
+    check_body_depth(body)
     return body
 
 

@@ -191,7 +191,7 @@ def test_a_sane_timeout_is_accepted(edge: EdgeGateway) -> None:
     assert post(edge, "/v1/chat/completions", CHAT, **{"x-gateway-timeout": "30"}).status_code == 200
 
 
-@pytest.mark.parametrize("depth", [129, 300, 1000])
+@pytest.mark.parametrize("depth", [240, 300, 1000])  # 241 and more with the body itself
 @pytest.mark.parametrize("path", list(ENDPOINTS))
 def test_json_nested_too_deep_in_any_field_is_a_400(edge: EdgeGateway, path: str, depth: int) -> None:
     error = assert_openai_400(post(edge, path, with_nested(ENDPOINTS[path], "user_data", depth)))
@@ -204,7 +204,7 @@ def test_json_nested_too_deep_on_messages_is_an_anthropic_400(edge: EdgeGateway,
 
 
 def test_json_nested_below_the_limit_is_accepted(edge: EdgeGateway) -> None:
-    response = post(edge, "/v1/chat/completions", {**CHAT, "user_data": nested(100), "padding": [[]] * 500})
+    response = post(edge, "/v1/chat/completions", with_nested(CHAT, "user_data", 239))  # 240 with the body
     assert response.status_code == 200, response.text
 
 
@@ -293,3 +293,22 @@ def test_an_admin_name_that_fits_is_still_accepted(edge: EdgeGateway) -> None:
     with edge.client() as client:
         response = client.post("/admin/keys", json={"name": "Ünïcode name with spaces", "expires": "30d"})
     assert response.status_code == 201, response.text
+
+
+# --- error responses keep the connection (defect 10) ----------------------------------------------------------
+
+
+def test_error_responses_keep_the_keep_alive_connection(edge: EdgeGateway) -> None:
+    """One client connection through a 400, a 404, a 405 and an admin 400, then a success."""
+    with edge.client() as client:
+        responses = [
+            client.post("/v1/chat/completions", json=CHAT, headers={"x-gateway-timeout": "nan"}),
+            client.get("/v1/nowhere"),
+            client.put("/v1/chat/completions", json=CHAT),
+            client.get("/admin/prompts/x/compare?since_hours=1e10"),
+            client.post("/v1/chat/completions", json=CHAT),
+        ]
+        assert [r.status_code for r in responses] == [400, 404, 405, 400, 200]
+        assert all("close" not in r.headers.get("connection", "") for r in responses)
+        ports = {r.extensions["network_stream"].get_extra_info("socket").getsockname()[1] for r in responses}
+        assert len(ports) == 1, "every request went over the one connection"
