@@ -59,7 +59,7 @@ def create_app(
 
     return Starlette(
         routes=[*ROUTES, Mount("/admin", app=LazyAdmin(EXCEPTION_HANDLERS))],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(RequestIdMiddleware, on_error=handle_unexpected)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import Request
 
 from gateway.errors import BodyTooLarge, InvalidJSON, RequestError
+from gateway.http.bounds import check_body_depth
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
@@ -30,6 +31,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         raise InvalidJSON(f"The request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise InvalidJSON(f"The request body must be a JSON object, not a JSON {type(body).__name__}.")
+    check_body_depth(body)
     return body
 
 

@@ -4,29 +4,54 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from http import HTTPStatus
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from gateway.errors import GatewayError, MethodNotAllowed, NotFound
+from gateway.errors import (
+    AuthenticationError,
+    BodyTooLarge,
+    GatewayError,
+    MethodNotAllowed,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    RequestError,
+)
 from gateway.http.disconnect import ClientDisconnected, until_disconnect
 from gateway.http.middleware import SCOPE_KEY
 from gateway.pipeline.context import RequestContext
 
 logger = logging.getLogger("gateway.http")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+#: The gateway error whose ``type`` and ``code`` a framework's ``HTTPException`` of that status is shown with.
+_HTTP_ERRORS: dict[int, type[GatewayError]] = {
+    400: RequestError,
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: BodyTooLarge,
+    429: RateLimited,
+}
 
 
 def json_bytes(body: bytes, ctx: RequestContext | None = None, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json", headers=_gateway_headers(ctx))
 
 
-def error_response(error: GatewayError, ctx: RequestContext | None = None) -> Response:
+def error_response(error: GatewayError, ctx: RequestContext | None = None, *, status: int | None = None) -> Response:
+    """``status``: only to keep a framework error's own status where no gateway error class has it."""
     headers = {**error.headers, **_gateway_headers(ctx)}
     return Response(
-        orjson.dumps(error.to_dict()), status_code=error.status, media_type="application/json", headers=headers
+        orjson.dumps(error.to_dict()),
+        status_code=status or error.status,
+        media_type="application/json",
+        headers=headers,
     )
 
 
@@ -101,7 +126,22 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 
 async def handle_not_found(request: Request, exc: Exception) -> Response:
-    status = getattr(exc, "status_code", 404)
+    """Starlette's and FastAPI's ``HTTPException`` (unknown path, wrong method, a body the framework could not
+    read, ...) in the gateway's error shape, with the status and headers it carries."""
+    assert isinstance(exc, HTTPException)
+    status, headers = exc.status_code, dict(exc.headers or {})
+    if status == 404:
+        return error_response(NotFound(f"Unknown path {request.url.path}. See GET /v1/models and the docs."))
     if status == 405:
-        return error_response(MethodNotAllowed(f"Method {request.method} is not allowed on {request.url.path}."))
-    return error_response(NotFound(f"Unknown path {request.url.path}. See GET /v1/models and the README."))
+        message = f"Method {request.method} is not allowed on {request.url.path}."
+        return error_response(MethodNotAllowed(message, headers=headers))
+    error_class = _HTTP_ERRORS.get(status, RequestError if status < 500 else GatewayError)
+    return error_response(error_class(_detail(exc), headers=headers), status=status)
+
+
+def _detail(exc: HTTPException) -> str:
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = ""
+    return exc.detail if exc.detail and exc.detail != phrase else f"{exc.status_code} {phrase}".strip()

@@ -13,7 +13,8 @@ from gateway.bus import InvalidationBus
 from gateway.config.models import GatewayConfig
 from gateway.db import Database
 from gateway.errors import RequestError
-from gateway.http.body import read_json, require_str
+from gateway.http import bounds
+from gateway.http.body import read_json
 from gateway.http.middleware import SCOPE_KEY, new_request_id
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.service import Pipeline
@@ -47,42 +48,23 @@ class Services:
             raise RequestError("`stream` must be a boolean.", param="stream")
         options = body.get("stream_options")
         wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+        model = bounds.model_name(body)
+        metadata = body.get("metadata")
+        tags = bounds.request_tags(request.headers.get("x-gateway-tags"), metadata)
+        bounds.check_metadata(metadata)
+        bounds.sanitise_user(body)
         return RequestContext(
             request_id=request.scope.get(SCOPE_KEY) or new_request_id(),
             endpoint=endpoint,
             body=body,
-            model=require_str(body, "model"),
+            model=model,
             stream=stream,
             principal=principal,
-            timeout=_timeout_header(request),
-            tags=_tags(request, body),
+            timeout=bounds.timeout_seconds(request.headers.get("x-gateway-timeout")),
+            tags=tags,
             client_wants_usage=wants_usage,
         )
 
 
 def services(request: Request) -> Services:
     return cast(Services, request.scope["state"]["services"])
-
-
-def _timeout_header(request: Request) -> float | None:
-    raw = request.headers.get("x-gateway-timeout")
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise RequestError("`x-gateway-timeout` must be a positive number of seconds.", param="x-gateway-timeout")
-    return value
-
-
-def _tags(request: Request, body: dict[str, Any]) -> list[str]:
-    tags: list[str] = []
-    header = request.headers.get("x-gateway-tags")
-    if header:
-        tags += [t.strip() for t in header.split(",") if t.strip()]
-    metadata = body.get("metadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("tags"), list):
-        tags += [str(t) for t in metadata["tags"]]
-    return tags

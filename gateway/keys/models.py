@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from gateway.db.keys import Team, VirtualKey
 
 Period = Literal["daily", "weekly", "monthly"]
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_NAME_LENGTH = 255
+MAX_INT = 2**31 - 1  # rpm and tpm are 32-bit integer columns
 
 
 def utcnow() -> datetime:
@@ -26,23 +28,40 @@ def parse_expiry(value: str, now: datetime | None = None) -> datetime:
     """``30d``, ``12h``, ``2w``... from now, or an ISO date/time (taken as UTC when it has no zone)."""
     now = now or utcnow()
     match = _DURATION.match(value)
-    if match:
-        return now + timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
     try:
+        if match:
+            return now + timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
         moment = datetime.fromisoformat(value.strip())
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{_shown(value)} is beyond the dates this gateway can store") from exc
     except ValueError as exc:
-        raise ValueError(f"{value!r} is neither a duration like 30d / 12h nor an ISO date") from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        raise ValueError(f"{_shown(value)} is neither a duration like 30d / 12h nor an ISO date") from exc
+
+
+def printable_name(value: str) -> str:
+    """Names and references end up in database columns and log lines: no control characters (a NUL would make
+    PostgreSQL refuse the write), at most 255 characters."""
+    if len(value) > MAX_NAME_LENGTH or not value.isprintable():
+        raise ValueError(f"must be at most {MAX_NAME_LENGTH} printable characters (no control characters)")
+    return value
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(printable_name)]
 
 
 class _Limits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    models: list[str] | None = None
+    models: list[Annotated[str, AfterValidator(printable_name)]] | None = None
     budget_usd: float | None = Field(default=None, ge=0)
     budget_period: Period = "monthly"
-    rpm: int | None = Field(default=None, ge=0)
-    tpm: int | None = Field(default=None, ge=0)
+    rpm: int | None = Field(default=None, ge=0, le=MAX_INT)
+    tpm: int | None = Field(default=None, ge=0, le=MAX_INT)
 
     @field_validator("models")
     @classmethod
@@ -54,7 +73,7 @@ class _Limits(BaseModel):
 
 
 class TeamSpec(_Limits):
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
 
 
 class TeamUpdate(BaseModel):
@@ -62,12 +81,12 @@ class TeamUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
-    models: list[str] | None = None
+    name: Name | None = None
+    models: list[Annotated[str, AfterValidator(printable_name)]] | None = None
     budget_usd: float | None = Field(default=None, ge=0)
     budget_period: Period | None = None
-    rpm: int | None = Field(default=None, ge=0)
-    tpm: int | None = Field(default=None, ge=0)
+    rpm: int | None = Field(default=None, ge=0, le=MAX_INT)
+    tpm: int | None = Field(default=None, ge=0, le=MAX_INT)
 
     def changes(self) -> dict[str, Any]:
         changes = {name: getattr(self, name) for name in self.model_fields_set}
@@ -77,8 +96,8 @@ class TeamUpdate(BaseModel):
 
 
 class KeySpec(_Limits):
-    name: str = Field(min_length=1, max_length=255)
-    team: str | None = Field(default=None, description="team id or name")
+    name: Name
+    team: Annotated[str, AfterValidator(printable_name)] | None = Field(default=None, description="team id or name")
     expires: str | None = Field(default=None, description="a duration from now (30d, 12h) or an ISO date")
     store_content: bool = False
 

@@ -66,6 +66,8 @@ def parse(text: str, source: str = "<prompt>") -> PromptSpec:
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
         raise PromptFileError(f"{source}:{line}: invalid YAML: {exc.problem}") from exc
+    except yaml.YAMLError as exc:  # e.g. a NUL or another character YAML does not allow, found while reading
+        raise PromptFileError(f"{source}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise PromptFileError(f"{source}: a prompt file must be a YAML mapping (name, messages, ...)")
     try:

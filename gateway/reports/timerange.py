@@ -10,6 +10,10 @@ All times are naive UTC, like the database's. A range is ``[start, end)``. Accep
 * ``2026-11-01T12:00:00`` (optionally with an offset, converted to UTC): exactly that moment.
 * ``today`` / ``now``.
 
+Both ends must lie between 1970-01-01 and 9999-01-01 (``EARLIEST`` / ``LATEST``): the log holds nothing older,
+and the bound keeps every day arithmetic of the report (an end's next midnight) inside ``datetime``'s range.
+Anything else, such as ``99999999d``, is a 400 naming the parameter, never an overflow.
+
 A range whose ends are both midnights is *day-aligned*: its sums come from the daily roll-ups. Any other range
 reads the raw log.
 """
@@ -24,6 +28,8 @@ from gateway.errors import RequestError
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([wdhms])\s*$")
 _SECONDS = {"h": 3600, "m": 60, "s": 1}
+EARLIEST = datetime(1970, 1, 1)
+LATEST = datetime(9999, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,18 @@ def parse_range(
 
 
 def parse_moment(text: str, *, now: datetime, as_end: bool, param: str) -> datetime:
+    try:
+        moment = _moment(text, now=now, as_end=as_end, param=param)
+    except OverflowError:  # a relative amount or a date too far for datetime's arithmetic
+        moment = LATEST + timedelta(days=1)
+    if not EARLIEST <= moment <= LATEST:
+        raise RequestError(
+            f"`{param}` must fall between {EARLIEST.date()} and {LATEST.date()}, not {_shown(text)}.", param=param
+        )
+    return moment
+
+
+def _moment(text: str, *, now: datetime, as_end: bool, param: str) -> datetime:
     value = text.strip().lower()
     if value == "now":
         return now
@@ -90,7 +108,7 @@ def _absolute(text: str, *, as_end: bool, param: str) -> datetime:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise RequestError(
-            f"`{param}` must look like 7d, 12h, 2026-11-01 or 2026-11-01T12:00:00, not {text!r}.", param=param
+            f"`{param}` must look like 7d, 12h, 2026-11-01 or 2026-11-01T12:00:00, not {_shown(text)}.", param=param
         ) from exc
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
@@ -99,3 +117,8 @@ def _absolute(text: str, *, as_end: bool, param: str) -> datetime:
 
 def _midnight(moment: datetime) -> datetime:
     return datetime.combine(moment.date(), time())
+
+
+def _shown(text: str) -> str:
+    """The value as an error message quotes it: cut short, since it comes from the client."""
+    return repr(text if len(text) <= 40 else text[:40] + "...")

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DataError
 from starlette.responses import Response
 
 from gateway.errors import GatewayError, NotFound, RequestError
@@ -32,7 +33,7 @@ from gateway.http.body import read_json
 from gateway.http.services import Services, services
 from gateway.keys import store
 from gateway.keys.cache import TOPIC, KeyCache
-from gateway.keys.models import KeySpec, TeamSpec, TeamUpdate, key_view, team_view
+from gateway.keys.models import KeySpec, TeamSpec, TeamUpdate, key_view, printable_name, team_view
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -62,18 +63,18 @@ def keys_router() -> APIRouter:
 
     @router.get("/keys/{ref}")
     async def get_key(ref: str, svc: Services = Master) -> Response:
-        row, team = await _call(svc, store.get_key, ref)
+        row, team = await _call(svc, store.get_key, _ref(ref))
         return _json(key_view(row, team))
 
     @router.post("/keys/{ref}/revoke")
     @router.delete("/keys/{ref}")
     async def revoke_key(ref: str, svc: Services = Master) -> Response:
-        row = await _write(svc, store.revoke_key, ref)
+        row = await _write(svc, store.revoke_key, _ref(ref))
         return _json(key_view(row))
 
     @router.post("/keys/{ref}/rotate")
     async def rotate_key(ref: str, svc: Services = Master) -> Response:
-        row, secret = await _write(svc, store.rotate_key, ref)
+        row, secret = await _write(svc, store.rotate_key, _ref(ref))
         return _json({"key": secret, **key_view(row)})
 
     @router.post("/teams", status_code=201)
@@ -87,8 +88,9 @@ def keys_router() -> APIRouter:
 
     @router.get("/teams/{ref}")
     async def get_team(ref: str, svc: Services = Master) -> Response:
+        wanted = _ref(ref)
         teams = await _call(svc, store.list_teams)
-        found = next((t for t in teams if ref in (t.id, t.name)), None)
+        found = next((t for t in teams if wanted in (t.id, t.name)), None)
         if found is None:
             raise NotFound(f"no team with id or name {ref!r}")
         return _json(team_view(found))
@@ -96,7 +98,7 @@ def keys_router() -> APIRouter:
     @router.patch("/teams/{ref}")
     async def update_team(ref: str, request: Request, svc: Services = Master) -> Response:
         update = await _body(request, svc, TeamUpdate)
-        return _json(team_view(await _write(svc, store.update_team, ref, update)))
+        return _json(team_view(await _write(svc, store.update_team, _ref(ref), update)))
 
     return router
 
@@ -122,6 +124,16 @@ async def _call(svc: Services, fn: Callable[..., T], *args: Any) -> T:
         raise Conflict(str(exc)) from exc
     except ValueError as exc:
         raise RequestError(str(exc)) from exc
+    except DataError as exc:  # a value the database cannot store; the checks above should have caught it first
+        raise RequestError("A value in the request cannot be stored (out of range, or a NUL character).") from exc
+
+
+def _ref(ref: str) -> str:
+    """A key's or a team's id or name from the path: a NUL there would make PostgreSQL refuse the lookup."""
+    try:
+        return printable_name(ref)
+    except ValueError as exc:
+        raise RequestError(f"The id or name in the path {exc}.", param="ref") from exc
 
 
 async def _write(svc: Services, fn: Callable[..., T], *args: Any) -> T:

@@ -20,18 +20,25 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import yaml
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query
+from pydantic import AfterValidator, BaseModel, Field
+from sqlalchemy.exc import DataError
 
 from gateway.errors import GatewayError, NotFound, RequestError
 from gateway.http.services import Services, services
+from gateway.keys.models import printable_name
 from gateway.prompts.errors import LabelNotFound, PromptError, PromptNotFound, ReleaseRefused, VersionNotFound
 
 T = TypeVar("T")
 DEFAULT_ACTOR = "admin-api"
+#: ``compare?since_hours=``: up to ten years back (a larger figure once overflowed the date arithmetic).
+MAX_SINCE_HOURS = 10 * 366 * 24
+#: Names, references, labels and actors (in the path, the query or the body) are looked up in or written to the
+#: database and the audit log: printable, at most 255 characters, else a 400 (a NUL made PostgreSQL refuse them).
+Text = Annotated[str, AfterValidator(printable_name)]
 
 
 class Conflict(GatewayError):
@@ -42,26 +49,26 @@ class Conflict(GatewayError):
 
 class PushBody(BaseModel):
     prompts: list[str | dict[str, Any]] = Field(min_length=1)
-    actor: str = DEFAULT_ACTOR
+    actor: Text = DEFAULT_ACTOR
 
 
 class ReleaseBody(BaseModel):
-    version: int
-    label: str = "production"
+    version: int = Field(le=2**31 - 1)
+    label: Text = "production"
     canary: float | None = None
     force: bool = False
-    actor: str = DEFAULT_ACTOR
+    actor: Text = DEFAULT_ACTOR
 
 
 class PromoteBody(BaseModel):
-    label: str = "production"
+    label: Text = "production"
     force: bool = False
-    actor: str = DEFAULT_ACTOR
+    actor: Text = DEFAULT_ACTOR
 
 
 class RollbackBody(BaseModel):
-    label: str = "production"
-    actor: str = DEFAULT_ACTOR
+    label: Text = "production"
+    actor: Text = DEFAULT_ACTOR
 
 
 def prompts_router() -> APIRouter:
@@ -91,14 +98,14 @@ def prompts_router() -> APIRouter:
         return {"data": [asdict(r) for r in results]}
 
     @router.get("/{ref}")
-    async def show(ref: str, svc: Services = Master) -> dict[str, Any]:
+    async def show(ref: Text, svc: Services = Master) -> dict[str, Any]:
         from gateway.prompts.reference import parse_reference
         from gateway.prompts.registry import get_version
 
         return asdict(await _call(svc, get_version, _guard(lambda: parse_reference(ref))))
 
     @router.get("/{name}/diff")
-    async def diff(name: str, a: str, b: str, svc: Services = Master) -> dict[str, Any]:
+    async def diff(name: Text, a: Text, b: Text, svc: Services = Master) -> dict[str, Any]:
         from gateway.prompts.diff import diff_versions
         from gateway.prompts.reference import parse_reference
         from gateway.prompts.registry import get_version
@@ -109,7 +116,7 @@ def prompts_router() -> APIRouter:
         return {"a": old.version, "b": new.version, "parts": [asdict(p) for p in parts]}
 
     @router.post("/{name}/release")
-    async def release(name: str, body: ReleaseBody, svc: Services = Master) -> dict[str, Any]:
+    async def release(name: Text, body: ReleaseBody, svc: Services = Master) -> dict[str, Any]:
         from gateway.prompts.release import release as move
 
         result = await _call(
@@ -123,7 +130,7 @@ def prompts_router() -> APIRouter:
         return asdict(result)
 
     @router.post("/{name}/promote")
-    async def promote(name: str, body: PromoteBody, svc: Services = Master) -> dict[str, Any]:
+    async def promote(name: Text, body: PromoteBody, svc: Services = Master) -> dict[str, Any]:
         from gateway.prompts.release import promote as move
 
         result = await _call(svc, lambda db: move(db, name, label=body.label, force=body.force, actor=body.actor))
@@ -131,7 +138,7 @@ def prompts_router() -> APIRouter:
         return asdict(result)
 
     @router.post("/{name}/rollback")
-    async def rollback(name: str, body: RollbackBody, svc: Services = Master) -> dict[str, Any]:
+    async def rollback(name: Text, body: RollbackBody, svc: Services = Master) -> dict[str, Any]:
         from gateway.prompts.release import rollback as move
 
         result = await _call(svc, lambda db: move(db, name, label=body.label, actor=body.actor))
@@ -139,7 +146,7 @@ def prompts_router() -> APIRouter:
         return asdict(result)
 
     @router.get("/{name}/history")
-    async def history(name: str, svc: Services = Master) -> dict[str, Any]:
+    async def history(name: Text, svc: Services = Master) -> dict[str, Any]:
         from gateway.prompts.registry import history as read
 
         entries = await _call(svc, read, name)
@@ -147,7 +154,10 @@ def prompts_router() -> APIRouter:
 
     @router.get("/{name}/compare")
     async def compare(
-        name: str, label: str = "production", since_hours: float | None = None, svc: Services = Master
+        name: Text,
+        label: Text = "production",
+        since_hours: Annotated[float | None, Query(gt=0, le=MAX_SINCE_HOURS)] = None,
+        svc: Services = Master,
     ) -> dict[str, Any]:
         from gateway.db.audit import utcnow
         from gateway.prompts.compare import as_dict
@@ -177,6 +187,8 @@ async def _call(svc: Services, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, svc.database, *args)
     except (PromptError, ValueError) as exc:
         raise _http_error(exc) from exc
+    except DataError as exc:  # a value the database cannot store (a NUL in a prompt's text, say)
+        raise RequestError("A value in the request cannot be stored (out of range, or a NUL character).") from exc
 
 
 def _http_error(exc: Exception) -> GatewayError:

@@ -20,6 +20,8 @@ from gateway.http.services import Services, services
 from gateway.reports import Report, ReportQuery, parse_group_by, parse_range, run_report
 from gateway.reports.render import report_csv, report_dict
 
+MAX_FILTER_LENGTH = 255
+
 
 async def usage(request: Request) -> Response:
     svc = services(request)
@@ -37,10 +39,21 @@ def report_query(params: Mapping[str, str], *, key_id: str | None = None, filter
     return ReportQuery(
         range=time_range,
         group_by=group_by,
-        key_id=key_id if key_id is not None else (params.get("key") if filters else None),
-        team_id=params.get("team") if filters else None,
-        model=params.get("model") if filters else None,
+        key_id=key_id if key_id is not None else _filter(params, "key", filters),
+        team_id=_filter(params, "team", filters),
+        model=_filter(params, "model", filters),
     )
+
+
+def _filter(params: Mapping[str, str], name: str, filters: bool) -> str | None:
+    """A filter value is an id or a name as the database holds them: printable, at most 255 characters (a NUL
+    would make PostgreSQL refuse the query)."""
+    value = params.get(name) if filters else None
+    if value is not None and (len(value) > MAX_FILTER_LENGTH or not value.isprintable()):
+        raise RequestError(
+            f"`{name}` must be at most {MAX_FILTER_LENGTH} printable characters (no control characters).", param=name
+        )
+    return value
 
 
 async def run_in_thread(svc: Services, query: ReportQuery) -> Report:
