@@ -34,17 +34,23 @@ _SPACE = re.compile(r"\s+")
 
 def clean_message(text: str, limit: int = MAX_MESSAGE) -> str:
     """``text`` without stack dumps and litellm's decoration, on one line, at most ``limit`` characters."""
+    text = _undecorated(text)
+    inner = _embedded_message(text)
+    if inner is not None:
+        text = _undecorated(inner)
     stack = _STACK.search(text)
     if stack is not None:
         text = text[: stack.start()]
-    while (prefix := _PREFIX.match(text)) is not None and prefix.end() > 0:
-        text = text[prefix.end() :]
-    text = _NOISE.sub("", text)
-    text = _embedded_message(text.strip()) or text
     text = _SPACE.sub(" ", text).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text or "no message"
+
+
+def _undecorated(text: str) -> str:
+    while (prefix := _PREFIX.match(text)) is not None and prefix.end() > 0:
+        text = text[prefix.end() :]
+    return _NOISE.sub("", text).strip()
 
 
 def _embedded_message(text: str) -> str | None:
