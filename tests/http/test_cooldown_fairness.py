@@ -61,7 +61,7 @@ def test_a_bad_response_format_on_a_litellm_deployment_is_a_clean_400_and_no_coo
         assert answer.status_code == 400, answer.text
         error = answer.json()["error"]
         assert error["type"] == "invalid_request_error"
-        assert "Traceback" not in answer.text and "File \"" not in answer.text
+        assert "Traceback" not in answer.text and 'File "' not in answer.text
         assert len(error["message"]) < 600
     assert fake.count("claude-3-5-sonnet-20241022", "/v1/messages") == 0, "not retried, nothing sent"
     with openai.OpenAI(base_url=gw.v1, api_key=MASTER_KEY, max_retries=0) as sdk:

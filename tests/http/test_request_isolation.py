@@ -111,7 +111,10 @@ def test_the_anthropic_translation_ignores_connection_fields(
     claude: anthropic.Anthropic, fake: FakeProvider, attacker: Capture
 ) -> None:
     message = claude.messages.create(
-        model="claude-sonnet", max_tokens=16, messages=HELLO, extra_body=hijack(attacker.url)  # type: ignore[arg-type]
+        model="claude-sonnet",
+        max_tokens=16,
+        messages=HELLO,
+        extra_body=hijack(attacker.url),  # type: ignore[arg-type]
     )
     assert message.content[0].text == "Echo: hi"  # type: ignore[union-attr]
     assert_untouched(attacker, fake)

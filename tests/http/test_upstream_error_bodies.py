@@ -37,8 +37,11 @@ def gw(fake: FakeProvider, upstream: Capture, tmp_path_factory: pytest.TempPathF
         {"model_name": "fast", "litellm_params": {"model": "openai/m", "api_base": upstream.url + "/v1"}},
         {
             "model_name": "adapted",
-            "litellm_params": {"model": "anthropic/claude-3-5-sonnet-20241022", "api_base": upstream.url,
-                               "api_key": "sk-ant-provider"},
+            "litellm_params": {
+                "model": "anthropic/claude-3-5-sonnet-20241022",
+                "api_base": upstream.url,
+                "api_key": "sk-ant-provider",
+            },
         },
     ]
     with gateway(config, tmp, ready_timeout=120) as server:

@@ -32,14 +32,18 @@ class Capture:
 
 
 @contextmanager
-def capture_server(status: int = 200, reply: bytes = b"{}", content_type: str = "application/json") -> Iterator[Capture]:
+def capture_server(
+    status: int = 200, reply: bytes = b"{}", content_type: str = "application/json"
+) -> Iterator[Capture]:
     capture = Capture("", status=status, reply=reply, content_type=content_type)
 
     class Handler(BaseHTTPRequestHandler):
         def _record(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
-            capture.requests.append(Captured(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            capture.requests.append(
+                Captured(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
             self.send_response(capture.status)
             self.send_header("content-type", capture.content_type)
             self.send_header("content-length", str(len(capture.reply)))
