@@ -18,10 +18,10 @@ import orjson
 MAX_MESSAGE: Final = 500
 
 # Where a stack dump starts: Python's header, a frame line when the header was cut off, or litellm's bug-report
-# and help notes (a prefilled issue URL that names the gateway's code paths).
+# and help notes (a prefilled issue URL that names the gateway's code paths; advice for litellm's own users).
 _STACK = re.compile(
     r"Traceback \(most recent call last\)|\n\s*File \"[^\"\n]*\", line \d+|\n\s*Stack trace:"
-    r"|This looks like a bug in LiteLLM|Give Feedback / Get Help|LiteLLM\.Info:"
+    r"|This looks like a bug in LiteLLM|Give Feedback / Get Help|LiteLLM\.Info:|To drop these, set `litellm\."
 )
 # LiteLLM's decorations, before and after the provider's words.
 _PREFIX = re.compile(r"^\s*(?:litellm\.[A-Za-z]+(?:Error|Exception|Timeout)?:\s*|[A-Za-z]*(?:Exception|Error) - )")

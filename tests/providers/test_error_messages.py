@@ -31,6 +31,11 @@ TRACE = 'Traceback (most recent call last):\n  File "/srv/gateway/x.py", line 3,
             "'content' KeyError: 'content'",
         ),
         ("Internal error. Received Model Group=gpt-4o\nAvailable Model Group Fallbacks=None", "Internal error."),
+        (
+            "litellm.UnsupportedParamsError: anthropic does not support parameters: ['n'], for model=x. To drop "
+            "these, set `litellm.drop_params=True` or for proxy: ... send allowed_openai_params=['n']",
+            "anthropic does not support parameters: ['n'], for model=x.",
+        ),
         ("plain provider message", "plain provider message"),
         ("", "no message"),
     ],
