@@ -20,10 +20,14 @@ Upstream failures are translated into this tree at one boundary (the providers),
         ├── UpstreamRateLimited          429 (still limited after retries)
         ├── UpstreamUnavailable          503 (every deployment is cooling down, or the provider said 503)
         ├── UpstreamTimeout              504
-        └── UpstreamConnectionError      502 (refused, reset, cut midway)
+        │   └── ClientTimeout            504 (the client's shorter ``x-gateway-timeout`` ran out)
+        ├── UpstreamConnectionError      502 (refused, reset, cut midway)
+        └── ProviderAdapterError         500 (the provider adapter, e.g. litellm, failed on its own)
 
 ``retryable`` tells the router whether another attempt may succeed; ``retry_after`` carries a provider's
-``Retry-After`` (seconds) when it sent one.
+``Retry-After`` (seconds) when it sent one. ``blames_deployment`` tells it whether the failure counts toward
+the deployment's cooldown: only upstream faults do, never what one client caused (a 4xx, its own short
+timeout, a request the adapter cannot translate), so one tenant cannot cool a model down for everyone.
 """
 
 from __future__ import annotations
@@ -117,6 +121,7 @@ class UpstreamError(GatewayError):
     error_type = "upstream_error"
     default_code: ClassVar[str | None] = "upstream_error"
     retryable = True
+    blames_deployment: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -138,6 +143,7 @@ class UpstreamBadRequest(UpstreamError):
     error_type = "invalid_request_error"
     default_code = None
     retryable = False
+    blames_deployment = False
 
 
 class UpstreamRateLimited(UpstreamError):
@@ -158,8 +164,28 @@ class UpstreamTimeout(UpstreamError):
     default_code = "upstream_timeout"
 
 
+class ClientTimeout(UpstreamTimeout):
+    """The timeout the client set (``x-gateway-timeout``), shorter than the deployment's own, ran out.
+
+    Still retried (the header is a per-attempt timeout), but the deployment was not given the time its config
+    allows, so it does not count toward its cooldown.
+    """
+
+    blames_deployment = False
+
+
 class UpstreamConnectionError(UpstreamError):
     default_code = "upstream_connection_error"
+
+
+class ProviderAdapterError(UpstreamError):
+    """The provider adapter (litellm) failed in its own code, not the provider: a bug, not worth a retry."""
+
+    status = 500
+    error_type = "api_error"
+    default_code = "provider_adapter_error"
+    retryable = False
+    blames_deployment = False
 
 
 def upstream_error_for_status(

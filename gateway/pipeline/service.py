@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import GatewayError, UpstreamError
+from gateway.errors import ClientTimeout, GatewayError, UpstreamError, UpstreamTimeout
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.records import RESPONSE_BODY, RESPONSE_TEXT, STREAM_CHUNKS, RecordSink, RequestRecord
 from gateway.pipeline.stages import Stage
@@ -48,10 +48,12 @@ class Pipeline:
                 started = time.perf_counter()
                 try:
                     return (await deployment.provider.complete(upstream)).body
+                except UpstreamTimeout as exc:
+                    raise _blame(ctx, deployment, exc) from exc
                 finally:
                     ctx.upstream_seconds += time.perf_counter() - started
 
-            body, attempted = await self.router.call(ctx.model, call)
+            body, attempted = await self.router.call(ctx.model, call, ctx.principal.may_use)
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
             ctx.usage = _usage_of(body)
             ctx.scratch[RESPONSE_BODY] = body  # a reference, not a copy: for the cost estimate and stored content
@@ -80,10 +82,13 @@ class Pipeline:
                 return Relay(self, ctx, CachedStream(cached))
 
             async def open_stream(deployment: Deployment) -> UpstreamStream:
-                return await deployment.provider.stream(self._upstream_request(ctx, deployment))
+                try:
+                    return await deployment.provider.stream(self._upstream_request(ctx, deployment))
+                except UpstreamTimeout as exc:
+                    raise _blame(ctx, deployment, exc) from exc
 
             started = time.perf_counter()
-            upstream, attempted = await self.router.call(ctx.model, open_stream)
+            upstream, attempted = await self.router.call(ctx.model, open_stream, ctx.principal.may_use)
             ctx.upstream_seconds += time.perf_counter() - started
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
         except GatewayError as exc:
@@ -223,6 +228,19 @@ class CachedStream:
 
     async def aclose(self) -> None:
         return None
+
+
+def _blame(ctx: RequestContext, deployment: Deployment, exc: UpstreamTimeout) -> UpstreamTimeout:
+    """A timeout the client caused, by setting ``x-gateway-timeout`` below the deployment's own, is not the
+    deployment's fault: it still gets retried, but it must not cool the deployment down for every other client.
+    An upstream that answered 408/504 itself (``upstream_status``) is at fault whatever the client's timeout."""
+    own = deployment.stream_timeout if ctx.stream else deployment.timeout
+    if ctx.timeout is None or not ctx.timeout < own or exc.upstream_status is not None:
+        return exc
+    return ClientTimeout(
+        f"{exc.message} (the x-gateway-timeout of this request, shorter than the deployment's {own:g} s)",
+        param="x-gateway-timeout",
+    )
 
 
 def _usage_of(body: bytes) -> Usage | None:

@@ -7,22 +7,37 @@ litellm's own retries are switched off: the gateway's router owns retries, fallb
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 
+import aiohttp
+import httpx
 import orjson
 
 from gateway.errors import (
+    ProviderAdapterError,
+    UpstreamBadRequest,
     UpstreamConnectionError,
     UpstreamError,
     UpstreamTimeout,
     upstream_error_for_status,
 )
 from gateway.providers.base import UpstreamRequest, UpstreamResponse
+from gateway.providers.fields import allowed_fields
+from gateway.providers.messages import clean_message
+
+#: Errors of litellm's own code that a malformed request field causes (it indexes, calls or unpacks it).
+_REQUEST_SHAPED = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+#: Errors of litellm's own code that say nothing about the request: a bug or a missing dependency.
+_ADAPTER_FAULTS = (*_REQUEST_SHAPED, RuntimeError, NotImplementedError, AssertionError, ImportError)
+#: Errors that show the call went out (or tried to): the provider's or the network's part, never the adapter's.
+_TRANSPORT = (OSError, TimeoutError, asyncio.TimeoutError, aiohttp.ClientError, httpx.TransportError)
 
 
 def load_litellm() -> ModuleType:
@@ -52,7 +67,12 @@ class LiteLLMProvider:
             self._params["drop_params"] = drop_params
 
     def _kwargs(self, request: UpstreamRequest) -> dict[str, Any]:
-        body = {k: v for k, v in request.body.items() if k != "model"}
+        """The call's keyword arguments: the allowed request fields, then the deployment's own settings.
+
+        Never the body itself: litellm takes where and how to connect (``api_base``, ``api_key``, headers,
+        ...) in the same keyword namespace, so a body spread into it could redirect the call (see ``fields``).
+        """
+        body = allowed_fields(request.endpoint, request.body)
         return {**body, **self._params, "model": self._model, "timeout": request.timeout, "num_retries": 0}
 
     async def complete(self, request: UpstreamRequest) -> UpstreamResponse:
@@ -82,25 +102,37 @@ class LiteLLMProvider:
         return LiteLLMStream(wrapper, self)
 
     def _translate(self, exc: Exception) -> UpstreamError:
-        """The one boundary where litellm's exceptions become the gateway's."""
+        """The one boundary where litellm's exceptions become the gateway's.
+
+        litellm reports a failure of its own code (a ``KeyError`` on ``"response_format": {}``, a ``TypeError``
+        on a malformed tool) as an ``APIConnectionError`` whose message holds the traceback. Such a failure is
+        no fault of the provider: it is neither retried nor counted toward cooldown, and the client gets a 400
+        (the request could not be translated) or a 500, with a short message.
+        """
         if isinstance(exc, UpstreamError):
             return exc
-        message = f"{self._label}: {getattr(exc, 'message', None) or exc}"
+        message = f"{self._label}: {clean_message(str(getattr(exc, 'message', None) or exc))}"
         if isinstance(exc, self._litellm.Timeout):
             return UpstreamTimeout(message)
+        local = _local_fault(exc)
+        if local is not None:
+            return self._local_error(local)
         if isinstance(exc, self._litellm.APIConnectionError):
             return UpstreamConnectionError(message)
         status = getattr(exc, "status_code", None)
         if isinstance(status, int) and status >= 400:
-            response = getattr(exc, "response", None)
-            headers = getattr(response, "headers", None) or {}
-            retry_after = headers.get("retry-after") if hasattr(headers, "get") else None
-            try:
-                seconds = float(retry_after) if retry_after is not None else None
-            except ValueError:
-                seconds = None
-            return upstream_error_for_status(status, message, retry_after=seconds)
+            return upstream_error_for_status(status, message, retry_after=_retry_after(exc))
         return UpstreamConnectionError(message)
+
+    def _local_error(self, fault: BaseException) -> UpstreamError:
+        detail = clean_message(f"{type(fault).__name__}: {fault}", limit=200)
+        if isinstance(fault, _REQUEST_SHAPED):
+            return UpstreamBadRequest(
+                f"{self._label}: the provider adapter could not translate this request ({detail}); "
+                "check the fields it names (e.g. response_format, tools, messages).",
+                code="unsupported_request",
+            )
+        return ProviderAdapterError(f"{self._label}: the provider adapter failed ({detail}).")
 
     async def aclose(self) -> None:
         """litellm keeps its own clients; nothing to release per deployment."""
@@ -133,6 +165,35 @@ class LiteLLMStream:
             # Closing a finished SDK stream must not mask the real outcome.
             with contextlib.suppress(Exception):
                 await close()
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    retry_after = headers.get("retry-after") if hasattr(headers, "get") else None
+    try:
+        return float(retry_after) if retry_after is not None else None
+    except ValueError:
+        return None
+
+
+def _local_fault(exc: BaseException) -> BaseException | None:
+    """The error in litellm's own code behind ``exc``, or None when the call reached the network or provider.
+
+    litellm raises its mapped exception inside the ``except`` that caught the original, so the original is in
+    the ``__cause__``/``__context__`` chain. A JSON decoding error is the provider's garbled answer, not ours.
+    """
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and len(chain) < 16 and link not in chain:
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    if any(isinstance(link, _TRANSPORT) for link in chain):
+        return None
+    root = chain[-1]
+    if isinstance(root, _ADAPTER_FAULTS) and not isinstance(root, (json.JSONDecodeError, UnicodeError)):
+        return root
+    return None
 
 
 _PRIVATE_FIELDS = frozenset({"_hidden_params", "_response_ms", "provider_specific_fields"})

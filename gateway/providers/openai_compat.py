@@ -14,6 +14,7 @@ import orjson
 
 from gateway.errors import UpstreamConnectionError, UpstreamError, UpstreamTimeout, upstream_error_for_status
 from gateway.providers.base import Endpoint, UpstreamRequest, UpstreamResponse
+from gateway.providers.messages import MAX_MESSAGE, clean_message
 
 PATHS: Mapping[Endpoint, str] = {
     "chat": "/chat/completions",
@@ -180,17 +181,18 @@ def _status_error(status: int, body: bytes, headers: Mapping[str, str], label: s
 
 
 def _error_message(body: bytes) -> tuple[str, str | None]:
+    """The provider's message from an error body, cleaned (no traceback, bounded; see ``messages``)."""
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return body[:300].decode("utf-8", "replace").strip() or "no body", None
+        return clean_message(body[: MAX_MESSAGE * 4].decode("utf-8", "replace")) if body else "no body", None
     error = parsed.get("error") if isinstance(parsed, dict) else None
     if isinstance(error, dict):
         param = error.get("param")
-        return str(error.get("message") or error), param if isinstance(param, str) else None
+        return clean_message(str(error.get("message") or error)), param[:200] if isinstance(param, str) else None
     if isinstance(error, str):
-        return error, None
-    return str(parsed)[:300], None
+        return clean_message(error), None
+    return clean_message(str(parsed)), None
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -5,8 +5,12 @@ name it makes up to ``num_retries + 1`` attempts, each on a healthy deployment t
 there is one, waiting between attempts (exponential backoff with jitter, or the provider's ``Retry-After``).
 Only retryable errors (429, 5xx, connection errors, timeouts) lead to another attempt; a provider's 400 is the
 client's problem and is raised at once. A deployment that fails ``allowed_fails`` times in a row cools down
-for ``cooldown_time`` seconds and gets no traffic meanwhile. An optional admission hook (``set_admission``) is
+for ``cooldown_time`` seconds and gets no traffic meanwhile; only upstream faults count (an error whose
+``blames_deployment`` is true: not a client's 4xx, its own short timeout or the adapter's failure), so one
+client cannot cool a model down for the others. An optional admission hook (``set_admission``) is
 asked before each attempt; a deployment it refuses (at its own RPM/TPM limit) is skipped like a cooling one.
+A fallback goes only to a model name the caller may use (``may_use``): a key's model allow-list holds for its
+fallbacks too; the requested name itself was checked before (the limits stage answers it with a 403).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ T = TypeVar("T")
 logger = logging.getLogger("gateway.router")
 #: Asked before an attempt on a deployment: None admits it; a number refuses it for about that many seconds.
 Admission = Callable[[Deployment], Awaitable[float | None]]
+#: Whether the caller may use a model name (its key's and team's allow-lists); fallbacks outside it are skipped.
+ModelPredicate = Callable[[str], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +99,12 @@ class Router:
                 param="model",
             )
 
-    async def call(self, model_name: str, fn: Callable[[Deployment], Awaitable[T]]) -> tuple[T, Attempted]:
-        """Run ``fn`` on a deployment of ``model_name`` (or a fallback) until one succeeds."""
+    async def call(
+        self, model_name: str, fn: Callable[[Deployment], Awaitable[T]], may_use: ModelPredicate | None = None
+    ) -> tuple[T, Attempted]:
+        """Run ``fn`` on a deployment of ``model_name`` (or a fallback the caller may use) until one succeeds."""
         self.require(model_name)
-        chain = [model_name, *self._fallbacks.get(model_name, self._default_fallbacks)]
+        chain = self._chain(model_name, may_use)
         last_error: UpstreamError | None = None
         limited: float | None = None
         attempts = 0
@@ -136,14 +144,22 @@ class Router:
         assert last_error is not None
         raise last_error
 
+    def _chain(self, model_name: str, may_use: ModelPredicate | None) -> list[str]:
+        fallbacks = self._fallbacks.get(model_name, self._default_fallbacks)
+        if may_use is None:
+            return [model_name, *fallbacks]
+        return [model_name, *(name for name in fallbacks if may_use(name))]
+
     async def _attempt(self, deployment: Deployment, fn: Callable[[Deployment], Awaitable[T]]) -> T:
         started = self._clock()
         deployment.in_flight += 1
         try:
             result = await fn(deployment)
         except UpstreamError as exc:
-            if exc.retryable and deployment.record_failure(
-                self._clock(), self._policy.allowed_fails, self._policy.cooldown
+            if (
+                exc.retryable
+                and exc.blames_deployment
+                and deployment.record_failure(self._clock(), self._policy.allowed_fails, self._policy.cooldown)
             ):
                 logger.warning(
                     "deployment %s cools down for %gs after %d failures in a row: %s",
