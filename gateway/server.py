@@ -32,7 +32,8 @@ def is_loopback(host: str) -> bool:
 
 def check_bind(config: GatewayConfig, host: str, insecure: bool) -> None:
     """Without a master key anyone who can reach the port can spend the provider keys: stay on loopback."""
-    if config.general_settings.master_key is not None or is_loopback(host):
+    master = config.general_settings.master_key
+    if (master is not None and master.get_secret_value()) or is_loopback(host):
         return
     if not insecure:
         raise ConfigError(

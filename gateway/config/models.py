@@ -130,9 +130,30 @@ class RouterSettings(LiteLLMSection):
         return merged
 
 
+#: The shortest master key accepted. An empty one (``GATEWAY_MASTER_KEY=`` in a shell) would turn authentication
+#: off while looking set, so it is an error, never "no key". 12 characters is the floor; generate 32 or more.
+MIN_MASTER_KEY_LENGTH = 12
+
+
 class GeneralSettings(LiteLLMSection):
     master_key: SecretStr | None = None
     database_url: SecretStr | None = None
+
+    @field_validator("master_key")
+    @classmethod
+    def _master_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        """Leave the key out for no authentication; a blank or short one is a mistake, so the start stops."""
+        if value is None:
+            return None
+        length = len(value.get_secret_value().strip())
+        if length < MIN_MASTER_KEY_LENGTH:
+            got = "an empty value" if length == 0 else f"{length} characters"
+            raise ValueError(
+                f"the master key must be at least {MIN_MASTER_KEY_LENGTH} characters (got {got}; if it comes from "
+                "an environment variable, that variable is empty or short). Remove the setting for a local, "
+                "keyless gateway"
+            )
+        return value
 
 
 class LiteLLMSettings(LiteLLMSection):
