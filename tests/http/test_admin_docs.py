@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
-from conftest import MASTER_KEY
-from support.servers import Gateway
+from support.keyed import MASTER_KEY, keyed_config
+from support.servers import FakeProvider, Gateway, gateway
 
 DOCS = ("/admin/openapi.json", "/admin/docs", "/admin/redoc")
+
+
+@pytest.fixture(scope="module")
+def gw(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A fast-path-only gateway (no litellm to import), so it starts quickly."""
+    tmp = tmp_path_factory.mktemp("docs")
+    with gateway(keyed_config(fake, f"sqlite:///{tmp / 'g.db'}"), tmp) as server:
+        yield server
 
 
 @pytest.mark.parametrize("path", DOCS)

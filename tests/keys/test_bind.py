@@ -49,7 +49,7 @@ def test_an_empty_master_key_from_the_environment_stops_the_start(fake: FakeProv
     path = write_config(tmp_path / "empty.yaml", config)
     result = _serve_once(path, "--host", "0.0.0.0", env={"GATEWAY_MASTER_KEY": ""})
     assert result.returncode == 2, result.stderr
-    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "master_key" in text)
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if text.strip().startswith("master_key:"))
     assert f"{path}:{line}: general_settings.master_key" in result.stderr
     assert "at least 12 characters (got an empty value" in result.stderr
 
