@@ -183,6 +183,14 @@ class GatewaySection(BaseModel):
     key_refresh_seconds: float = Field(default=0.5, gt=0, le=60)
     redis_key_prefix: str = Field(default="gateway:", min_length=1)
     budget_alert_webhook: str | None = None
+    # The HTTP server (docs: "Server timeouts and caps", "Shutdown"). Per worker process.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)  # first byte of a request to its last header
+    body_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)  # last header to the body's last byte
+    keep_alive_seconds: float = Field(default=5.0, gt=0, le=600)  # an idle keep-alive connection is closed after
+    max_connections: int = Field(default=2048, gt=0)  # open connections; more are answered 503 and closed
+    max_url_bytes: int = Field(default=16 * 1024, ge=1024)  # a longer request target gets 414
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096)  # larger headers in total get 431
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)  # requests may finish; then streams end
 
 
 class GatewayConfig(BaseSettings):
