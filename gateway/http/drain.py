@@ -53,13 +53,13 @@ class ShutdownDrain:
             # The app failed on the "disconnect" it was handed (e.g. mid-body): expected, and answered below.
             logger.debug("request ended by shutdown raised", exc_info=True)
         if exchange.drained:
-            await exchange.finish()
+            await exchange.finished()
 
 
 class _Exchange:
     """One request's messages, watched so that ``drain()`` can end it."""
 
-    __slots__ = ("_receive", "_send", "anthropic", "drained", "ended", "started", "streaming", "waiting")
+    __slots__ = ("_finishing", "_receive", "_send", "anthropic", "drained", "ended", "started", "streaming", "waiting")
 
     def __init__(self, receive: Receive, send: Send, anthropic: bool) -> None:
         self._receive = receive
@@ -67,14 +67,23 @@ class _Exchange:
         self.anthropic = anthropic
         self.started = self.streaming = self.ended = self.drained = False
         self.waiting: asyncio.Task[object] | None = None
+        self._finishing: asyncio.Task[None] | None = None
 
     def drain(self) -> None:
-        """Called by the protocol when the grace period is over."""
+        """Called by the protocol (in the event loop) when the grace period is over.
+
+        The client gets its last event at once, before the request's own clean-up (closing the upstream, costing,
+        recording), which may take a while and must not make uvicorn cut the stream after all.
+        """
         if self.ended or self.drained:
             return
         self.drained = True
+        self._finishing = asyncio.get_running_loop().create_task(self.finish())
         if self.waiting is not None:
             self.waiting.cancel()
+
+    async def finished(self) -> None:
+        await (self._finishing if self._finishing is not None else self.finish())
 
     async def receive(self) -> Message:
         if self.drained:

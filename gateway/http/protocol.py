@@ -34,7 +34,7 @@ from gateway.errors import GatewayError, HeadersTooLarge, RequestError, RequestT
 from gateway.http.drain import DRAIN_SCOPE_KEY, ShutdownDrain
 
 #: How long after the grace period the server waits for the final error events before it cancels what is left.
-DRAIN_SECONDS = 5.0
+DRAIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +167,10 @@ class GuardedProtocol(HttpToolsProtocol):
         """Answer ``error`` (unless an answer has started) and close the connection."""
         self._refused = True
         self._cancel_deadline()
-        cycle = self.cycle
-        answered = cycle is not None and cycle.response_started and not cycle.response_complete
+        # While headers are read, self.cycle is still the previous request's (answered in full); only a request
+        # whose body is being read can have an answer of its own under way.
+        cycle = self.cycle if self._phase == "body" else None
+        answered = cycle is not None and cycle.response_started
         if cycle is not None:
             cycle.disconnected = True  # the app's late messages go nowhere; its receive() says "disconnect"
             cycle.message_event.set()
