@@ -4,7 +4,9 @@ A request carries its key as ``Authorization: Bearer`` or Anthropic's ``x-api-ke
 constant time) may do everything. A virtual key (``sk-gw-...``) is resolved from the in-memory key cache by its
 SHA-256, so authenticating costs no database round trip; a revoked, expired or unknown one is refused with 401,
 and the message never repeats the key. With no master key the gateway is open (local use; it binds to localhost
-only, see ``gateway.server``), but a virtual key presented to it is still checked, so its limits hold.
+only, see ``gateway.server``), but a virtual key presented to it is still checked, so its limits hold, and it never
+reaches the admin API (``gateway.http.admin.app.require_master``). A master key is never empty or short: the
+config refuses it (``gateway.config.models.MIN_MASTER_KEY_LENGTH``).
 """
 
 from __future__ import annotations

@@ -11,10 +11,15 @@ Upstream failures are translated into this tree at one boundary (the providers),
     │   ├── UnknownModel                 404 (code model_not_found)
     │   ├── BodyTooLarge                 413
     │   ├── NotFound                     404 (unknown route)
-    │   └── MethodNotAllowed             405
+    │   ├── MethodNotAllowed             405
+    │   ├── RequestTimeout               408 (headers or body arrived too slowly)
+    │   ├── URLTooLong                   414
+    │   └── HeadersTooLarge              431
     ├── AuthenticationError              401 authentication_error
     ├── PermissionDenied                 403 permission_error
     ├── RateLimited                      429 rate_limit_error   (a gateway limit; issue: keys and budgets)
+    ├── ServerBusy                       503 service_unavailable (too many connections)
+    │   └── ServerShuttingDown           503 (the grace period ended while the request was open)
     └── UpstreamError                    502 upstream_error     (the provider failed)
         ├── UpstreamBadRequest           400 (the provider refused the request itself; its message is kept)
         ├── UpstreamRateLimited          429 (still limited after retries)
@@ -99,6 +104,21 @@ class MethodNotAllowed(RequestError):
     default_code = "method_not_allowed"
 
 
+class RequestTimeout(RequestError):
+    status = 408
+    default_code = "request_timeout"
+
+
+class URLTooLong(RequestError):
+    status = 414
+    default_code = "url_too_long"
+
+
+class HeadersTooLarge(RequestError):
+    status = 431
+    default_code = "request_headers_too_large"
+
+
 class AuthenticationError(GatewayError):
     status = 401
     error_type = "authentication_error"
@@ -114,6 +134,16 @@ class RateLimited(GatewayError):
     status = 429
     error_type = "rate_limit_error"
     default_code = "rate_limit_exceeded"
+
+
+class ServerBusy(GatewayError):
+    status = 503
+    error_type = "service_unavailable"
+    default_code = "server_busy"
+
+
+class ServerShuttingDown(ServerBusy):
+    default_code = "server_shutting_down"
 
 
 class UpstreamError(GatewayError):

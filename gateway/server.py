@@ -1,4 +1,9 @@
-"""Run the gateway under uvicorn (uvloop + httptools), one process or several workers."""
+"""Run the gateway under uvicorn (uvloop + httptools), one process or several workers.
+
+The HTTP protocol is uvicorn's httptools one with read timeouts, size limits, a connection cap and a shutdown
+that ends open streams (``gateway.http.protocol``). With ``--workers N`` the parent migrates the database once
+before the workers start.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,16 @@ import ipaddress
 import logging
 import os
 import socket
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
 
 from gateway.config import load_config
 from gateway.config.models import GatewayConfig
 from gateway.errors import ConfigError
+from gateway.http.protocol import ConnectionGuard, GuardedConfig, guarded_options
 
 CONFIG_ENV = "GATEWAY_CONFIG_FILE"
 logger = logging.getLogger("gateway")
@@ -32,7 +40,8 @@ def is_loopback(host: str) -> bool:
 
 def check_bind(config: GatewayConfig, host: str, insecure: bool) -> None:
     """Without a master key anyone who can reach the port can spend the provider keys: stay on loopback."""
-    if config.general_settings.master_key is not None or is_loopback(host):
+    master = config.general_settings.master_key
+    if (master is not None and master.get_secret_value()) or is_loopback(host):
         return
     if not insecure:
         raise ConfigError(
@@ -54,21 +63,67 @@ def serve(config_path: str, *, host: str, port: int, workers: int, insecure: boo
     check_bind(config, host, insecure)
     if config.general_settings.master_key is None:
         logger.warning("no master key is set: the gateway accepts every request (local use only)")
-    options = {
-        "host": host,
-        "port": port,
-        "loop": "uvloop",
-        "http": "httptools",
-        "access_log": False,
-        "log_level": log_level,
-        "lifespan": "on",
-        "timeout_graceful_shutdown": 30,
-        "server_header": False,
-    }
+    options = uvicorn_options(config, host=host, port=port, log_level=log_level)
+    guard = connection_guard(config)
     if workers > 1:
+        migrate_before_workers(config)
         os.environ[CONFIG_ENV] = os.path.abspath(config_path)
-        uvicorn.run("gateway.server:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        multi = GuardedConfig("gateway.server:app_factory", guard, factory=True, workers=workers, **options)
+        Multiprocess(multi, sockets=[multi.bind_socket()]).run()
         return
     from gateway.http.app import create_app
 
-    uvicorn.run(create_app(config), **options)  # type: ignore[arg-type]
+    single = GuardedConfig(create_app(config), guard, **options)
+    server = uvicorn.Server(single)
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # uvicorn has logged why (e.g. the port is taken)
+
+
+def uvicorn_options(config: GatewayConfig, *, host: str, port: int, log_level: str) -> dict[str, Any]:
+    section = config.gateway
+    return {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "access_log": False,
+        "log_level": log_level,
+        "lifespan": "on",
+        "server_header": False,
+        "timeout_keep_alive": section.keep_alive_seconds,
+        **guarded_options(connection_guard(config)),
+    }
+
+
+def connection_guard(config: GatewayConfig) -> ConnectionGuard:
+    section = config.gateway
+    return ConnectionGuard(
+        header_timeout=section.header_timeout_seconds,
+        body_timeout=section.body_timeout_seconds,
+        max_connections=section.max_connections,
+        max_url_bytes=section.max_url_bytes,
+        max_header_bytes=section.max_header_bytes,
+        shutdown_grace=section.shutdown_grace_seconds,
+    )
+
+
+def migrate_before_workers(config: GatewayConfig) -> None:
+    """Bring the schema up to date once, in the parent, so that N workers starting together find nothing to do.
+
+    The lock makes it safe even so against other gateway processes (replicas) migrating the same database. A
+    database that cannot be reached is left to the workers, which start without it (and migrate, under the same
+    lock, when it returns).
+    """
+    from sqlalchemy.exc import OperationalError
+
+    from gateway.db import Database
+    from gateway.db.migrate_lock import upgrade_under_lock
+
+    url = config.general_settings.database_url
+    database = Database(url.get_secret_value() if url else None)
+    try:
+        upgrade_under_lock(database)
+    except OperationalError as exc:
+        logger.warning("could not migrate %s before starting the workers: %s", database.safe_url, exc.orig)
+    finally:
+        database.dispose()

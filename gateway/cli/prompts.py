@@ -67,11 +67,15 @@ def _run(action: Callable[[], T]) -> T:
         raise typer.Exit(1) from exc
 
 
-def _announce(config: Path | None, name: str) -> None:
-    from gateway.prompts.notify import publish_change
+def _announce(config: Path | None, name: str, database: Database) -> None:
+    """Tell running gateways at once: through Redis when configured, else through the SQLite signal file."""
+    from gateway.prompts.notify import publish_change, touch_signal
 
     url = _redis_url(config)
-    if publish_change(url, name):
+    told = publish_change(url, name)
+    if touch_signal(database.url):
+        typer.echo("running gateways on this database were told")
+    elif told:
         typer.echo("running gateways were told through Redis")
     elif url is None:
         typer.echo("running gateways pick this up on their next check (within seconds)")
@@ -113,7 +117,7 @@ def push(
     changed = [r for r in results if r.status != "unchanged"]
     console.print(f"{len(results)} prompts, {len(changed)} changed")
     if changed:
-        _announce(config, ",".join(sorted({r.name for r in changed})))
+        _announce(config, ",".join(sorted({r.name for r in changed})), database)
 
 
 @prompts_app.command("list")
@@ -203,7 +207,7 @@ def release(
                                        actor=actor or _default_actor()))
     _report(move)
     if move.changed:
-        _announce(config, name)
+        _announce(config, name, database)
 
 
 @prompts_app.command()
@@ -221,7 +225,7 @@ def promote(
     with _registry(config, database_url) as database:
         move = _run(lambda: do_promote(database, name, label=label, force=force, actor=actor or _default_actor()))
     _report(move)
-    _announce(config, name)
+    _announce(config, name, database)
 
 
 @prompts_app.command()
@@ -238,7 +242,7 @@ def rollback(
     with _registry(config, database_url) as database:
         move = _run(lambda: do_rollback(database, name, label=label, actor=actor or _default_actor()))
     _report(move)
-    _announce(config, name)
+    _announce(config, name, database)
 
 
 def _report(move: object) -> None:

@@ -130,9 +130,30 @@ class RouterSettings(LiteLLMSection):
         return merged
 
 
+#: The shortest master key accepted. An empty one (``GATEWAY_MASTER_KEY=`` in a shell) would turn authentication
+#: off while looking set, so it is an error, never "no key". 12 characters is the floor; generate 32 or more.
+MIN_MASTER_KEY_LENGTH = 12
+
+
 class GeneralSettings(LiteLLMSection):
     master_key: SecretStr | None = None
     database_url: SecretStr | None = None
+
+    @field_validator("master_key")
+    @classmethod
+    def _master_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        """Leave the key out for no authentication; a blank or short one is a mistake, so the start stops."""
+        if value is None:
+            return None
+        length = len(value.get_secret_value().strip())
+        if length < MIN_MASTER_KEY_LENGTH:
+            got = "an empty value" if length == 0 else f"{length} characters"
+            raise ValueError(
+                f"the master key must be at least {MIN_MASTER_KEY_LENGTH} characters (got {got}; if it comes from "
+                "an environment variable, that variable is empty or short). Remove the setting for a local, "
+                "keyless gateway"
+            )
+        return value
 
 
 class LiteLLMSettings(LiteLLMSection):
@@ -162,6 +183,14 @@ class GatewaySection(BaseModel):
     key_refresh_seconds: float = Field(default=0.5, gt=0, le=60)
     redis_key_prefix: str = Field(default="gateway:", min_length=1)
     budget_alert_webhook: str | None = None
+    # The HTTP server (docs: "Server timeouts and caps", "Shutdown"). Per worker process.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)  # first byte of a request to its last header
+    body_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)  # last header to the body's last byte
+    keep_alive_seconds: float = Field(default=5.0, gt=0, le=600)  # an idle keep-alive connection is closed after
+    max_connections: int = Field(default=2048, gt=0)  # open connections; more are answered 503 and closed
+    max_url_bytes: int = Field(default=16 * 1024, ge=1024)  # a longer request target gets 414
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096)  # larger headers in total get 431
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)  # requests may finish; then streams end
 
 
 class GatewayConfig(BaseSettings):

@@ -11,7 +11,8 @@ rewritten before anything else sees it:
 * ``prompt_id`` / ``prompt_variables`` are removed, so the upstream never sees them;
 * ``ctx.prompt_name`` / ``ctx.prompt_version`` name the version, for the response header and the request log.
 
-An unknown prompt, label or version, or a variable missing or invalid, is a 400 that names it.
+An unknown prompt, label or version (after one more look at the store, see ``PromptCache.check_after_miss``), or
+a variable missing or invalid, is a 400 that names it.
 Requests that name no prompt pass through at the cost of two dictionary lookups.
 """
 
@@ -26,7 +27,7 @@ from gateway.pipeline.context import RequestContext
 from gateway.prompts.cache import DEFAULT_REFRESH_SECONDS, PromptCache, ServedVersion
 from gateway.prompts.errors import PromptError, RenderError
 from gateway.prompts.notify import TOPIC
-from gateway.prompts.reference import MODEL_PREFIX, parse_reference, references_prompt
+from gateway.prompts.reference import MODEL_PREFIX, Reference, parse_reference, references_prompt
 
 #: Request fields the stage consumes; everything else is passed on (or overrides the prompt's value).
 _CONSUMED = frozenset({"prompt_id", "prompt_variables", "messages", "model", "prompt"})
@@ -60,7 +61,7 @@ class PromptStage:
             raise RequestError("`prompt_id` must be a string: name, name@VERSION or name@LABEL.", param="prompt_id")
         param = "prompt_id" if "prompt_id" in body else "model"
         try:
-            served = self.cache.resolve(parse_reference(raw), _caller(ctx))
+            served = await self._resolve(parse_reference(raw), _caller(ctx))
         except ValueError as exc:
             raise RequestError(f"{exc}.", param=param, code="invalid_prompt_reference") from exc
         except PromptError as exc:
@@ -78,6 +79,15 @@ class PromptStage:
         ctx.body = _merged(ctx, served, rendered, use_prompt_model=model_ref is not None)
         ctx.model = ctx.body["model"]
         return None
+
+    async def _resolve(self, ref: Reference, caller: str | None) -> ServedVersion:
+        """From memory; on a miss, once more after checking the store (a prompt pushed a moment ago)."""
+        await self.cache.catch_up()
+        try:
+            return self.cache.resolve(ref, caller)
+        except PromptError:
+            await self.cache.check_after_miss()
+        return self.cache.resolve(ref, caller)
 
     async def after(self, ctx: RequestContext) -> None:
         return None

@@ -42,7 +42,7 @@ litellm_settings:
   drop_params: true
   success_callback: ["langfuse"]
 """
-ENV = {"TEST_OPENAI_KEY": "sk-o", "TEST_ANTHROPIC_KEY": "sk-a", "TEST_MASTER": "sk-m"}
+ENV = {"TEST_OPENAI_KEY": "sk-o", "TEST_ANTHROPIC_KEY": "sk-a", "TEST_MASTER": "sk-m-1234567890"}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -61,7 +61,7 @@ def test_litellm_proxy_config_is_accepted(tmp_path: Path, caplog: pytest.LogCapt
     assert config.router_settings.strategy() == "least-busy"
     assert "router_settings.enable_pre_call_checks" in caplog.text
     assert "litellm_settings.success_callback" in caplog.text
-    assert "sk-o" not in caplog.text and "sk-m" not in repr(config)
+    assert "sk-o" not in caplog.text and "sk-m-1234567890" not in repr(config)
 
 
 def test_missing_environment_variable_names_the_line_and_variable(tmp_path: Path) -> None:

@@ -1,0 +1,38 @@
+"""`gateway serve --workers 2` on a new database: migrated once, before the workers start; both serve."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from support.keyed import MASTER_KEY, keyed_config
+from support.servers import FakeProvider, gateway
+from support.throwaway import pg_database
+
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'new.db'}"
+        return
+    with pg_database("workers") as url:
+        yield url
+
+
+def test_two_workers_on_a_new_database_start_and_serve(fake: FakeProvider, fresh_database: str,
+                                                        tmp_path: Path) -> None:
+    config = keyed_config(fake, fresh_database)
+    with gateway(config, tmp_path, args=("--workers", "2"), ready_timeout=60) as server:
+        with httpx.Client(headers={"authorization": f"Bearer {MASTER_KEY}"}, timeout=10) as client:
+            # New connections spread over both workers; every one must be served.
+            replies = [client.post(server.v1 + "/chat/completions", json=CHAT, headers={"connection": "close"})
+                       for _ in range(12)]
+        log = server.log()
+    assert [reply.status_code for reply in replies] == [200] * 12
+    assert "already exists" not in log
+    assert "Traceback" not in log
+    assert log.count("Application startup complete") == 2  # both workers came up
