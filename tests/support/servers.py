@@ -105,7 +105,7 @@ def gateway(
     env: Mapping[str, str] | None = None,
     args: tuple[str, ...] = (),
     port: int | None = None,
-    ready_timeout: float = 30.0,
+    ready_timeout: float = 120.0,  # generous: litellm alone can take 25 s to import on a loaded 2-core machine
 ) -> Iterator[Gateway]:
     """Write ``config`` to a file in ``workdir``, start the gateway on it, and wait until it answers."""
     workdir.mkdir(parents=True, exist_ok=True)
