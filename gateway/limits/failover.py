@@ -23,7 +23,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gateway.limits.breaker import REDIS_DOWN, Breaker, BreakerSettings
 from gateway.limits.counters import Check, LocalCounters, Settle, Taken
@@ -72,7 +72,7 @@ class FailoverCounters:
     async def take(self, checks: Sequence[Check]) -> Taken:
         if self._breaker.closed:
             try:
-                taken = await self._shared(lambda: self._redis.take(checks))
+                taken = await self._shared(lambda: self._redis.take(checks), lambda t: self._undo(checks, t))
             except _UNAVAILABLE as exc:
                 self._failed(exc)
             else:
@@ -88,14 +88,16 @@ class FailoverCounters:
             return levels
         if self._breaker.closed:
             try:
-                settled = await self._shared(lambda: self._redis.settle(items))
+                settled = await self._shared(lambda: self._redis.settle(items), lambda t: self._keep(items, t))
+            except TimeoutError as exc:  # it may still land: kept for later only if it fails (see ``_keep``)
+                self._failed(exc)
+                return None
             except _UNAVAILABLE as exc:
                 self._failed(exc)
             else:
                 self._seen.settled(items, settled)
                 return settled
-        if len(self._pending) < _MAX_PENDING:
-            self._pending.extend(items)
+        self._keep(items, None)
         return None
 
     async def seed(self, key: str, spent: float, expire_at: float) -> None:
@@ -112,17 +114,53 @@ class FailoverCounters:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _shared(self, operation: Callable[[], Awaitable[T]]) -> T:
+    async def _shared(
+        self, operation: Callable[[], Awaitable[T]], late: Callable[[asyncio.Future[T]], None] | None = None
+    ) -> T:
         """One Redis operation within the breaker's timeout; reconciles first if Redis lost its data."""
-        timeout, epoch = self._breaker.settings.timeout, self._redis.epoch
+        epoch = self._redis.epoch
         try:
-            result = await asyncio.wait_for(operation(), timeout)
+            result = await self._within(operation, late)
         except EpochChanged:
             await asyncio.wait_for(self._reconcile(epoch), self._breaker.settings.reconcile_timeout)
-            result = await asyncio.wait_for(operation(), timeout)
+            result = await self._within(operation, late)
         self._breaker.succeeded()
         self._soon()
         return result
+
+    async def _within(
+        self, operation: Callable[[], Awaitable[T]], late: Callable[[asyncio.Future[T]], None] | None
+    ) -> T:
+        """The request waits ``timeout`` at most. The operation itself is not cancelled (a command may have reached
+        Redis): when it ends after the request moved on, ``late`` sees its outcome and makes up for it."""
+        future = asyncio.ensure_future(operation())
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._breaker.settings.timeout)
+        except TimeoutError:
+            if late is not None:
+                future.add_done_callback(late)
+            else:
+                future.add_done_callback(_retrieve)
+            raise
+
+    def _undo(self, checks: Sequence[Check], future: asyncio.Future[Taken]) -> None:
+        """A take that landed after its request was counted here: give back what it took in Redis."""
+        if future.cancelled() or future.exception() is not None or not future.result().ok:
+            return
+        taken = future.result()
+        items = [
+            Settle(check.key, check.kind, check.limit, amount, 0.0, check.expire_at)
+            for check, amount in zip(checks, taken.taken, strict=True)
+        ]
+        self._keep(items, None)
+        self._soon()
+
+    def _keep(self, items: Sequence[Settle], future: asyncio.Future[tuple[float, ...]] | None) -> None:
+        """Settlements for Redis that did not land (``future`` failed, or none was sent): replayed on return."""
+        if future is not None and (future.cancelled() or future.exception() is None):
+            return
+        if len(self._pending) < _MAX_PENDING:
+            self._pending.extend(items)
 
     def _take_here(self, checks: Sequence[Check]) -> Taken:
         if not self._outage:
@@ -196,3 +234,9 @@ class FailoverCounters:
                 except _UNAVAILABLE:
                     self._pending = pending[:_MAX_PENDING]
                     raise
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a late operation's exception as seen (asyncio would log it as never retrieved)."""
+    if not future.cancelled():
+        future.exception()

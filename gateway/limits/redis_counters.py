@@ -140,7 +140,7 @@ end
 local fresh = epoch ~= ARGV[2]
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', 3600) == false then return {epoch, 0} end
 for i = 3, #KEYS do
-  local a = 5 * (i - 3) + 2
+  local a = 5 * (i - 3) + 3
   local limit, seen, delta = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   if ARGV[a] == 'r' then
     local tokens = refill(KEYS[i], limit, now)
