@@ -216,17 +216,11 @@ class FailoverCounters:
         async with self._lock:
             if stale_epoch is not None and self._redis.epoch != stale_epoch:
                 return
-            if self._batch is None:
-                self._batch = (secrets.token_hex(8), self._apart.batch(self._seen))
-            batch, items = self._batch
-            known = self._redis.epoch
-            lost = await self._redis.reconcile(batch, items)
-            self._batch = None
+            while True:  # a batch that failed is sent again as it was (once), then what was counted since
+                await self._send_batch()
+                if not self._apart:
+                    break
             self._outage = False
-            if lost and known:
-                logger.warning("Redis lost the limit counters (restarted empty?); restored %d of them", len(items))
-                for callback in self._on_data_lost:
-                    callback()
             pending, self._pending = self._pending, []
             if pending:
                 try:
@@ -234,6 +228,18 @@ class FailoverCounters:
                 except _UNAVAILABLE:
                     self._pending = pending[:_MAX_PENDING]
                     raise
+
+    async def _send_batch(self) -> None:
+        if self._batch is None:
+            self._batch = (secrets.token_hex(8), self._apart.batch(self._seen))
+        batch, items = self._batch
+        known = self._redis.epoch
+        lost = await self._redis.reconcile(batch, items)
+        self._batch = None
+        if lost and known:
+            logger.warning("Redis lost the limit counters (restarted empty?); restored %d of them", len(items))
+            for callback in self._on_data_lost:
+                callback()
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
