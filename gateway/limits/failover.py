@@ -134,14 +134,11 @@ class FailoverCounters:
         """The request waits ``timeout`` at most. The operation itself is not cancelled (a command may have reached
         Redis): when it ends after the request moved on, ``late`` sees its outcome and makes up for it."""
         future = asyncio.ensure_future(operation())
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), self._breaker.settings.timeout)
-        except TimeoutError:
-            if late is not None:
-                future.add_done_callback(late)
-            else:
-                future.add_done_callback(_retrieve)
-            raise
+        done, _ = await asyncio.wait((future,), timeout=self._breaker.settings.timeout)
+        if not done:
+            future.add_done_callback(late or _retrieve)
+            raise TimeoutError
+        return future.result()
 
     def _undo(self, checks: Sequence[Check], future: asyncio.Future[Taken]) -> None:
         """A take that landed after its request was counted here: give back what it took in Redis."""
