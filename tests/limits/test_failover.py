@@ -94,16 +94,24 @@ async def both_back(replicas: Replicas, before: tuple[int, int], *, only_a: bool
     raise AssertionError(f"the replicas did not go back to Redis: {replicas.backs()} after {before}")
 
 
-def budget_spent(own: RedisServer) -> float:
+def new_key(admin: Admin, **spec: object) -> tuple[str, str]:
+    """A key's secret and id."""
+    response = admin.client.post("/admin/keys", json={"name": f"k-{time.monotonic_ns()}", **spec})
+    assert response.status_code == 201, response.text
+    return str(response.json()["key"]), str(response.json()["id"])
+
+
+def budget_spent(own: RedisServer, key_id: str) -> float:
+    """The spend Redis holds for the key's budget (0 when it holds no counter for it)."""
     with redis.Redis.from_url(own.url) as client:
-        names = [name for name in client.keys("*") if b"limits:budget:key:" in name]
+        names = [name for name in client.keys("*") if f"limits:budget:key:{key_id}:".encode() in name]
         return sum(float(client.hget(name, "spent") or 0) for name in names)
 
 
 async def test_a_budget_across_an_outage_and_a_restart_is_overspent_at_most_by_what_was_left(
     replicas: Replicas,
 ) -> None:
-    key = replicas.admin.create_key(budget_usd=10 * CALL_COST)
+    key, key_id = new_key(replicas.admin, budget_usd=10 * CALL_COST)
     await asyncio.sleep(0.5)  # the key reaches both replicas (invalidation through Redis)
     assert await admitted(replicas.urls, key, 6) == 6  # a saw 5 calls spent, b saw 6
 
@@ -118,7 +126,7 @@ async def test_a_budget_across_an_outage_and_a_restart_is_overspent_at_most_by_w
     # a fresh budget of 10 calls).
     after = await admitted(replicas.urls, key, 6)
     assert after == 0
-    assert budget_spent(replicas.own) >= (6 + during) * CALL_COST * 0.999
+    assert budget_spent(replicas.own, key_id) >= (6 + during) * CALL_COST * 0.999
 
 
 async def test_an_rpm_limit_across_an_outage_and_a_restart_holds_within_the_bound(replicas: Replicas) -> None:
@@ -140,7 +148,7 @@ async def test_an_rpm_limit_across_an_outage_and_a_restart_holds_within_the_boun
 
 
 async def test_counters_are_restored_after_redis_restarts_empty(replicas: Replicas) -> None:
-    budget_key = replicas.admin.create_key(budget_usd=10 * CALL_COST)
+    budget_key, key_id = new_key(replicas.admin, budget_usd=10 * CALL_COST)
     rpm_key = replicas.admin.create_key(rpm=5)
     await asyncio.sleep(0.5)
     assert await admitted(replicas.urls, budget_key, 4) == 4
@@ -148,12 +156,12 @@ async def test_counters_are_restored_after_redis_restarts_empty(replicas: Replic
 
     replicas.own.stop()  # a quick restart between requests: no request saw Redis down
     replicas.restart_redis()
-    assert budget_spent(replicas.own) == 0
+    assert budget_spent(replicas.own, key_id) == 0
 
     assert await admitted(replicas.urls, rpm_key, 5, "gpt-4o-mini") <= 3  # 2 were left, 1 may have refilled
     assert await admitted(replicas.urls, budget_key, 10) == 6  # before: 10 (a fresh budget)
     await asyncio.sleep(3)  # the reseed from the database's roll-ups (2 s after the restart) counts nothing twice
-    assert budget_spent(replicas.own) == pytest.approx(10 * CALL_COST, rel=0.01)
+    assert budget_spent(replicas.own, key_id) == pytest.approx(10 * CALL_COST, rel=0.01)
     assert "Redis lost the limit counters" in replicas.a.log() + replicas.b.log()
 
 
