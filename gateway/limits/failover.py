@@ -137,8 +137,14 @@ class FailoverCounters:
         done, _ = await asyncio.wait((future,), timeout=self._breaker.settings.timeout)
         if not done:
             future.add_done_callback(late or _retrieve)
+            future.add_done_callback(self._slow_not_down)
             raise TimeoutError
         return future.result()
+
+    def _slow_not_down(self, future: asyncio.Future[Any]) -> None:
+        """An operation that timed out but then succeeded: Redis is slow (or this process is), not down."""
+        if not future.cancelled() and future.exception() is None and self._breaker.closed:
+            self._breaker.succeeded()
 
     def _undo(self, checks: Sequence[Check], future: asyncio.Future[Taken]) -> None:
         """A take that landed after its request was counted here: give back what it took in Redis."""

@@ -100,6 +100,7 @@ async def test_redis_stopping_midway_then_returning(servers: Servers, tmp_path: 
     own.start(tmp_path)  # same port, empty
     assert not own_has_counters(own)
     assert await served_until_back(served, key), "the gateway never went back to Redis"
+    assert (await call(served.v1, key, "gpt-4o-mini")).status == 200  # counted in Redis again
     assert own_has_counters(own)
     assert served.log().count(UNREACHABLE) == 1
 
