@@ -32,6 +32,9 @@ from gateway.limits.redis_counters import EpochChanged, RedisCounters, Restore
 
 logger = logging.getLogger("gateway.limits")
 _MAX_PENDING = 10_000
+#: After an operation timed out but then succeeded, the timeout is this many times longer for this many seconds.
+_SLOW_FACTOR = 4
+_SLOW_SECONDS = 10.0
 _UNAVAILABLE: tuple[type[BaseException], ...] = (*REDIS_DOWN, EpochChanged)
 T = TypeVar("T")
 
@@ -53,7 +56,9 @@ class FailoverCounters:
         self._pending: list[Settle] = []
         self._batch: tuple[str, list[Restore]] | None = None  # retried as one until Redis has it
         self._lock = asyncio.Lock()
-        self._outage = False  # the local counters are in use since the last reconcile
+        self._outage = False  # the local counters are in use since the last Redis operation that succeeded
+        self._clock = clock
+        self._slow_until = 0.0  # until then, Redis operations get a longer timeout (see ``_slow_not_down``)
         self._on_data_lost: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._probe: asyncio.Task[None] | None = None
@@ -125,6 +130,7 @@ class FailoverCounters:
             await asyncio.wait_for(self._reconcile(epoch), self._breaker.settings.reconcile_timeout)
             result = await self._within(operation, late)
         self._breaker.succeeded()
+        self._outage = False  # the next local count starts again from the levels seen until now
         self._soon()
         return result
 
@@ -134,7 +140,10 @@ class FailoverCounters:
         """The request waits ``timeout`` at most. The operation itself is not cancelled (a command may have reached
         Redis): when it ends after the request moved on, ``late`` sees its outcome and makes up for it."""
         future = asyncio.ensure_future(operation())
-        done, _ = await asyncio.wait((future,), timeout=self._breaker.settings.timeout)
+        timeout = self._breaker.settings.timeout
+        if self._clock() < self._slow_until:  # Redis (or this loop) is slow, not down: counting here loosens limits
+            timeout *= _SLOW_FACTOR
+        done, _ = await asyncio.wait((future,), timeout=timeout)
         if not done:
             future.add_done_callback(late or _retrieve)
             future.add_done_callback(self._slow_not_down)
@@ -145,6 +154,7 @@ class FailoverCounters:
         """An operation that timed out but then succeeded: Redis is slow (or this process is), not down."""
         if not future.cancelled() and future.exception() is None and self._breaker.closed:
             self._breaker.succeeded()
+            self._slow_until = self._clock() + _SLOW_SECONDS
 
     def _undo(self, checks: Sequence[Check], future: asyncio.Future[Taken]) -> None:
         """A take that landed after its request was counted here: give back what it took in Redis."""
