@@ -36,7 +36,8 @@ async def terminate_under_load(server: Gateway, upstream: FakeProvider) -> Run:
         await asyncio.sleep(0.05)
     server.process.send_signal(signal.SIGTERM)
     run = await load
-    assert await asyncio.to_thread(server.process.wait, 40) == 0, server.log()[-2000:]
+    # uvicorn re-raises the signal once its graceful shutdown is complete: -SIGTERM is a clean exit too.
+    assert await asyncio.to_thread(server.process.wait, 40) in (0, -signal.SIGTERM), server.log()[-2000:]
     return run
 
 

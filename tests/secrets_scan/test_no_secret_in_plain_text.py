@@ -1,0 +1,193 @@
+"""The secrets scan: after traffic of every kind (answers, streams, errors, upstream faults, a revoked key, a
+database outage that spills and a restart that replays), the provider key, the master key and the virtual keys in
+use appear nowhere in plain text: not in the SQLite file, not in a dump of the PostgreSQL database, not in the
+gateway's output, not in spill or quarantine files, not in any response body (errors included), not in what the
+admin API lists, and not in ``/metrics`` when the gateway serves it.
+
+It lives in ``tests/secrets_scan`` (not ``secrets``: that would shadow the standard library module) so that it runs after the other suites (pytest collects directories in order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from support import pgcluster
+from support.keyed import Admin
+from support.pgcluster import PgCluster, pg_cluster
+from support.servers import FakeProvider, Gateway, fake_provider, gateway
+from support.throwaway import spare_port
+from support.traffic import one
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+PROVIDER_KEY = f"sk-provider-{secrets.token_hex(20)}"
+MASTER_KEY = f"sk-master-{secrets.token_hex(20)}"
+
+
+@dataclass
+class Seen:
+    """Everything a client got back, to be scanned with the rest."""
+
+    bodies: list[bytes] = field(default_factory=list)
+
+    def add(self, content: bytes | str) -> None:
+        self.bodies.append(content.encode() if isinstance(content, str) else content)
+
+
+def config(upstream: FakeProvider, database_url: str, spill: Path) -> dict[str, Any]:
+    def model(name: str, upstream_model: str, base: str | None = None) -> dict[str, Any]:
+        return {"model_name": name, "litellm_params": {"model": upstream_model, "api_base": base or upstream.v1,
+                                                       "api_key": PROVIDER_KEY}}
+
+    return {
+        "model_list": [
+            model("gpt-4o-mini", "openai/gpt-4o-mini"),
+            model("embed", "openai/text-embedding-3-small"),
+            model("backup", "openai/backup-model"),
+            model("broken", "openai/fail-503"),
+            model("refused", "openai/fail-400"),
+            model("claude", "anthropic/claude-3-5-sonnet-20241022", upstream.url),
+        ],
+        "router_settings": {"num_retries": 1, "fallbacks": [{"broken": ["backup"]}]},
+        "general_settings": {"master_key": MASTER_KEY, "database_url": database_url},
+        "gateway": {"retry_backoff_base": 0.01, "retry_backoff_max": 0.05, "log_spill_path": str(spill),
+                    "log_flush_interval": 0.1},
+    }
+
+
+def _chat(model: str, **extra: Any) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": "hello"}], "max_tokens": 4, **extra}
+
+
+async def traffic(server: Gateway, upstream: FakeProvider, keys: list[str], seen: Seen) -> None:
+    """Answers, streams, errors of every kind, upstream faults, with each key, through the real gateway."""
+    requests: list[tuple[str, dict[str, Any]]] = [
+        ("/v1/chat/completions", _chat("gpt-4o-mini")),
+        ("/v1/chat/completions", _chat("gpt-4o-mini", stream=True)),
+        ("/v1/chat/completions", _chat("broken")),
+        ("/v1/chat/completions", _chat("refused")),
+        ("/v1/chat/completions", _chat("no-such-model")),
+        ("/v1/chat/completions", _chat("gpt-4o-mini", max_tokens="many")),
+        ("/v1/chat/completions", _chat("claude")),
+        ("/v1/chat/completions", _chat("claude", stream=True)),
+        ("/v1/completions", {"model": "gpt-4o-mini", "prompt": "hi", "max_tokens": 3}),
+        ("/v1/embeddings", {"model": "embed", "input": "hello"}),
+        ("/v1/messages", {"model": "claude", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}),
+        ("/v1/messages", {"model": "gpt-4o-mini", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}),
+    ]
+    for key in keys:
+        upstream.add_fault(model="gpt-4o-mini", count=2, kind="status", status=500)
+        upstream.add_fault(model="backup-model", count=1, kind="cut")
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            for path, body in requests:
+                headers = {"x-api-key": key} if path == "/v1/messages" else {"authorization": f"Bearer {key}"}
+                outcome = await one(client, path, body, headers)
+                seen.add(repr(outcome.body) + "".join(outcome.events) + (outcome.failure or ""))
+            for response in (
+                await client.post("/v1/chat/completions", content=b"{not json", headers={"authorization": f"Bearer {key}"}),
+                await client.get("/v1/models", headers={"authorization": f"Bearer {key}"}),
+                await client.get("/v1/usage", headers={"authorization": f"Bearer {key}"}),
+                await client.get("/v1/models", headers={"authorization": f"Bearer {key}x"}),
+            ):
+                seen.add(response.content)
+
+
+async def admin_views(server: Gateway, seen: Seen) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30,
+                                 headers={"authorization": f"Bearer {MASTER_KEY}"}) as client:
+        for path in ("/admin/keys", "/admin/teams", "/admin/costs", "/admin/openapi.json", "/health/ready",
+                     "/metrics"):
+            response = await client.get(path)
+            seen.add(response.content)
+
+
+def new_key(server: Gateway, **spec: Any) -> tuple[str, str]:
+    """A new virtual key: its id and its secret (the one response that may carry it)."""
+    response = Admin(server.url, MASTER_KEY).client.post("/admin/keys", json={"name": secrets.token_hex(4), **spec})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"]), str(response.json()["key"])
+
+
+def revoke(server: Gateway, ref: str, key: str, seen: Seen) -> None:
+    seen.add(Admin(server.url, MASTER_KEY).client.post(f"/admin/keys/{ref}/revoke").content)
+    seen.add(httpx.get(server.v1 + "/models", headers={"authorization": f"Bearer {key}"}).content)
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeProvider]:
+    with fake_provider() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PgCluster]:
+    if not pgcluster.available():
+        pytest.skip(f"no PostgreSQL binaries in {pgcluster.PG_BIN} for a private cluster")
+    with pg_cluster(spare_port()) as server:
+        yield server
+
+
+def secrets_in(blob: bytes, names: dict[str, str]) -> list[str]:
+    return [name for name, value in names.items() if value.encode() in blob]
+
+
+def files_under(root: Path, skip: Iterable[Path]) -> Iterator[Path]:
+    skipped = set(skip)
+    yield from (path for path in root.rglob("*") if path.is_file() and path not in skipped)
+
+
+def pg_dump(cluster: PgCluster, database_url: str) -> bytes:
+    name = database_url.rsplit("/", 1)[1]
+    command = [str(pgcluster.PG_BIN / "pg_dump"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", name]
+    return subprocess.run(command, capture_output=True, check=True, timeout=60).stdout
+
+
+async def test_no_key_appears_in_the_database_logs_spill_files_bodies_or_metrics(
+    upstream: FakeProvider, cluster: PgCluster, tmp_path: Path
+) -> None:
+    seen = Seen()
+    sqlite_dir, pg_dir = tmp_path / "sqlite", tmp_path / "pg"
+    database_url = cluster.new_database()
+    names = {"provider key": PROVIDER_KEY, "master key": MASTER_KEY}
+
+    with gateway(config(upstream, f"sqlite:///{sqlite_dir / 'gateway.db'}", sqlite_dir / "spill.jsonl"),
+                 sqlite_dir) as server:
+        (_, first), (second_id, second) = new_key(server), new_key(server, models=["gpt-4o-mini"])
+        names |= {"virtual key 1": first, "virtual key 2": second}
+        await traffic(server, upstream, [first, second, MASTER_KEY], seen)
+        revoke(server, second_id, second, seen)
+        await admin_views(server, seen)
+        await asyncio.sleep(0.5)  # the log writer's last batch
+
+    pg_config = config(upstream, database_url, pg_dir / "spill.jsonl")
+    with gateway(pg_config, pg_dir / "first") as server:
+        pg_key = new_key(server)[1]
+        names["virtual key pg"] = pg_key
+        await traffic(server, upstream, [pg_key], seen)
+        cluster.stop("fast")  # an outage: records go to the spill file, and the shutdown spills the rest
+        await traffic(server, upstream, [pg_key, MASTER_KEY], seen)
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=30)
+    assert (pg_dir / "spill.jsonl").stat().st_size > 0, "the outage should have spilled records"
+    spilled = (pg_dir / "spill.jsonl").read_bytes()
+    cluster.start()
+    with gateway(pg_config, pg_dir / "second") as server:
+        await admin_views(server, seen)
+        await asyncio.sleep(1.0)  # the replay
+
+    configs = set(tmp_path.rglob("gateway-*.yaml"))  # the operator's own config holds the provider key
+    leaks = {str(path): found for path in files_under(tmp_path, configs)
+             if (found := secrets_in(path.read_bytes(), names))}
+    leaks |= {"spill file (before replay)": found for found in [secrets_in(spilled, names)] if found}
+    leaks |= {"postgres dump": found for found in [secrets_in(pg_dump(cluster, database_url), names)] if found}
+    leaks |= {f"response {i}": found for i, body in enumerate(seen.bodies) if (found := secrets_in(body, names))}
+    assert not leaks, f"secrets in plain text: {leaks}"
