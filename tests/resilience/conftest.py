@@ -20,6 +20,8 @@ from support.servers import FakeProvider, fake_provider
 from support.throwaway import spare_port
 
 MASTER_KEY = "sk-test-master"
+#: Seconds a gateway may take to start: generous, for a busy CI machine (it takes ~2 s on an idle one).
+READY = 90.0
 
 
 @pytest.fixture(scope="package")

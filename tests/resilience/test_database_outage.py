@@ -17,7 +17,7 @@ from support.pgcluster import PgCluster
 from support.servers import FakeProvider, gateway
 from support.traffic import chat, drive, rss_mb
 
-from resilience.conftest import MASTER_KEY, resilience_config, wait_for_ids
+from resilience.conftest import MASTER_KEY, READY, resilience_config, wait_for_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -29,7 +29,7 @@ async def test_postgres_stopped_under_load_costs_no_client_error_and_no_record(
     upstream: FakeProvider, cluster: PgCluster, database: str, tmp_path: Path
 ) -> None:
     config = resilience_config(upstream, database, tmp_path / "spill.jsonl", log_queue_size=200)
-    with gateway(config, tmp_path) as server:
+    with gateway(config, tmp_path, ready_timeout=READY) as server:
         warm = await drive(server.url, MASTER_KEY, chat("backup"), count=50, concurrency=5)
         assert wait_for_ids(database, warm.ids()) >= warm.ids()
         rss_before = rss_mb(server.process.pid)
@@ -58,7 +58,7 @@ async def test_a_gateway_started_while_the_database_is_down_serves_and_logs_once
     migrated(database)  # an existing deployment restarting during a database outage
     cluster.stop("fast")
     config = resilience_config(upstream, database, tmp_path / "spill.jsonl")
-    with gateway(config, tmp_path, ready_timeout=40) as server:
+    with gateway(config, tmp_path, ready_timeout=READY) as server:
         run = await drive(server.url, MASTER_KEY, chat("backup"), count=30, concurrency=5, time_limit=20)
         assert not run.failed, run.summary()
         cluster.start()

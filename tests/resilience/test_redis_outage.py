@@ -24,6 +24,8 @@ from support.servers import FakeProvider, Gateway, gateway
 from support.throwaway import RedisServer, spare_port
 from support.traffic import drive
 
+from resilience.conftest import READY
+
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 SLACK = 1
@@ -48,7 +50,7 @@ def shared_stage(upstream: FakeProvider, tmp_path_factory: pytest.TempPathFactor
     redis_server.start(tmp)
     try:
         config = keyed_config(upstream, f"sqlite:///{tmp / 'gateway.db'}", redis_url=redis_server.url)
-        with gateway(config, tmp) as server:
+        with gateway(config, tmp, ready_timeout=READY) as server:
             yield Stage(server, redis_server, tmp)
     finally:
         _thaw(redis_server)

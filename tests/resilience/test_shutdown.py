@@ -14,7 +14,7 @@ from support.pgcluster import PgCluster
 from support.servers import FakeProvider, Gateway, gateway
 from support.traffic import Run, chat, drive
 
-from resilience.conftest import MASTER_KEY, logged_ids, resilience_config, wait_for_ids
+from resilience.conftest import MASTER_KEY, READY, logged_ids, resilience_config, wait_for_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -32,7 +32,9 @@ async def terminate_under_load(server: Gateway, upstream: FakeProvider) -> Run:
         drive(server.url, MASTER_KEY, half_streams, count=IN_FLIGHT, concurrency=IN_FLIGHT, time_limit=30)
     )
     deadline = time.monotonic() + 10
-    while upstream.count("slow-1500") < IN_FLIGHT and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        if upstream.count("slow-1500") >= IN_FLIGHT:
+            break
         await asyncio.sleep(0.05)
     server.process.send_signal(signal.SIGTERM)
     run = await load
@@ -51,7 +53,7 @@ async def test_sigterm_lets_requests_in_flight_finish_and_writes_their_records(
 ) -> None:
     upstream.reset()
     config = resilience_config(upstream, database, tmp_path / "spill.jsonl")
-    with gateway(config, tmp_path) as server:
+    with gateway(config, tmp_path, ready_timeout=READY) as server:
         run = await terminate_under_load(server, upstream)
     assert not finished_or_errored(run), run.summary()
     assert len(run.ok) == IN_FLIGHT, run.summary()
@@ -65,13 +67,13 @@ async def test_sigterm_during_a_database_outage_spills_and_the_next_start_replay
     upstream.reset()
     spill = tmp_path / "spill.jsonl"
     config = resilience_config(upstream, database, spill, log_queue_size=10)
-    with gateway(config, tmp_path / "first") as server:
+    with gateway(config, tmp_path / "first", ready_timeout=READY) as server:
         cluster.stop("fast")
         run = await terminate_under_load(server, upstream)
     assert not finished_or_errored(run), run.summary()
     assert len(spill.read_bytes().splitlines()) >= len(run.ids()), "records of finished requests were not spilled"
 
     cluster.start()
-    with gateway(config, tmp_path / "second"):
+    with gateway(config, tmp_path / "second", ready_timeout=READY):
         found = wait_for_ids(database, run.ids(), timeout=30)
     assert run.ids() <= found, f"{len(run.ids() - found)} of {len(run.ids())} spilled records never replayed"

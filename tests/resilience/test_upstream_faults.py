@@ -11,7 +11,7 @@ import pytest
 from support.servers import FakeProvider, gateway
 from support.traffic import chat, drive
 
-from resilience.conftest import MASTER_KEY, resilience_config
+from resilience.conftest import MASTER_KEY, READY, resilience_config
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ async def test_twenty_percent_upstream_faults_leave_at_least_999_in_1000_request
             fault = FAULTS[(index // FAULT_EVERY) % len(FAULTS)]
             upstream.add_fault(model="gpt-4o-mini", path="/v1/chat/completions", count=1, **fault)
 
-    with gateway(config, tmp_path) as server:
+    with gateway(config, tmp_path, ready_timeout=READY) as server:
         run = await drive(server.url, MASTER_KEY, chat("primary"), count=REQUESTS, concurrency=20, before=inject,
                           time_limit=40)
         stats = upstream.stats()

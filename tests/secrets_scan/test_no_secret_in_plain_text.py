@@ -4,7 +4,8 @@ use appear nowhere in plain text: not in the SQLite file, not in a dump of the P
 gateway's output, not in spill or quarantine files, not in any response body (errors included), not in what the
 admin API lists, and not in ``/metrics`` when the gateway serves it.
 
-It lives in ``tests/secrets_scan`` (not ``secrets``: that would shadow the standard library module) so that it runs after the other suites (pytest collects directories in order).
+It lives in ``tests/secrets_scan`` so that it runs after the other suites (pytest collects directories in order);
+not ``tests/secrets``, which would shadow the standard library's ``secrets``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import secrets
 import signal
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 PROVIDER_KEY = f"sk-provider-{secrets.token_hex(20)}"
 MASTER_KEY = f"sk-master-{secrets.token_hex(20)}"
+READY = 90.0  # seconds a gateway may take to start on a busy machine (litellm deployments load litellm)
 
 
 @dataclass
@@ -43,7 +45,8 @@ class Seen:
         self.bodies.append(content.encode() if isinstance(content, str) else content)
 
 
-def config(upstream: FakeProvider, database_url: str, spill: Path) -> dict[str, Any]:
+def config(upstream: FakeProvider, database_url: str, spill: Path, *, litellm: bool = True) -> dict[str, Any]:
+    """Every deployment holds the provider key; ``litellm`` adds one reached through litellm (slower to start)."""
     def model(name: str, upstream_model: str, base: str | None = None) -> dict[str, Any]:
         return {"model_name": name, "litellm_params": {"model": upstream_model, "api_base": base or upstream.v1,
                                                        "api_key": PROVIDER_KEY}}
@@ -55,7 +58,7 @@ def config(upstream: FakeProvider, database_url: str, spill: Path) -> dict[str, 
             model("backup", "openai/backup-model"),
             model("broken", "openai/fail-503"),
             model("refused", "openai/fail-400"),
-            model("claude", "anthropic/claude-3-5-sonnet-20241022", upstream.url),
+            *([model("claude", "anthropic/claude-3-5-sonnet-20241022", upstream.url)] if litellm else []),
         ],
         "router_settings": {"num_retries": 1, "fallbacks": [{"broken": ["backup"]}]},
         "general_settings": {"master_key": MASTER_KEY, "database_url": database_url},
@@ -92,13 +95,17 @@ async def traffic(server: Gateway, upstream: FakeProvider, keys: list[str], seen
                 headers = {"x-api-key": key} if path == "/v1/messages" else {"authorization": f"Bearer {key}"}
                 outcome = await one(client, path, body, headers)
                 seen.add(repr(outcome.body) + "".join(outcome.events) + (outcome.failure or ""))
-            for response in (
-                await client.post("/v1/chat/completions", content=b"{not json", headers={"authorization": f"Bearer {key}"}),
-                await client.get("/v1/models", headers={"authorization": f"Bearer {key}"}),
-                await client.get("/v1/usage", headers={"authorization": f"Bearer {key}"}),
-                await client.get("/v1/models", headers={"authorization": f"Bearer {key}x"}),
+            bearer = {"authorization": f"Bearer {key}"}
+            for method, path, extra in (
+                ("POST", "/v1/chat/completions", {"content": b"{not json", "headers": bearer}),
+                ("GET", "/v1/models", {"headers": bearer}),
+                ("GET", "/v1/usage", {"headers": bearer}),
+                ("GET", "/v1/models", {"headers": {"authorization": f"Bearer {key}x"}}),
             ):
-                seen.add(response.content)
+                try:
+                    seen.add((await client.request(method, path, **extra)).content)  # type: ignore[arg-type]
+                except httpx.HTTPError as exc:
+                    seen.add(str(exc))
 
 
 async def admin_views(server: Gateway, seen: Seen) -> None:
@@ -140,9 +147,10 @@ def secrets_in(blob: bytes, names: dict[str, str]) -> list[str]:
     return [name for name, value in names.items() if value.encode() in blob]
 
 
-def files_under(root: Path, skip: Iterable[Path]) -> Iterator[Path]:
-    skipped = set(skip)
-    yield from (path for path in root.rglob("*") if path.is_file() and path not in skipped)
+def written_files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` but the gateway configs (the operator's own file holds the provider key)."""
+    configs = set(root.rglob("gateway-*.yaml"))
+    return {str(path): path.read_bytes() for path in root.rglob("*") if path.is_file() and path not in configs}
 
 
 def pg_dump(cluster: PgCluster, database_url: str) -> bytes:
@@ -160,7 +168,7 @@ async def test_no_key_appears_in_the_database_logs_spill_files_bodies_or_metrics
     names = {"provider key": PROVIDER_KEY, "master key": MASTER_KEY}
 
     with gateway(config(upstream, f"sqlite:///{sqlite_dir / 'gateway.db'}", sqlite_dir / "spill.jsonl"),
-                 sqlite_dir) as server:
+                 sqlite_dir, ready_timeout=READY) as server:
         (_, first), (second_id, second) = new_key(server), new_key(server, models=["gpt-4o-mini"])
         names |= {"virtual key 1": first, "virtual key 2": second}
         await traffic(server, upstream, [first, second, MASTER_KEY], seen)
@@ -168,8 +176,8 @@ async def test_no_key_appears_in_the_database_logs_spill_files_bodies_or_metrics
         await admin_views(server, seen)
         await asyncio.sleep(0.5)  # the log writer's last batch
 
-    pg_config = config(upstream, database_url, pg_dir / "spill.jsonl")
-    with gateway(pg_config, pg_dir / "first") as server:
+    pg_config = config(upstream, database_url, pg_dir / "spill.jsonl", litellm=False)
+    with gateway(pg_config, pg_dir / "first", ready_timeout=READY) as server:
         pg_key = new_key(server)[1]
         names["virtual key pg"] = pg_key
         await traffic(server, upstream, [pg_key], seen)
@@ -180,14 +188,12 @@ async def test_no_key_appears_in_the_database_logs_spill_files_bodies_or_metrics
     assert (pg_dir / "spill.jsonl").stat().st_size > 0, "the outage should have spilled records"
     spilled = (pg_dir / "spill.jsonl").read_bytes()
     cluster.start()
-    with gateway(pg_config, pg_dir / "second") as server:
+    with gateway(pg_config, pg_dir / "second", ready_timeout=READY) as server:
         await admin_views(server, seen)
         await asyncio.sleep(1.0)  # the replay
 
-    configs = set(tmp_path.rglob("gateway-*.yaml"))  # the operator's own config holds the provider key
-    leaks = {str(path): found for path in files_under(tmp_path, configs)
-             if (found := secrets_in(path.read_bytes(), names))}
-    leaks |= {"spill file (before replay)": found for found in [secrets_in(spilled, names)] if found}
-    leaks |= {"postgres dump": found for found in [secrets_in(pg_dump(cluster, database_url), names)] if found}
-    leaks |= {f"response {i}": found for i, body in enumerate(seen.bodies) if (found := secrets_in(body, names))}
+    places = written_files(tmp_path)  # the SQLite file, logs, spill and quarantine files
+    places |= {"spill file (before replay)": spilled, "postgres dump": pg_dump(cluster, database_url)}
+    places |= {f"response {i}": body for i, body in enumerate(seen.bodies)}
+    leaks = {place: found for place, blob in places.items() if (found := secrets_in(blob, names))}
     assert not leaks, f"secrets in plain text: {leaks}"

@@ -8,6 +8,7 @@ that user owns (pytest's own tmp directories are private to root).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -118,8 +119,6 @@ def pg_cluster(port: int) -> Iterator[PgCluster]:
         yield cluster
     finally:
         if cluster.is_running():
-            try:
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
                 cluster.stop("immediate")
-            except (subprocess.SubprocessError, OSError):
-                pass
         shutil.rmtree(cluster.root, ignore_errors=True)

@@ -122,7 +122,7 @@ async def drive(
     path: str = "/v1/chat/completions",
     time_limit: float = 60.0,
     before: Callable[[int], Any] | None = None,
-    timeout: float = 30.0,
+    request_timeout: float = 30.0,
 ) -> Run:
     """Send ``count`` requests, at most ``concurrency`` at once and (with ``rate``) at most ``rate`` per second.
 
@@ -134,7 +134,7 @@ async def drive(
     gate = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=request_timeout, limits=limits) as client:
 
         async def send(index: int) -> Outcome:
             async with gate:
