@@ -15,7 +15,7 @@ from resilience.conftest import MASTER_KEY, READY, resilience_config
 
 pytestmark = pytest.mark.slow
 
-REQUESTS = 1500
+REQUESTS = 1000
 FAULT_EVERY = 5  # 20 %
 FAULTS: list[dict[str, Any]] = [
     {"kind": "status", "status": 503},
