@@ -71,8 +71,12 @@ def _chat(model: str, **extra: Any) -> dict[str, Any]:
     return {"model": model, "messages": [{"role": "user", "content": "hello"}], "max_tokens": 4, **extra}
 
 
-async def traffic(server: Gateway, upstream: FakeProvider, keys: list[str], seen: Seen) -> None:
-    """Answers, streams, errors of every kind, upstream faults, with each key, through the real gateway."""
+async def traffic(server: Gateway, upstream: FakeProvider, keys: list[str], seen: Seen, *, probes: bool = True) -> None:
+    """Answers, streams, errors of every kind, upstream faults, with each key, through the real gateway.
+
+    ``probes`` adds bad JSON, listings and a wrong key: left out during a database outage, where a key the
+    gateway has not cached needs the database (a wait that is not what this test is about).
+    """
     requests: list[tuple[str, dict[str, Any]]] = [
         ("/v1/chat/completions", _chat("gpt-4o-mini")),
         ("/v1/chat/completions", _chat("gpt-4o-mini", stream=True)),
@@ -96,7 +100,7 @@ async def traffic(server: Gateway, upstream: FakeProvider, keys: list[str], seen
                 outcome = await one(client, path, body, headers)
                 seen.add(repr(outcome.body) + "".join(outcome.events) + (outcome.failure or ""))
             bearer = {"authorization": f"Bearer {key}"}
-            for method, path, extra in (
+            for method, path, extra in () if not probes else (
                 ("POST", "/v1/chat/completions", {"content": b"{not json", "headers": bearer}),
                 ("GET", "/v1/models", {"headers": bearer}),
                 ("GET", "/v1/usage", {"headers": bearer}),
@@ -182,7 +186,7 @@ async def test_no_key_appears_in_the_database_logs_spill_files_bodies_or_metrics
         names["virtual key pg"] = pg_key
         await traffic(server, upstream, [pg_key], seen)
         cluster.stop("fast")  # an outage: records go to the spill file, and the shutdown spills the rest
-        await traffic(server, upstream, [pg_key, MASTER_KEY], seen)
+        await traffic(server, upstream, [pg_key, MASTER_KEY], seen, probes=False)
         server.process.send_signal(signal.SIGTERM)
         server.process.wait(timeout=30)
     assert (pg_dir / "spill.jsonl").stat().st_size > 0, "the outage should have spilled records"
