@@ -30,10 +30,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 SLACK = 1
 BACK = "Redis is reachable again"
-#: A request that waited this long on a frozen Redis counts as held up (the issue saw ~1 s per request).
+#: A request that took this long while Redis was frozen counts as held up.
 HELD_UP_SECONDS = 0.5
-#: At 50 req/s over 5 s; at most one in 50 may wait (the first ones, before the gateway stops asking Redis).
+#: 50 req/s for 5 s. The seconds spent by held-up requests, summed, must stay under 0.1 s per request on average:
+#: a short timeout and a breaker allow a few short waits (its probes), not the ~1 s on a third of requests
+#: (~0.33 s per request) that the issue measured.
 FROZEN_REQUESTS = 250
+HELD_UP_PER_REQUEST = 0.1
 
 
 @dataclass
@@ -144,7 +147,8 @@ async def test_a_frozen_redis_holds_requests_up_only_briefly(stage: Stage) -> No
         _thaw(stage.redis)
     assert not run.failed, run.summary()
     held_up = [round(o.seconds, 2) for o in run.outcomes if o.seconds > HELD_UP_SECONDS]
-    assert len(held_up) <= FROZEN_REQUESTS // 50, f"{len(held_up)} of {FROZEN_REQUESTS} requests waited: {held_up}"
+    lost = sum(held_up)
+    assert lost <= HELD_UP_PER_REQUEST * FROZEN_REQUESTS, f"{len(held_up)} of {FROZEN_REQUESTS} waited: {held_up}"
 
 
 async def test_traffic_continues_at_concurrency_while_redis_is_down(stage: Stage) -> None:
