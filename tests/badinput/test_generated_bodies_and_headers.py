@@ -22,6 +22,8 @@ from badinput.conftest import MASTER_KEY, MODELS, Findings, judge
 pytestmark = pytest.mark.slow
 
 EXAMPLES = 150
+#: A server may answer (413/400) and close before it has read a body this big; the client then fails to send.
+EARLY_ANSWER_BYTES = 64 * 1024
 
 NASTY_TEXT = st.sampled_from(
     ["a\x00b", "\x00", "x" * 300, "\u202e\u0007", "%00", "../../etc/passwd", "é" * 200, "\ud800", "", " "]
@@ -125,7 +127,9 @@ def test_generated_bodies_and_headers_never_get_a_5xx_or_a_malformed_error(targe
                 response = client.post(path, content=content, headers={"content-type": "application/json",
                                                                         **headers, **auth})
             except httpx.HTTPError as exc:
-                findings.add(path, f"no answer: {type(exc).__name__}", content[:300].decode(errors="replace"))
+                refused_early = isinstance(exc, httpx.WriteError | httpx.LocalProtocolError)
+                if not (refused_early and len(content) > EARLY_ANSWER_BYTES):  # else allowed for a big body
+                    findings.add(path, f"no answer: {type(exc).__name__}", content[:300].decode(errors="replace"))
                 return
             example = f"headers={headers} body={content[:300].decode(errors='replace')}"
             findings.add(path, judge(response.status_code, response.content, anthropic=anthropic), example)
