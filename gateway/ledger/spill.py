@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import orjson
 
-from gateway.pipeline.records import RequestRecord
+from gateway.pipeline.records import RequestRecord, bounded_metadata
 
 try:
     import fcntl
@@ -40,7 +40,16 @@ _FIELDS = frozenset(field.name for field in dataclasses.fields(RequestRecord))
 
 
 def encode(records: Iterable[RequestRecord]) -> bytes:
-    return b"".join(orjson.dumps(dataclasses.asdict(record)) + b"\n" for record in records)
+    return b"".join(_encode_one(record) + b"\n" for record in records)
+
+
+def _encode_one(record: RequestRecord) -> bytes:
+    """One line; never fails: a record whose JSON fields orjson refuses is written with them bounded."""
+    data = dataclasses.asdict(record)
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # orjson.JSONEncodeError: too deep, or a type JSON has no form for
+        return orjson.dumps({**data, "metadata": bounded_metadata(record.metadata), "tags": list(map(str, record.tags))})
 
 
 def decode(line: bytes) -> RequestRecord | None:
