@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import String, Table
+from sqlalchemy.types import TypeDecorator
 
 from gateway.db.logs import LATENCY_COLUMNS, ROLLUP_SUM_COLUMNS, latency_bucket
 from gateway.pipeline.records import RequestRecord, bounded_metadata, clean_text
@@ -37,12 +38,17 @@ def utc_datetime(timestamp: float) -> datetime:
 
 
 def string_limits(table: Table) -> dict[str, int]:
-    """Column name -> maximum length, for the bounded string columns of ``table``."""
-    return {
-        column.name: column.type.length
-        for column in table.columns
-        if isinstance(column.type, String) and column.type.length
-    }
+    """Column name -> maximum length, for the bounded string columns of ``table``.
+
+    SQLModel declares them as ``AutoString``, a ``TypeDecorator`` (not a ``String``): read the length from either,
+    or no limit was found and PostgreSQL refused every overlong value."""
+    limits: dict[str, int] = {}
+    for column in table.columns:
+        kind = column.type
+        length = getattr(kind, "length", None) if isinstance(kind, String | TypeDecorator) else None
+        if isinstance(length, int) and length > 0:
+            limits[column.name] = length
+    return limits
 
 
 def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:

@@ -49,7 +49,8 @@ def _encode_one(record: RequestRecord) -> bytes:
     try:
         return orjson.dumps(data)
     except TypeError:  # orjson.JSONEncodeError: too deep, or a type JSON has no form for
-        return orjson.dumps({**data, "metadata": bounded_metadata(record.metadata), "tags": list(map(str, record.tags))})
+        bounded = {"metadata": bounded_metadata(record.metadata), "tags": [str(tag) for tag in record.tags]}
+        return orjson.dumps({**data, **bounded})
 
 
 def decode(line: bytes) -> RequestRecord | None:

@@ -108,9 +108,8 @@ class LedgerWriter:
         }
 
     def emit(self, record: RequestRecord) -> None:
-        if self._closed or self._spilling() or len(self._queue) >= self._high_water:
-            if self._spill_now([record]) or len(self._queue) >= self._settings.queue_size:
-                return
+        if self._to_disk() and (self._spill_now([record]) or len(self._queue) >= self._settings.queue_size):
+            return  # on disk; or lost, with an error logged, when neither the disk nor the memory bound held it
         self._queue.append(record)
         if len(self._queue) == 1:
             self._has_work.set()
@@ -139,6 +138,9 @@ class LedgerWriter:
         if leftover and self._spill_now(leftover):
             logger.warning("%d request log record(s) kept in %s for the next start", len(leftover), self._spill.path)
         self._spill.close()
+
+    def _to_disk(self) -> bool:
+        return self._closed or self._spilling() or len(self._queue) >= self._high_water
 
     def _spilling(self) -> bool:
         """Whether new records go to disk at once: the database is down, or the write in progress is stalled."""
