@@ -36,7 +36,7 @@ except ImportError:  # Windows: one process per spill file is then the operator'
 
 logger = logging.getLogger("gateway.ledger")
 WriteBatch = Callable[[Sequence[RequestRecord]], int]
-_FIELDS = frozenset(field.name for field in dataclasses.fields(RequestRecord))
+_FIELDS = tuple(field.name for field in dataclasses.fields(RequestRecord))
 
 
 def encode(records: Iterable[RequestRecord]) -> bytes:
@@ -45,7 +45,7 @@ def encode(records: Iterable[RequestRecord]) -> bytes:
 
 def _encode_one(record: RequestRecord) -> bytes:
     """One line; never fails: a record whose JSON fields orjson refuses is written with them bounded."""
-    data = dataclasses.asdict(record)
+    data = {name: getattr(record, name) for name in _FIELDS}  # not dataclasses.asdict: it recurses into metadata
     try:
         return orjson.dumps(data)
     except TypeError:  # orjson.JSONEncodeError: too deep, or a type JSON has no form for

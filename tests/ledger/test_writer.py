@@ -256,3 +256,15 @@ async def test_a_stalled_write_copies_its_records_to_disk(database: Database, tm
     await until(lambda: counts(database)[0] == 8)
     await writer.aclose()
     assert counts(database)[:2] == (8, 8)  # the copies on disk were replayed without counting twice
+
+
+def test_a_record_too_deep_for_json_can_still_be_spilled_and_quarantined(tmp_path: Path) -> None:
+    # At shutdown with the database down such a record used to fail the whole spill: "they are lost".
+    spill = SpillFile(tmp_path / "spill.jsonl")
+    spill.append([record(0, metadata=nested(900)), record(1)])
+    spill.reject([record(2, metadata=nested(900))])
+    spill.close()
+    read: list[RequestRecord] = []
+    SpillFile(tmp_path / "spill.jsonl").replay(lambda rs: read.extend(rs) or 0, 10)
+    assert [r.request_id for r in read] == ["req_0", "req_1"]
+    assert (tmp_path / "spill.rejected.jsonl").read_bytes().count(b"\n") == 1
