@@ -87,6 +87,7 @@ async def build(
 
     # Stages run in this order before the call, and in reverse after it (see gateway.pipeline.stages).
     stages: list[Stage] = []
+    writer: LedgerWriter | None = None
     from gateway.prompts.stage import PromptStage  # jinja2 loads here, not when the app module is imported
 
     # prompt references -> rendered messages, model, params
@@ -99,9 +100,9 @@ async def build(
         writer = await start_writer(config, database, hold=not migrated)
         stack.push_async_callback(writer.aclose)  # (the pipeline closes it first; a second close is a no-op)
         sink = writer
-        if not migrated:
-            preparing = asyncio.create_task(_prepare_later(database, keys, writer), name="database-prepare")
-            stack.push_async_callback(cancel_and_wait, preparing)
+    if not migrated:
+        preparing = asyncio.create_task(_prepare_later(database, keys, writer), name="database-prepare")
+        stack.push_async_callback(cancel_and_wait, preparing)
     pipeline = Pipeline(router, sink, stages)
     stack.push_async_callback(pipeline.aclose)
     await bus.start()
@@ -127,11 +128,12 @@ async def build(
 
 
 async def _upgrade(database: Database) -> bool:
-    """Run the migrations; False when the database cannot be reached (any other failure stops the start)."""
+    """Run the migrations; False when a database server cannot be reached (any other failure, and any failure
+    of a SQLite file, which cannot be "down", stops the start)."""
     try:
         await asyncio.to_thread(database.upgrade)
     except Exception as exc:
-        if not is_outage(exc):
+        if database.dialect == "sqlite" or not is_outage(exc):
             raise
         logger.warning(
             "database %s is unreachable (%s): starting without it; the master key works, virtual keys get 503 "
@@ -143,7 +145,7 @@ async def _upgrade(database: Database) -> bool:
     return True
 
 
-async def _prepare_later(database: Database, keys: KeyCache, writer: LedgerWriter) -> None:
+async def _prepare_later(database: Database, keys: KeyCache, writer: LedgerWriter | None) -> None:
     """The database was down at start-up: migrate once it answers, then start the log's writer (it replays the
     spill file) and load the keys (the prompt cache's own refresher loads the prompts)."""
     delay = 1.0
@@ -151,7 +153,8 @@ async def _prepare_later(database: Database, keys: KeyCache, writer: LedgerWrite
         await asyncio.sleep(delay)
         delay = min(delay * 2, PREPARE_RETRY_MAX)
     logger.warning("database %s is reachable: migrations done, loading keys and replaying the spill", database.safe_url)
-    await writer.start()
+    if writer is not None:
+        await writer.start()
     try:
         await keys.reload()
     except Exception as exc:  # its poll retries
