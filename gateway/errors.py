@@ -111,6 +111,7 @@ class DependencyUnavailable(GatewayError):
     answered once); other requests are served, and the gateway keeps trying in the background."""
 
     status = 503
+    error_type = "service_unavailable"
     default_code = "dependency_unavailable"
 
 

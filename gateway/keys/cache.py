@@ -64,7 +64,8 @@ class KeyCache:
         if entry is None and self._version is None:
             raise DependencyUnavailable(
                 "Virtual keys cannot be checked yet: the gateway's database has not been reachable since it "
-                "started. Retry shortly."
+                "started. Retry shortly.",
+                headers={"retry-after": "2"},
             )
         return entry
 

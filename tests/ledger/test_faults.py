@@ -176,7 +176,7 @@ def test_the_gateway_starts_serves_and_spills_with_the_database_down(
             timeout=10,
         )
         assert virtual.status_code == 503
-        assert virtual.json()["error"]["code"] == "dependency_unavailable"
+        assert virtual.json()["error"]["code"] == "dependency_unavailable" and virtual.headers["retry-after"]
         assert spill.exists() and len(spill.read_bytes().splitlines()) == 5
 
         proxy.start()  # migrations run, keys load, the spill file is replayed
