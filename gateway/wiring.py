@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -20,7 +20,7 @@ from gateway.bus import InvalidationBus
 from gateway.config.models import GatewayConfig
 from gateway.costs import CostStage
 from gateway.db import Database
-from gateway.http.services import Services
+from gateway.http.services import ReadinessCheck, Services
 from gateway.keys.cache import KeyCache
 from gateway.ledger import LedgerWriter, start_writer
 from gateway.ledger.store import is_outage
@@ -53,7 +53,7 @@ async def build(
     session: aiohttp.ClientSession | None = None,
     sink: RecordSink | None = None,
 ) -> Services:
-    readiness = {}
+    readiness: dict[str, Any] = {}  # name -> async check (Redis's ping returns a bool, unused)
 
     database_url = config.general_settings.database_url
     database = Database(database_url.get_secret_value() if database_url else None)
@@ -186,8 +186,22 @@ async def _prompt_stage(
     return stage(cache)
 
 
-def _db_check(database: Database):  # type: ignore[no-untyped-def]
+def _db_check(database: Database) -> ReadinessCheck:
+    """A ping of the database, one at a time: health checks against a frozen database (each ping holds a worker
+    thread until the connect timeout) share the ping in flight instead of filling the thread pool."""
+    pending: list[asyncio.Future[None]] = []
+
     async def check() -> None:
-        await asyncio.to_thread(database.ping)
+        if not pending or pending[0].done():
+            ping = asyncio.ensure_future(asyncio.to_thread(database.ping))
+            ping.add_done_callback(_retrieve)
+            pending[:] = [ping]
+        await asyncio.shield(pending[0])
 
     return check
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Mark a shared ping's outcome as seen, so that a failure no one awaited any more is not logged as lost."""
+    if not future.cancelled():
+        future.exception()
