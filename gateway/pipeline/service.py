@@ -19,7 +19,7 @@ import orjson
 
 from gateway.errors import ClientTimeout, GatewayError, UpstreamError, UpstreamTimeout
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.records import RESPONSE_BODY, RESPONSE_TEXT, STREAM_CHUNKS, RecordSink, RequestRecord
+from gateway.pipeline.records import RecordSink, RequestRecord
 from gateway.pipeline.stages import Stage
 from gateway.pipeline.usage import Usage
 from gateway.providers.base import UpstreamRequest, UpstreamStream
@@ -40,7 +40,7 @@ class Pipeline:
         try:
             cached = await self._before(ctx)
             if cached is not None:
-                ctx.scratch[RESPONSE_BODY] = cached
+                ctx.response_body = cached
                 return cached
 
             async def call(deployment: Deployment) -> bytes:
@@ -56,7 +56,7 @@ class Pipeline:
             body, attempted = await self.router.call(ctx.model, call, ctx.principal.may_use)
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
             ctx.usage = _usage_of(body)
-            ctx.scratch[RESPONSE_BODY] = body  # a reference, not a copy: for the cost estimate and stored content
+            ctx.response_body = body  # a reference, not a copy: for the cost estimate and stored content
             return body
         except GatewayError as exc:
             ctx.fail(exc)
@@ -198,9 +198,8 @@ class Relay:
                 deployment.in_flight -= 1
             if not completed and ctx.error is None:
                 ctx.status = 499  # the client went away before the end
-            ctx.scratch[STREAM_CHUNKS] = self._chunks
-            if self._text is not None:
-                ctx.scratch[RESPONSE_TEXT] = self._text
+            ctx.stream_chunks = self._chunks
+            ctx.response_text = self._text
             await self._upstream.aclose()
 
     def _pass(self, payload: bytes) -> bytes | None:
