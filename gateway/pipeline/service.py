@@ -1,10 +1,14 @@
 """The pipeline, in order, for one request. The HTTP handlers call ``complete`` or ``stream`` and nothing else.
 
-    stages' before (prompt -> input guardrails -> limits -> cache)  -> route + call (retries, fallbacks, cooldown)
-    -> usage -> stages' after, in reverse (cost, counters, cache store, ...) -> one record
+    stages' before, in list order (today: prompt -> limits -> cost)
+    -> route + call (retries, fallbacks, cooldown), or a stage's answer (a ``before`` that returns a body)
+    -> usage, and the answer kept on the context (``response_body``, or a stream's ``response_text``)
+    -> stages' after, in reverse (cost prices it, limits settle the real tokens and cost) -> one record
 
-Stages are small units with one job each (see ``stages.py``); the order is the order of the list the app builds.
-Every request, whether it succeeds, fails, is answered from the cache or is cut, leaves exactly one record.
+Stages are small units with one job each (see ``stages.py``); their order is ``stage_classes()`` in
+``gateway.wiring``. A stream's ``after`` and record come when the stream ends (``Relay.aclose``), after its last
+byte went out. Every request, whether it succeeds, fails, is refused, is answered by a stage or is cut, leaves
+exactly one record.
 """
 
 from __future__ import annotations
