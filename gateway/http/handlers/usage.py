@@ -15,7 +15,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import NotFound, RequestError
+from gateway.errors import DatabaseUnavailable, RequestError
 from gateway.http.services import Services, services
 from gateway.reports import Report, ReportQuery, parse_group_by, parse_range, run_report
 from gateway.reports.render import report_csv, report_dict
@@ -58,7 +58,7 @@ def _filter(params: Mapping[str, str], name: str, filters: bool) -> str | None:
 
 async def run_in_thread(svc: Services, query: ReportQuery) -> Report:
     if svc.database is None:
-        raise NotFound("The gateway has no database, so it has no request log to report on.")
+        raise DatabaseUnavailable("The gateway has no database, so it has no request log to report on.")
     return await asyncio.to_thread(run_report, svc.database, query)
 
 
