@@ -139,6 +139,15 @@ class PermissionDenied(GatewayError):
     error_type = "permission_error"
 
 
+class DependencyUnavailable(GatewayError):
+    """A store the gateway needs for this request cannot be reached (e.g. virtual keys before the database
+    answered once); other requests are served, and the gateway keeps trying in the background."""
+
+    status = 503
+    error_type = "service_unavailable"
+    default_code = "dependency_unavailable"
+
+
 class RateLimited(GatewayError):
     status = 429
     error_type = "rate_limit_error"

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -19,16 +20,22 @@ from gateway.bus import InvalidationBus
 from gateway.config.models import GatewayConfig
 from gateway.costs import CostStage
 from gateway.db import Database
-from gateway.http.services import Services
+from gateway.http.services import ReadinessCheck, Services
 from gateway.keys.cache import KeyCache
-from gateway.ledger import start_writer
+from gateway.ledger import LedgerWriter, start_writer
+from gateway.ledger.store import is_outage
 from gateway.limits.build import build_limits
 from gateway.pipeline.records import RecordSink
 from gateway.pipeline.service import Pipeline
 from gateway.pipeline.stages import Stage
 from gateway.routing.build import build_router, needs_litellm
+from gateway.tasks import cancel_and_wait
+
+if TYPE_CHECKING:
+    from gateway.prompts.stage import PromptStage
 
 logger = logging.getLogger("gateway")
+PREPARE_RETRY_MAX = 10.0  # seconds between attempts to migrate a database that was down at start-up
 
 
 def new_upstream_session(pool_size: int) -> aiohttp.ClientSession:
@@ -46,12 +53,12 @@ async def build(
     session: aiohttp.ClientSession | None = None,
     sink: RecordSink | None = None,
 ) -> Services:
-    readiness = {}
+    readiness: dict[str, Any] = {}  # name -> async check (Redis's ping returns a bool, unused)
 
     database_url = config.general_settings.database_url
     database = Database(database_url.get_secret_value() if database_url else None)
-    await asyncio.to_thread(database.upgrade)
     stack.callback(database.dispose)
+    migrated = await _upgrade(database)  # False: unreachable; the gateway starts anyway (see _prepare_later)
     readiness["database"] = _db_check(database)
 
     redis = None
@@ -80,16 +87,22 @@ async def build(
 
     # Stages run in this order before the call, and in reverse after it (see gateway.pipeline.stages).
     stages: list[Stage] = []
+    writer: LedgerWriter | None = None
     from gateway.prompts.stage import PromptStage  # jinja2 loads here, not when the app module is imported
 
     # prompt references -> rendered messages, model, params
-    stages.append(await PromptStage.start(database, bus, config.gateway.prompt_refresh_seconds))
+    stages.append(await _prompt_stage(PromptStage, database, bus, config.gateway.prompt_refresh_seconds, migrated))
     cost = await CostStage.start(router)
     stages.append(build_limits(config, router, database, keys, redis, cost.price))  # model access, RPM/TPM, budgets
     stages.append(cost)  # keep last: its `after` runs first, so the others see the cost
     if sink is None:
-        sink = await start_writer(config, database)  # records -> request_logs + daily_rollups, in the background
-        stack.push_async_callback(sink.aclose)  # (the pipeline closes it first; a second close is a no-op)
+        # records -> request_logs + daily_rollups, in the background; to the spill file until the database is ready
+        writer = await start_writer(config, database, hold=not migrated)
+        stack.push_async_callback(writer.aclose)  # (the pipeline closes it first; a second close is a no-op)
+        sink = writer
+    if not migrated:
+        preparing = asyncio.create_task(_prepare_later(database, keys, writer), name="database-prepare")
+        stack.push_async_callback(cancel_and_wait, preparing)
     pipeline = Pipeline(router, sink, stages)
     stack.push_async_callback(pipeline.aclose)
     await bus.start()
@@ -114,8 +127,81 @@ async def build(
     )
 
 
-def _db_check(database: Database):  # type: ignore[no-untyped-def]
+async def _upgrade(database: Database) -> bool:
+    """Run the migrations; False when a database server cannot be reached (any other failure, and any failure
+    of a SQLite file, which cannot be "down", stops the start)."""
+    try:
+        await asyncio.to_thread(database.upgrade)
+    except Exception as exc:
+        if database.dialect == "sqlite" or not is_outage(exc):
+            raise
+        logger.warning(
+            "database %s is unreachable (%s): starting without it; the master key works, virtual keys get 503 "
+            "until it answers, and request records go to the spill file",
+            database.safe_url,
+            type(getattr(exc, "orig", None) or exc).__name__,
+        )
+        return False
+    return True
+
+
+async def _prepare_later(database: Database, keys: KeyCache, writer: LedgerWriter | None) -> None:
+    """The database was down at start-up: migrate once it answers, then start the log's writer (it replays the
+    spill file) and load the keys (the prompt cache's own refresher loads the prompts)."""
+    delay = 1.0
+    while not await _upgrade_quietly(database):
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, PREPARE_RETRY_MAX)
+    logger.warning("database %s is reachable: migrations done, loading keys and replaying the spill", database.safe_url)
+    if writer is not None:
+        await writer.start()
+    try:
+        await keys.reload()
+    except Exception as exc:  # its poll retries
+        logger.warning("key cache: first load failed (%s); retrying", type(exc).__name__)
+
+
+async def _upgrade_quietly(database: Database) -> bool:
+    try:
+        await asyncio.to_thread(database.upgrade)
+    except Exception as exc:  # an outage (expected) or a failing migration: both retried, the latter said
+        if not is_outage(exc):
+            logger.exception("database migrations failed; retrying")
+        return False
+    return True
+
+
+async def _prompt_stage(
+    stage: type[PromptStage], database: Database, bus: InvalidationBus, seconds: float | None, migrated: bool
+) -> PromptStage:
+    """``PromptStage.start``, or, with the database down, a stage whose cache loads on its first refresh."""
+    if migrated:
+        return await stage.start(database, bus, seconds)
+    from gateway.prompts.cache import DEFAULT_REFRESH_SECONDS, PromptCache
+    from gateway.prompts.notify import TOPIC
+
+    cache = PromptCache(database, DEFAULT_REFRESH_SECONDS if seconds is None else seconds)
+    bus.subscribe(TOPIC, cache.on_invalidate)
+    cache.start()
+    return stage(cache)
+
+
+def _db_check(database: Database) -> ReadinessCheck:
+    """A ping of the database, one at a time: health checks against a frozen database (each ping holds a worker
+    thread until the connect timeout) share the ping in flight instead of filling the thread pool."""
+    pending: list[asyncio.Future[None]] = []
+
     async def check() -> None:
-        await asyncio.to_thread(database.ping)
+        if not pending or pending[0].done():
+            ping = asyncio.ensure_future(asyncio.to_thread(database.ping))
+            ping.add_done_callback(_retrieve)
+            pending[:] = [ping]
+        await asyncio.shield(pending[0])
 
     return check
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Mark a shared ping's outcome as seen, so that a failure no one awaited any more is not logged as lost."""
+    if not future.cancelled():
+        future.exception()

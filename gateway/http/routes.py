@@ -21,4 +21,5 @@ ROUTES: list[BaseRoute] = [
     Route("/models", openai.list_models, methods=["GET"]),
     Route("/health", health.health, methods=["GET"]),
     Route("/health/ready", health.ready, methods=["GET"]),
+    Route("/health/dependencies", health.dependencies, methods=["GET"]),
 ]

@@ -7,7 +7,9 @@ Loaded at start-up, then kept fresh two ways:
 * a poll of ``key_store_version`` (one row, one integer) every ``refresh_seconds`` reloads when the number moved.
   It covers replicas without Redis, a missed message, and changes made by the CLI where no Redis is configured.
 
-A database that cannot be reached leaves the last loaded keys in place, with one warning per outage.
+A database that cannot be reached leaves the last loaded keys in place, with one warning per outage. One that
+cannot be reached at start-up does not stop the start: until the first load succeeds (the poll keeps trying),
+``lookup`` raises ``DependencyUnavailable`` (503), since no virtual key can be checked; the master key works.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import UTC
 from gateway.bus import InvalidationBus
 from gateway.db import Database
 from gateway.db.keys import Team, VirtualKey
+from gateway.errors import DependencyUnavailable
 from gateway.keys import store
 from gateway.pipeline.context import NO_LIMITS, Limits, Principal
 from gateway.tasks import cancel_and_wait
@@ -52,8 +55,19 @@ class KeyCache:
         self._failing = False
         self._listeners: list[Callable[[], None]] = []
 
+    @property
+    def loaded(self) -> bool:
+        return self._version is not None
+
     def lookup(self, key_hash: str) -> CachedKey | None:
-        return self._by_hash.get(key_hash)
+        entry = self._by_hash.get(key_hash)
+        if entry is None and self._version is None:
+            raise DependencyUnavailable(
+                "Virtual keys cannot be checked yet: the gateway's database has not been reachable since it "
+                "started. Retry shortly.",
+                headers={"retry-after": "2"},
+            )
+        return entry
 
     def entries(self) -> Iterable[CachedKey]:
         return self._by_hash.values()
@@ -77,8 +91,13 @@ class KeyCache:
             listener()
 
     async def start(self, bus: InvalidationBus | None) -> None:
-        """Load now (a failure here stops the start), then follow changes. Subscribe before ``bus.start``."""
-        await self.reload()
+        """Load now, then follow changes. Subscribe before ``bus.start``. A database that cannot be reached (or
+        not migrated yet) does not stop the start: the poll loads the keys once it answers."""
+        try:
+            await self.reload()
+        except Exception as exc:  # the start must go on: the master key and the spill file work without keys
+            self._failing = True
+            logger.warning("key cache: cannot load the virtual keys (%s); they get 503 until it can", _brief(exc))
         if bus is not None:
             bus.subscribe(TOPIC, self._on_message)
         self._task = asyncio.create_task(self._poll(), name="key-cache-refresh")
@@ -104,6 +123,11 @@ class KeyCache:
                 if not self._failing:
                     self._failing = True
                     logger.warning("key cache: cannot refresh from the database (%s); keeping the loaded keys", exc)
+
+
+def _brief(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return type(original).__name__
 
 
 def _cached(key: VirtualKey, team: Team | None) -> CachedKey:

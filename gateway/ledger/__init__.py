@@ -26,8 +26,10 @@ __all__ = [
 ]
 
 
-async def start_writer(config: GatewayConfig, database: Database) -> LedgerWriter:
-    """The writer for ``database`` with the ``gateway.log_*`` settings, started (it replays any spill file)."""
+async def start_writer(config: GatewayConfig, database: Database, *, hold: bool = False) -> LedgerWriter:
+    """The writer for ``database`` with the ``gateway.log_*`` settings, started (it replays any spill file).
+
+    ``hold``: the database is not ready (unreachable at start-up): the writer only spills until ``start()``."""
     section = config.gateway
     path = Path(section.log_spill_path) if section.log_spill_path else default_spill_path(database)
     settings = WriterSettings(
@@ -36,7 +38,10 @@ async def start_writer(config: GatewayConfig, database: Database) -> LedgerWrite
         queue_size=section.log_queue_size,
     )
     writer = LedgerWriter(LogStore(database), SpillFile(path.absolute()), settings)
-    await writer.start()
+    if hold:
+        writer.hold("the database is not reachable yet")
+    else:
+        await writer.start()
     return writer
 
 

@@ -1,8 +1,10 @@
 """Pure functions from request records to database rows: one ``request_logs`` row per record, and the
 ``daily_rollups`` / ``daily_tag_rollups`` increments for a set of records (one row per day and dimension).
 
-Times are naive UTC, as everywhere in the database. Strings are cut to their column's length, so that a long
-``user`` or error type cannot make PostgreSQL refuse a whole batch.
+Times are naive UTC, as everywhere in the database. Every string is cleaned of what PostgreSQL text refuses
+(NUL, lone surrogates) and cut to its column's length, and the JSON columns are bounded again
+(``bounded_metadata``), so that no value a client sends (``"user": "a\\u0000b"``, a 300-character model name, a
+tag with NUL) can make the database refuse the row: the record, and its cost, always reach the log and roll-ups.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import String, Table
+from sqlalchemy.types import TypeDecorator
 
 from gateway.db.logs import LATENCY_COLUMNS, ROLLUP_SUM_COLUMNS, latency_bucket
-from gateway.pipeline.records import RequestRecord
+from gateway.pipeline.records import RequestRecord, bounded_metadata, clean_text
 
 #: The columns of ``daily_rollups`` that identify a row (its unique index), in that index's order.
 ROLLUP_DIMENSIONS = ("day", "key_id", "team_id", "model", "provider", "prompt_name", "prompt_version")
@@ -35,12 +38,17 @@ def utc_datetime(timestamp: float) -> datetime:
 
 
 def string_limits(table: Table) -> dict[str, int]:
-    """Column name -> maximum length, for the bounded string columns of ``table``."""
-    return {
-        column.name: column.type.length
-        for column in table.columns
-        if isinstance(column.type, String) and column.type.length
-    }
+    """Column name -> maximum length, for the bounded string columns of ``table``.
+
+    SQLModel declares them as ``AutoString``, a ``TypeDecorator`` (not a ``String``): read the length from either,
+    or no limit was found and PostgreSQL refused every overlong value."""
+    limits: dict[str, int] = {}
+    for column in table.columns:
+        kind = column.type
+        length = getattr(kind, "length", None) if isinstance(kind, String | TypeDecorator) else None
+        if isinstance(length, int) and length > 0:
+            limits[column.name] = length
+    return limits
 
 
 def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:
@@ -70,23 +78,22 @@ def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:
         "key_id": record.key_id,
         "team_id": record.team_id,
         "user": record.user,
-        "tags": list(record.tags),
-        "metadata": dict(record.metadata),
+        "tags": [_tag(tag) for tag in record.tags],
+        "metadata": bounded_metadata(dict(record.metadata)),
         "prompt_name": record.prompt_name,
         "prompt_version": record.prompt_version,
         "request_body": record.request_body,
         "response_body": record.response_body,
     }
-    for name, length in limits.items():
-        value = row.get(name)
-        if isinstance(value, str) and len(value) > length:
-            row[name] = value[:length]
+    for name, value in row.items():
+        if isinstance(value, str):
+            row[name] = clean_text(value)[: limits.get(name)]
     return row
 
 
 def rollup_key(record: RequestRecord, limits: Mapping[str, int]) -> RollupKey:
     def cut(name: str, value: str | None) -> str:
-        return (value or "")[: limits.get(name, 255)]
+        return clean_text(value or "")[: limits.get(name, 255)]
 
     return (
         utc_datetime(record.created_at).date(),
@@ -116,12 +123,16 @@ def tag_rollup_rows(records: Iterable[RequestRecord]) -> list[dict[str, Any]]:
     sums: dict[tuple[date, str], dict[str, Any]] = {}
     for record in records:
         day = utc_datetime(record.created_at).date()
-        for tag in {str(tag)[:TAG_LENGTH] for tag in record.tags} or {""}:
+        for tag in {_tag(tag) for tag in record.tags} or {""}:
             row = sums.get((day, tag))
             if row is None:
                 row = sums[(day, tag)] = {"day": day, "tag": tag, **dict.fromkeys(ROLLUP_SUMS, 0)}
             _add(row, record)
     return [sums[key] for key in sorted(sums)]
+
+
+def _tag(tag: object) -> str:
+    return clean_text(str(tag))[:TAG_LENGTH]
 
 
 def _add(row: dict[str, Any], record: RequestRecord) -> None:

@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import orjson
 
-from gateway.pipeline.records import RequestRecord
+from gateway.pipeline.records import RequestRecord, bounded_metadata
 
 try:
     import fcntl
@@ -36,11 +36,21 @@ except ImportError:  # Windows: one process per spill file is then the operator'
 
 logger = logging.getLogger("gateway.ledger")
 WriteBatch = Callable[[Sequence[RequestRecord]], int]
-_FIELDS = frozenset(field.name for field in dataclasses.fields(RequestRecord))
+_FIELDS = tuple(field.name for field in dataclasses.fields(RequestRecord))
 
 
 def encode(records: Iterable[RequestRecord]) -> bytes:
-    return b"".join(orjson.dumps(dataclasses.asdict(record)) + b"\n" for record in records)
+    return b"".join(_encode_one(record) + b"\n" for record in records)
+
+
+def _encode_one(record: RequestRecord) -> bytes:
+    """One line; never fails: a record whose JSON fields orjson refuses is written with them bounded."""
+    data = {name: getattr(record, name) for name in _FIELDS}  # not dataclasses.asdict: it recurses into metadata
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # orjson.JSONEncodeError: too deep, or a type JSON has no form for
+        bounded = {"metadata": bounded_metadata(record.metadata), "tags": [str(tag) for tag in record.tags]}
+        return orjson.dumps({**data, **bounded})
 
 
 def decode(line: bytes) -> RequestRecord | None:

@@ -60,6 +60,10 @@ class LogStore:
     def url(self) -> str:
         return self._database.safe_url
 
+    def ping(self) -> None:
+        """Raise unless the database answers (an outage, by ``is_outage``)."""
+        self._database.ping()
+
     def write(self, records: Sequence[RequestRecord]) -> int:
         unique = list({record.request_id: record for record in records}.values())
         if not unique:

@@ -2,16 +2,29 @@
 
 Contract:
 
-* ``emit(record)`` never blocks and never raises: it appends to an in-memory queue. When the queue holds
-  ``queue_size`` records it appends the record to the spill file instead (one buffered write): nothing is dropped.
+* ``emit(record)`` never blocks and never raises: it appends to an in-memory queue, or to the spill file (one
+  buffered write, flushed to the OS: a SIGKILL cannot lose it) when keeping it in memory would risk it:
+
+  - the database is known to be unreachable (every record goes to disk as it arrives);
+  - the write in progress has taken longer than ``spill_after`` seconds (the database may be going away: the
+    batch in flight and the queue are copied to the spill file at that moment, and new records follow them);
+  - the queue holds ``spill_high_water`` records (or ``queue_size``, if smaller);
+  - the writer is closed.
+
+  So a SIGKILL or an OOM kill loses at most the records accepted in the last ``spill_after`` seconds before the
+  outage was noticed, never more than ``batch_size + spill_high_water``; once it is noticed, none. A record goes
+  to memory anyway only when the spill file cannot be written (disk full), up to ``queue_size``.
 * A background task writes batches of up to ``batch_size`` records, at least every ``flush_interval`` seconds,
   through ``asyncio.to_thread`` (``LogStore.write``: log rows and roll-ups in one transaction).
-* Database unreachable: the batch goes back to the queue, a warning is logged once, and the write is retried every
-  ``retry_interval`` seconds; meanwhile the queue fills up to its bound and the rest goes to the spill file. When a
-  write succeeds again, a warning says so and the spill file is replayed. A restart replays it too (the task's first
-  job). Replays cannot double-count: the store skips request ids it already has.
-* A batch the database refuses for another reason (a bad row) is retried row by row; rows refused alone are logged
-  and kept in the rejected file, so they cannot block the queue.
+* Database unreachable (``is_outage``): the batch and the queue go to the spill file, a warning is logged once,
+  and the database is probed every ``retry_interval`` seconds. When it answers, a warning says so and the spill
+  file is replayed. A restart replays it too (the task's first job). Replays cannot double-count: the store skips
+  request ids it already has, so a record spilled as a precaution and also written is counted once.
+* A batch the database refuses for another reason, or that cannot be serialised, is bisected until the bad
+  records stand alone; each is QUARANTINED in the rejected file (``<spill>.rejected.jsonl``, never replayed on its
+  own) with a log line naming its request id and the error class, never its content. The others are written.
+  The spill file's replay isolates bad records the same way, so one bad line can never wedge it.
+* Until ``start()`` the writer only spills (``hold()`` says why: the database was down at start-up).
 * ``aclose()`` stops taking new work into the queue (later records go straight to the spill file), writes what is
   queued, and returns; if the database is down, or the drain takes longer than ``drain_timeout``, what is left is
   spilled. It is idempotent.
@@ -22,9 +35,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.ledger.spill import SpillFile
 from gateway.ledger.store import LogStore, is_outage
@@ -40,6 +55,8 @@ class WriterSettings:
     queue_size: int = 10_000
     retry_interval: float = 1.0
     drain_timeout: float = 20.0
+    spill_after: float = 1.0
+    spill_high_water: int = 1_000
 
 
 class LedgerWriter:
@@ -47,8 +64,10 @@ class LedgerWriter:
         self._store = store
         self._spill = spill
         self._settings = settings or WriterSettings()
+        self._high_water = min(self._settings.spill_high_water, self._settings.queue_size)
         self._queue: deque[RequestRecord] = deque()
-        self._in_flight: list[RequestRecord] = []
+        self._in_flight: list[RequestRecord] = []  # not yet on disk: lost by a SIGKILL
+        self._write_started: float | None = None
         self._has_work = asyncio.Event()
         self._batch_ready = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -58,10 +77,17 @@ class LedgerWriter:
         self._maybe_spilled = True  # a previous run may have left a spill file: the task's first job is to look
         self._stopped_down = False
         self.written = 0  # rows committed by this writer (new ones only), for tests and metrics
+        self.quarantined = 0  # records refused as bad rows, kept in the rejected file
 
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ledger-writer")
+
+    def hold(self, reason: str) -> None:
+        """Spill every record until ``start()`` (called when the database could not be prepared at start-up)."""
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            logger.warning("request log: %s; records go to %s until it is reachable", reason, self._spill.configured)
 
     @property
     def healthy(self) -> bool:
@@ -71,10 +97,19 @@ class LedgerWriter:
     def queued(self) -> int:
         return len(self._queue)
 
+    def state(self) -> dict[str, Any]:
+        """What the health report says about the log."""
+        return {
+            "database": "up" if self._down_since is None else "down",
+            "queued": len(self._queue),
+            "spilling": self._spilling(),
+            "written": self.written,
+            "quarantined": self.quarantined,
+        }
+
     def emit(self, record: RequestRecord) -> None:
-        if self._closed or len(self._queue) >= self._settings.queue_size:
-            self._spill_now([record])
-            return
+        if self._to_disk() and (self._spill_now([record]) or len(self._queue) >= self._settings.queue_size):
+            return  # on disk; or lost, with an error logged, when neither the disk nor the memory bound held it
         self._queue.append(record)
         if len(self._queue) == 1:
             self._has_work.set()
@@ -100,38 +135,59 @@ class LedgerWriter:
         leftover = [*self._in_flight, *self._queue]  # in flight: may or may not have committed; replay dedups
         self._queue.clear()
         self._in_flight = []
-        if leftover:
-            self._spill_now(leftover)
+        if leftover and self._spill_now(leftover):
             logger.warning("%d request log record(s) kept in %s for the next start", len(leftover), self._spill.path)
         self._spill.close()
 
+    def _to_disk(self) -> bool:
+        return self._closed or self._spilling() or len(self._queue) >= self._high_water
+
+    def _spilling(self) -> bool:
+        """Whether new records go to disk at once: the database is down, or the write in progress is stalled."""
+        if self._down_since is not None:
+            return True
+        started = self._write_started
+        return started is not None and time.monotonic() - started >= self._settings.spill_after
+
     async def _run(self) -> None:
-        await self._replay_spill()
+        if await self._replay_spill():
+            self._mark_up()
         while not self._stopping.is_set() or (self._queue and not self._stopped_down):
             try:
                 await self._cycle()
-            except Exception:  # a bug here must not stop the log: the records stay queued
+            except Exception:  # a bug here must not stop the log: the records stay queued or spilled
                 logger.exception("the request log writer failed; retrying")
                 await self._pause()
 
     async def _cycle(self) -> None:
+        if self._down_since is not None:
+            await self._probe()
+            return
         await self._wait_for_batch()
         if not self._queue:
             return
         batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._settings.batch_size))]
-        self._in_flight = batch
-        try:
-            ok = await self._write(batch)
-        finally:
-            self._in_flight = []
-        if ok:
+        if await self._write(batch):
             await self._replay_spill()
-            return
-        self._queue.extendleft(reversed(batch))
-        if self._stopping.is_set():
+        elif self._stopping.is_set():
             self._stopped_down = True  # stop trying: aclose spills what is left
+
+    async def _probe(self) -> None:
+        """While the database is down: wait, ask it, and once it answers replay what was spilled meanwhile."""
+        if self._queue and self._spill_now(list(self._queue)):
+            self._queue.clear()
+        if self._stopping.is_set():
+            self._stopped_down = True
             return
         await self._pause()
+        try:
+            await asyncio.to_thread(self._store.ping)
+        except Exception as exc:
+            if not is_outage(exc):
+                logger.error("request log database probe failed: %s", _brief(exc))
+            return
+        self._mark_up()
+        await self._replay_spill()
 
     async def _pause(self) -> None:
         with contextlib.suppress(TimeoutError):
@@ -147,87 +203,114 @@ class LedgerWriter:
                 await asyncio.wait_for(self._batch_ready.wait(), self._settings.flush_interval)
 
     async def _write(self, batch: list[RequestRecord]) -> bool:
-        """Write one batch; False when the database is unreachable (the batch is then still ours to keep)."""
+        """Write one batch, isolating bad records; False when the database is unreachable (the batch is then on
+        disk, or back in the queue if the disk failed too)."""
+        self._in_flight = batch
+        self._write_started = time.monotonic()
+        write = asyncio.ensure_future(asyncio.to_thread(self._write_isolating, batch))
         try:
-            self.written += await asyncio.to_thread(self._store.write, batch)
+            done, _ = await asyncio.wait({write}, timeout=self._settings.spill_after)
+            if not done:
+                self._insure()
+                await write
+            self.written += write.result()
         except Exception as exc:
-            if not is_outage(exc):
-                return await self._write_apart(batch)
-            self._mark_down(exc)
+            self._write_started = None
+            self._fail(exc)
             return False
+        finally:  # cancelled (a drain past its timeout): aclose spills what is still in flight
+            self._write_started = None
+        self._in_flight = []
         self._mark_up()
         return True
 
-    async def _write_apart(self, batch: list[RequestRecord]) -> bool:
+    def _insure(self) -> None:
+        """The write is slow: copy its batch and the queue to the spill file, in case the process dies now."""
+        pending = [*self._in_flight, *self._queue]
+        if pending and self._spill_now(pending):
+            self._in_flight = []
+            self._queue.clear()
+
+    def _fail(self, exc: BaseException) -> None:
+        if not is_outage(exc):  # a bug or a disk failure while quarantining: keep the records, say so
+            logger.error("the request log could not write a batch: %s", _brief(exc))
+        self._mark_down(exc)
+        batch, self._in_flight = self._in_flight, []
+        if batch and not self._spill_now(batch):
+            self._queue.extendleft(reversed(batch))
+        if self._queue and self._spill_now(list(self._queue)):
+            self._queue.clear()
+
+    def _write_isolating(self, records: Sequence[RequestRecord]) -> int:
+        """Write ``records``; a refusal that is not an outage is bisected down to the bad records, which are
+        quarantined. Only outages (and failures to quarantine) escape. Runs in a thread."""
         try:
-            await asyncio.to_thread(self._write_one_by_one, batch)
-        except Exception as exc:  # only outages escape _write_one_by_one
-            self._mark_down(exc)
-            return False
-        self._mark_up()
-        return True
+            return self._store.write(records)
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            if len(records) == 1:
+                self._quarantine(records[0], exc)
+                return 0
+        middle = len(records) // 2
+        return self._write_isolating(records[:middle]) + self._write_isolating(records[middle:])
 
-    def _write_one_by_one(self, batch: Sequence[RequestRecord]) -> None:
-        refused: list[RequestRecord] = []
-        for record in batch:
-            try:
-                self.written += self._store.write([record])
-            except Exception as exc:
-                if is_outage(exc):
-                    raise
-                logger.error("the request log refused record %s: %s", record.request_id, _brief(exc))
-                refused.append(record)
-        if refused:
-            path = self._spill.reject(refused)
-            logger.error("%d refused request log record(s) kept in %s", len(refused), path)
+    def _quarantine(self, record: RequestRecord, exc: BaseException) -> None:
+        path = self._spill.reject([record])
+        self.quarantined += 1
+        logger.error("request log record %s quarantined in %s: %s", record.request_id, path, _brief(exc))
 
-    async def _replay_spill(self) -> None:
+    async def _replay_spill(self) -> bool:
+        """Replay the spill file(s) if anything may have been spilled; False on an outage."""
         if not self._maybe_spilled:
-            return
+            return True
+        self._maybe_spilled = False  # set again by any spill from now on, so a line appended meanwhile is seen
         try:
             count = await asyncio.to_thread(self._spill.replay, self._replay_batch, self._settings.batch_size)
         except Exception as exc:
-            if is_outage(exc):
-                self._mark_down(exc)
-            else:
+            self._maybe_spilled = True
+            if not is_outage(exc):
                 logger.exception("replaying the request log's spill file failed")
-            return
-        self._maybe_spilled = False
+                return True
+            self._mark_down(exc)
+            return False
         if count:
             logger.warning("replayed %d request log record(s) from the spill file", count)
+        return True
 
     def _replay_batch(self, records: Sequence[RequestRecord]) -> int:
-        written = self._store.write(records)
+        written = self._write_isolating(records)
         self.written += written
         return written
 
-    def _spill_now(self, records: Sequence[RequestRecord]) -> None:
+    def _spill_now(self, records: Sequence[RequestRecord]) -> bool:
         self._maybe_spilled = True
         try:
             self._spill.append(records)
         except Exception:  # the disk is full or read-only: say so loudly, the request itself must go on
-            logger.exception("could not spill %d request log record(s); they are lost", len(records))
+            logger.exception("could not spill %d request log record(s); keeping them in memory", len(records))
+            return False
+        return True
 
     def _mark_down(self, exc: BaseException) -> None:
         if self._down_since is None:
-            self._down_since = asyncio.get_running_loop().time()
+            self._down_since = time.monotonic()
             logger.warning(
-                "request log database %s is unreachable (%s); keeping records in memory (up to %d), then in %s",
+                "request log database %s is unreachable (%s); records go to %s until it is back",
                 self._store.url,
                 _brief(exc),
-                self._settings.queue_size,
                 self._spill.configured,
             )
 
     def _mark_up(self) -> None:
         if self._down_since is not None:
-            seconds = asyncio.get_running_loop().time() - self._down_since
+            seconds = time.monotonic() - self._down_since
             self._down_since = None
             logger.warning("request log database is back after %.1f s; writing the kept records", seconds)
 
 
 def _brief(exc: BaseException) -> str:
-    """The error without SQLAlchemy's echo of the parameters (they hold prompts and bodies)."""
-    original = getattr(exc, "orig", None)
-    text = str(original if original is not None else exc).strip().splitlines()
-    return f"{type(original or exc).__name__}: {text[0] if text else ''}"[:300]
+    """The error's class and SQLSTATE, never its text: drivers echo the values (prompts, bodies) in messages."""
+    original = getattr(exc, "orig", None) or exc
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return f"{type(original).__name__}" + (f" (SQLSTATE {code})" if code else "")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from gateway.config.models import GatewayConfig
 from gateway.db import Database
 from gateway.keys.cache import KeyCache
+from gateway.limits.breaker import BreakerSettings
 from gateway.limits.counters import Counters, LocalCounters
 from gateway.limits.deployments import DeploymentGate
 from gateway.limits.estimate import Estimator, PriceLookup, config_prices
@@ -31,11 +32,13 @@ def build_limits(
     keys: KeyCache,
     redis: Redis | None,
     prices: PriceLookup = config_prices,
+    breaker: BreakerSettings | None = None,
 ) -> LimitsStage:
     prefix = config.gateway.redis_key_prefix
     counters: Counters = LocalCounters()
+    failover = None
     if redis is not None:
-        counters = FailoverCounters(RedisCounters(redis, prefix), LocalCounters())
+        counters = failover = FailoverCounters(RedisCounters(redis, prefix), LocalCounters(), settings=breaker)
     gate = None
     if any(d.rpm is not None or d.tpm is not None for d in router.all_deployments()):
         gate = DeploymentGate(counters)
@@ -49,6 +52,8 @@ def build_limits(
     estimator = Estimator(router.deployments, prices, frozenset(router.model_names))
     seeder = SpendSeeder(database, keys, counters)
     seeder.trigger()
+    if failover is not None:
+        failover.on_data_lost(seeder.reseed)  # Redis restarted empty: the budgets' spend so far counts again
     keys.on_reload(seeder.trigger)  # a budget may have been added: its spend so far this period counts
     return LimitsStage(counters, estimator, deployments=gate, alerts=alerts, seeder=seeder)
 

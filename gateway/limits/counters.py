@@ -15,10 +15,13 @@ Two kinds of counter, with the same rules here and in the Redis scripts (``redis
 
 ``take`` is all-or-nothing over a list of checks (key, team, ...): if one fails, none is applied.
 
-Seeding (spend from before this process started, see ``seed``): a budget counter remembers when it was created
-(``since``) and whether it was seeded. Seeding adds the past spend once, and only to a counter created at or after
-the seeder's ``cutoff`` (its process start): an older counter has counted every request since it was created
-(for instance since the period began) and is authoritative.
+Seeding (spend this counter did not see, see ``seed``): a budget counter keeps ``added`` (every cost settled into
+it since it was created) and ``floor`` (spend from before that), and ``spent = floor + added``. A seed is a view of
+the whole spend so far (the database's roll-ups): it raises ``floor`` to ``view - added`` when that is higher, and
+never lowers it. So seeding is idempotent (a second replica seeding the same view changes nothing), a counter that
+has been counting since the period began is left alone (its ``added`` already holds the view), and one created
+mid-period (first start, or after Redis lost its data) gets the spend from before it. A view that lags (records
+not yet written) only ever counts too little of the past, never a request twice.
 """
 
 from __future__ import annotations
@@ -80,8 +83,11 @@ class Counters(Protocol):
     async def settle(self, items: Sequence[Settle], source: str) -> tuple[float, ...] | None:
         """Per item: tokens now (rate) or spent now (budget); ``None`` when the counters could not be reached."""
 
-    async def seed(self, key: str, spent: float, expire_at: float, cutoff: float) -> None:
-        """Add past spend once to a counter that did not exist before ``cutoff`` (the first replica wins)."""
+    async def seed(self, key: str, spent: float, expire_at: float) -> None:
+        """Raise the counter's past spend so that it holds at least ``spent`` (a view of the whole period)."""
+
+    async def aclose(self) -> None:
+        """Stop background work (probes, reconciles)."""
 
 
 @dataclass(slots=True)
@@ -93,10 +99,15 @@ class _Bucket:
 @dataclass(slots=True)
 class _Budget:
     expire_at: float
-    since: float
-    spent: float = 0.0
+    spent: float = 0.0  # floor + added
     reserved: float = 0.0
-    seeded: bool = False
+    floor: float = 0.0
+    added: float = 0.0
+
+    def raise_floor(self, floor: float) -> None:
+        if floor > self.floor:
+            self.spent += floor - self.floor
+            self.floor = floor
 
 
 @dataclass(slots=True)
@@ -157,19 +168,36 @@ class LocalCounters:
                 budget = self._budget(item.key, item.expire_at, now)
                 budget.reserved = max(0.0, budget.reserved - item.give_back)
                 budget.spent += item.spend
+                budget.added += item.spend
                 out.append(budget.spent)
         return tuple(out)
 
-    async def seed(self, key: str, spent: float, expire_at: float, cutoff: float) -> None:
+    async def aclose(self) -> None:
+        return None
+
+    async def seed(self, key: str, spent: float, expire_at: float) -> None:
         budget = self._budget(key, expire_at, self.clock())
-        if not budget.seeded and budget.since >= cutoff:
-            budget.spent += spent
-        budget.seeded = True
+        budget.raise_floor(spent - budget.added)
+
+    def hold_at_least(self, key: str, level: float, expire_at: float) -> None:
+        """Failover: the budget counts from ``level`` (spend last seen in Redis) unless it holds more already."""
+        budget = self._budget(key, expire_at, self.clock())
+        budget.raise_floor(budget.floor + level - budget.spent - budget.reserved)
+
+    def hold_at_most(self, key: str, limit: float, tokens: float, at: float) -> None:
+        """Failover: the bucket holds no more than ``tokens`` had at ``at`` (last seen in Redis) refilled to now."""
+        now = self.clock()
+        seen = min(limit, tokens + max(0.0, now - at) * limit / 60)
+        if seen < self._tokens(key, limit, now):
+            self._buckets[key] = _Bucket(seen, now)
+
+    def tokens(self, key: str, limit: float) -> float:
+        return self._tokens(key, limit, self.clock())
 
     def _budget(self, key: str, expire_at: float, now: float) -> _Budget:
         budget = self._budgets.get(key)
-        if budget is None:
-            budget = self._budgets[key] = _Budget(expire_at, since=now)
+        if budget is None or budget.expire_at <= now:
+            budget = self._budgets[key] = _Budget(expire_at)
         return budget
 
     def _tokens(self, key: str, limit: float, now: float) -> float:

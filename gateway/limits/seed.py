@@ -1,9 +1,10 @@
 """Spend so far in the current period, read from the daily roll-ups, so that budgets survive restarts.
 
-``SpendSeeder`` runs in the background (never per request): once at start-up, and again after the key cache
-reloads, since a budget may have been added since. Each run is one query on ``daily_rollups`` (cost per key, team
-and UTC day) and one ``Counters.seed`` per budget, which adds the spend only to a counter that did not exist
-before the run began: a counter that did has been counting all along (see ``gateway.limits.counters``).
+``SpendSeeder`` runs in the background (never per request): once at start-up, again after the key cache
+reloads (a budget may have been added since), and again when Redis lost the counters (``reseed``, after a restart
+of Redis with no data). Each run is one query on ``daily_rollups`` (cost per key, team and UTC day) and one
+``Counters.seed`` per budget, which raises the counter to at least that spend without counting anything twice
+(see ``gateway.limits.counters``).
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import defaultdict
 from datetime import UTC, date, datetime
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.db import Database
 from gateway.keys.cache import KeyCache
+from gateway.limits.breaker import REDIS_DOWN
 from gateway.limits.counters import Counters
 from gateway.limits.periods import period_bounds
 from gateway.limits.plan import budget_counter
@@ -38,6 +40,7 @@ class SpendSeeder:
         self._keys = keys
         self._counters = counters
         self._task: asyncio.Task[None] | None = None
+        self._later: asyncio.Task[None] | None = None
         self._again = False
         self._seeded: set[str] = set()  # counters this process has seeded (or found authoritative) already
 
@@ -48,24 +51,40 @@ class SpendSeeder:
         else:
             self._again = True
 
+    def reseed(self, delay: float = 2.0) -> None:
+        """Seed every budget again, ``delay`` seconds from now: Redis lost its counters. The delay lets every replica
+        add what it counted during the outage first (a seed counts the spend only its counter does not hold)."""
+        if self._later is None or self._later.done():
+            self._later = asyncio.create_task(self._reseed_after(delay), name="limits-reseed")
+
     async def aclose(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._later):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _reseed_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._seeded.clear()
+        self.trigger()
 
     async def _run(self) -> None:
         while True:
             self._again = False
             try:
                 await self.seed_once()
-            except Exception as exc:
-                logger.warning("budgets: could not read past spend from the database (%s); counting from zero", exc)
+            except SQLAlchemyError as exc:
+                logger.warning("budgets: could not read past spend from the database (%s); counting from zero",
+                               type(exc).__name__)
+            except REDIS_DOWN as exc:
+                logger.warning("budgets: Redis is out of reach (%s); seeded in this process only", type(exc).__name__)
+            except Exception:  # a bug: logged in full; the next trigger tries again, requests are not affected
+                logger.exception("budgets: seeding the spend so far failed")
             if not self._again:
                 return
 
     async def seed_once(self) -> None:
-        cutoff = time.time()
         now = datetime.now(UTC)
         budgets = [
             (kind, scope_id, limits, budget_counter(kind, scope_id, limits.budget_period, start), end)
@@ -82,7 +101,7 @@ class SpendSeeder:
         for kind, scope_id, limits, counter, end in budgets:
             start = period_bounds(limits.budget_period, now)[0]
             spent = total_since((by_key if kind == "key" else by_team).get(scope_id, {}), start.date())
-            await self._counters.seed(counter, spent, end.timestamp(), cutoff)
+            await self._counters.seed(counter, spent, end.timestamp())
             self._seeded.add(counter)
         logger.info("budgets: seeded the spend of %d keys/teams from the daily roll-ups", len(budgets))
 

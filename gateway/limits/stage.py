@@ -110,6 +110,7 @@ class LimitsStage:
             await self._seeder.aclose()
         if self._alerts is not None:
             await self._alerts.aclose()
+        await self._counters.aclose()
 
     def _alert(self, slot: Slot, spent: float, *, exhausted: bool = False) -> None:
         if self._alerts is None or slot.period is None:

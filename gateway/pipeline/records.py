@@ -2,13 +2,18 @@
 
 A ``RecordSink`` takes records without blocking the request; whatever storage it writes to, it does so in the
 background. The default sink writes one structured line per request to the ``gateway.requests`` logger.
+
+Contract: a record can always be serialised and stored, whatever the request held. ``from_context`` bounds the
+JSON the client controls (``metadata``: nesting deeper than ``MAX_JSON_DEPTH`` is replaced by ``TRUNCATED``, more
+than ``MAX_JSON_BYTES`` by ``{TRUNCATED: ...}``) and cleans its strings (``clean_text``: no NUL, no lone
+surrogates: PostgreSQL text refuses both). The request log applies the same bounds again when it writes a row.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import orjson
 
@@ -20,6 +25,11 @@ RESPONSE_TEXT = "response_text"  # list[str]: a stream's text, when it was colle
 STREAM_CHUNKS = "stream_chunks"  # int: chunks relayed (a token estimate when nothing else is known)
 CACHE_SAVINGS = "cache_savings_usd"  # float: what a cache hit would have cost
 TOKENS_ESTIMATED = "tokens_estimated"  # bool: tokens were counted by the gateway, not reported by the provider
+
+MAX_JSON_DEPTH = 32  # orjson refuses to serialise more than 254 levels; no report needs more than a few
+MAX_JSON_BYTES = 16_384
+TRUNCATED = "[truncated by the gateway]"
+_INT_RANGE = 2**63  # orjson serialises 64-bit integers only
 
 
 @dataclass(slots=True)
@@ -63,11 +73,12 @@ class RequestRecord:
         usage = ctx.usage
         metadata = ctx.body.get("metadata")
         user = ctx.body.get("user")
+        body_text = _body_text(ctx.body) if ctx.principal.store_content else None
         return cls(
             request_id=ctx.request_id,
             created_at=ctx.started_at,
             endpoint=ctx.endpoint,
-            model=ctx.model,
+            model=clean_text(ctx.model),
             status=ctx.status,
             latency_ms=round(ctx.latency_ms, 3),
             stream=ctx.stream,
@@ -85,17 +96,67 @@ class RequestRecord:
             error_message=ctx.error.message if ctx.error else None,
             key_id=ctx.principal.key_id,
             team_id=ctx.principal.team_id,
-            user=user if isinstance(user, str) else None,
-            tags=list(ctx.tags),
-            metadata=metadata if isinstance(metadata, dict) else {},
+            user=clean_text(user) if isinstance(user, str) else None,
+            tags=[clean_text(str(tag)) for tag in ctx.tags],
+            metadata=bounded_metadata(metadata) if isinstance(metadata, dict) and metadata else {},
             prompt_name=ctx.prompt_name,
             prompt_version=ctx.prompt_version,
             reasoning_tokens=usage.reasoning_tokens if usage else None,
             tokens_estimated=ctx.scratch.get(TOKENS_ESTIMATED) is True,
             cache_savings_usd=_float_or_none(ctx.scratch.get(CACHE_SAVINGS)),
-            request_body=orjson.dumps(ctx.body).decode() if ctx.principal.store_content else None,
+            request_body=body_text,
             response_body=_response_text(ctx) if ctx.principal.store_content else None,
         )
+
+
+def clean_text(value: str) -> str:
+    """``value`` without the characters PostgreSQL text refuses: NUL is dropped, a lone surrogate becomes "?"."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            value = value.encode(errors="replace").decode()
+    return value
+
+
+def bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` with its nesting, size and strings bounded (see the module's contract); always a dict."""
+    bounded = cast(dict[str, Any], bounded_json(value))
+    return bounded if isinstance(bounded, dict) else {TRUNCATED: "not an object"}
+
+
+def bounded_json(value: Any, max_depth: int = MAX_JSON_DEPTH, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """A copy of ``value`` that orjson can serialise, at most ``max_depth`` deep and ``max_bytes`` long."""
+    bounded = _bounded(value, max_depth)
+    try:
+        size = len(orjson.dumps(bounded))
+    except TypeError:  # orjson.JSONEncodeError: a type JSON has no form for
+        return {TRUNCATED: "not serialisable"}
+    return bounded if size <= max_bytes else {TRUNCATED: f"larger than {max_bytes} bytes"}
+
+
+def _bounded(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict | list) and depth <= 0:
+        return TRUNCATED
+    if isinstance(value, dict):
+        return {clean_text(str(key)): _bounded(item, depth - 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_bounded(item, depth - 1) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -_INT_RANGE <= value < _INT_RANGE:
+        return str(value)
+    return value if value is None or isinstance(value, bool | int | float) else clean_text(str(value))
+
+
+def _body_text(body: dict[str, Any]) -> str:
+    """The request body as JSON text; a body too deep for orjson is stored bounded rather than not at all."""
+    try:
+        return orjson.dumps(body).decode()
+    except TypeError:
+        return orjson.dumps(bounded_json(body, max_bytes=2**62)).decode()
 
 
 def _float_or_none(value: object) -> float | None:

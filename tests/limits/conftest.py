@@ -44,7 +44,9 @@ def pair(own_fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> It
     with pg_database("limits") as database_url, redis_prefix("limits") as prefix, webhook_receiver() as hook:
         config = keyed_config(own_fake, migrated(database_url), redis_url=REDIS_URL, prefix=prefix,
                               budget_alert_webhook=hook.url)
-        with together(gateway(config, tmp / "a"), gateway(config, tmp / "b")) as (a, b):
+        slow = 90.0  # a loaded CI machine can take more than the default 30 s to start a gateway
+        starting = gateway(config, tmp / "a", ready_timeout=slow), gateway(config, tmp / "b", ready_timeout=slow)
+        with together(*starting) as (a, b):
             yield Pair(a, b, database_url, prefix, hook)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -23,7 +22,9 @@ async def counters(request: pytest.FixtureRequest) -> AsyncIterator[Counters]:
         return
     client = aioredis.from_url(REDIS_URL)
     with redis_prefix("counters") as prefix:
-        yield RedisCounters(client, prefix)
+        shared = RedisCounters(client, prefix)
+        await shared.reconcile("start", [])  # learns the epoch token (see test_failover for a Redis that lost it)
+        yield shared
     await client.aclose()
 
 
@@ -89,26 +90,33 @@ async def test_tpm_debt_holds_later_requests_back(counters: Counters) -> None:
 
 
 async def test_seed_adds_past_spend_once(counters: Counters) -> None:
-    started = time.time()
-    await counters.seed(budget(1, 0).key, 0.6, FAR, started)
-    await counters.seed(budget(1, 0).key, 0.6, FAR, started)  # a second replica starting: already seeded
+    await counters.seed(budget(1, 0).key, 0.6, FAR)
+    await counters.seed(budget(1, 0).key, 0.6, FAR)  # a second replica starting: already seeded
     assert (await counters.take([budget(1.0, 0.1)])).levels == pytest.approx((0.7,))
 
 
 async def test_seed_counts_requests_that_raced_ahead_of_it(counters: Counters) -> None:
-    started = time.time()
     await counters.take([budget(1.0, 0.1)])  # a request right after start, before the seeding ran
-    await counters.seed(budget(1, 0).key, 0.6, FAR, started)
+    await counters.seed(budget(1, 0).key, 0.6, FAR)
     assert (await counters.take([budget(1.0, 0.1)])).levels == pytest.approx((0.8,))
 
 
 async def test_seed_leaves_a_counter_that_was_counting_already(counters: Counters) -> None:
-    # The counter was created before this seeder's start (by live traffic since the period began): it already
-    # holds every request the roll-ups hold, so adding them would count them twice.
-    await counters.take([budget(1.0, 0.1)])
-    await asyncio.sleep(0.01)
-    await counters.seed(budget(1, 0).key, 0.6, FAR, time.time())
+    # The counter has counted every request since the period began: the roll-ups hold the same spend (or less,
+    # when the last records are not written yet), so seeding must not count it twice.
+    taken = await counters.take([budget(1.0, 0.1)])
+    await counters.settle([Settle(budget(1, 0).key, "budget", 1.0, 0.1, 0.1, FAR)], taken.source)
+    await counters.seed(budget(1, 0).key, 0.1, FAR)
+    await counters.seed(budget(1, 0).key, 0.05, FAR)  # a lagging view
     assert (await counters.take([budget(1.0, 0.1)])).levels == pytest.approx((0.2,))
+
+
+async def test_seed_raises_a_counter_that_missed_spend(counters: Counters) -> None:
+    # Created mid-period (after Redis lost its data): the roll-ups hold spend from before it.
+    taken = await counters.take([budget(1.0, 0.1)])
+    await counters.settle([Settle(budget(1, 0).key, "budget", 1.0, 0.1, 0.1, FAR)], taken.source)
+    await counters.seed(budget(1, 0).key, 0.5, FAR)  # 0.4 before the counter, 0.1 it counted
+    assert (await counters.take([budget(1.0, 0.1)])).levels == pytest.approx((0.6,))
 
 
 def test_local_counters_refill_with_time() -> None:
