@@ -21,7 +21,8 @@ Upstream failures are translated into this tree at one boundary (the providers),
     ├── RateLimited                      429 rate_limit_error   (a gateway limit; issue: keys and budgets)
     ├── ServerBusy                       503 service_unavailable (too many connections)
     │   └── ServerShuttingDown           503 (the grace period ended while the request was open)
-    ├── DatabaseUnavailable              503 service_unavailable (code database_unavailable: no database)
+    ├── DependencyUnavailable            503 service_unavailable (a store not reachable yet, e.g. keys' database)
+    │   └── DatabaseUnavailable          503 (code database_unavailable: no database, or it cannot be reached)
     └── UpstreamError                    502 upstream_error     (the provider failed)
         ├── UpstreamBadRequest           400 (the provider refused the request itself; its message is kept)
         ├── UpstreamRateLimited          429 (still limited after retries)
@@ -164,11 +165,10 @@ class ServerShuttingDown(ServerBusy):
     default_code = "server_shutting_down"
 
 
-class DatabaseUnavailable(GatewayError):
-    """A route that reads or writes the database (admin API, reports) on a gateway that has none."""
+class DatabaseUnavailable(DependencyUnavailable):
+    """A route that reads or writes the database (admin API, reports) on a gateway that has none, or while it
+    cannot be reached."""
 
-    status = 503
-    error_type = "service_unavailable"
     default_code = "database_unavailable"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from sqlalchemy.exc import OperationalError
 from support.contracts import validate
 from support.keyed import MASTER_KEY, keyed_config
 from support.servers import FakeProvider, Gateway, gateway
@@ -134,3 +135,15 @@ def test_no_database_is_a_503_database_unavailable() -> None:
     with pytest.raises(errors.DatabaseUnavailable) as raised:
         asyncio.run(common.run_db(no_database, lambda database: database))
     assert raised.value.status == 503 and raised.value.to_dict()["error"]["code"] == "database_unavailable"
+
+
+def test_a_database_that_cannot_be_reached_is_the_same_503_without_the_drivers_message() -> None:
+    def down(database: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection to postgresql://u:s3cret@db failed"))
+
+    reachable_once: Any = SimpleNamespace(database=object())
+    with pytest.raises(errors.DatabaseUnavailable) as raised:
+        asyncio.run(common.run_db(reachable_once, down))
+    body = raised.value.to_dict()["error"]
+    assert raised.value.status == 503 and body["code"] == "database_unavailable" and "s3cret" not in str(body)
+    assert raised.value.headers["Retry-After"]

@@ -22,7 +22,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message
@@ -76,7 +76,7 @@ def _as_json(request: Request, raw: bytes) -> Request:
 async def run_db(svc: Services, fn: Callable[..., T], *args: Any, errors: ErrorMap | None = None) -> T:
     """``fn(database, *args)`` in a worker thread (store calls block; the event loop must not), its failures as
     gateway errors: the feature's own through ``errors``, a ``ValueError`` as a 400, a value the database cannot
-    store as a 400, and no database at all as a 503 ``database_unavailable``."""
+    store as a 400, and no database, or one that cannot be reached now, as a 503 ``database_unavailable``."""
     if svc.database is None:
         raise DatabaseUnavailable("This gateway has no database.")
     errors = errors or {}
@@ -86,6 +86,9 @@ async def run_db(svc: Services, fn: Callable[..., T], *args: Any, errors: ErrorM
         raise translated(exc, errors) from exc
     except DataError as exc:  # what the models' checks should have refused first (a NUL in a prompt's text, say)
         raise RequestError("A value in the request cannot be stored (out of range, or a NUL character).") from exc
+    except (OperationalError, InterfaceError) as exc:  # the driver's message may hold the URL: not in the answer
+        retry = {"Retry-After": "2"}
+        raise DatabaseUnavailable("The database cannot be reached now; try again.", headers=retry) from exc
 
 
 def guarded(action: Callable[[], T], errors: ErrorMap) -> T:
