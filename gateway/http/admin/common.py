@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends
 from fastapi.routing import APIRoute
+from pydantic import AfterValidator
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,6 +31,7 @@ from starlette.types import Message
 from gateway.errors import DatabaseUnavailable, GatewayError, RequestError
 from gateway.http.body import read_json
 from gateway.http.services import Services, services
+from gateway.keys.models import printable_name
 
 T = TypeVar("T")
 #: A feature's own exceptions and the gateway error each becomes (``str(exc)`` is the message). The first class
@@ -38,6 +40,10 @@ ErrorMap = Mapping[type[Exception], Callable[[str], GatewayError]]
 #: The gateway's ``Services`` (config, database, Redis, change bus, pipeline), as a route parameter:
 #: ``svc: GatewayServices``. The admin router's own dependency has already checked the master key.
 GatewayServices = Annotated[Services, Depends(services)]
+#: Names, ids, references, labels and actors (in the path, the query or the body) are looked up in or written to
+#: the database and the audit log: printable, at most 255 characters, else a 400 naming the field (a NUL made
+#: PostgreSQL refuse them).
+Text = Annotated[str, AfterValidator(printable_name)]
 
 
 class AdminRoute(APIRoute):

@@ -18,34 +18,22 @@ Errors: unknown key/team 404, name taken 409 (``conflict``), bad body 400, no da
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.responses import Response
 
-from gateway.errors import Conflict, NotFound, RequestError
-from gateway.http.admin.common import AdminRoute, ErrorMap, GatewayServices, json_response, publish, run_db
+from gateway.errors import Conflict, NotFound
+from gateway.http.admin.common import AdminRoute, ErrorMap, GatewayServices, Text, json_response, publish, run_db
 from gateway.http.services import Services
 from gateway.keys import store
 from gateway.keys.cache import TOPIC
-from gateway.keys.models import KeySpec, TeamSpec, TeamUpdate, key_view, printable_name, team_view
+from gateway.keys.models import KeySpec, TeamSpec, TeamUpdate, key_view, team_view
 
 T = TypeVar("T")
 STORE_ERRORS: ErrorMap = {store.NotFoundError: NotFound, store.ConflictError: Conflict}
 
 router = APIRouter(tags=["keys"], route_class=AdminRoute)
-
-
-def _ref(ref: str) -> str:
-    """A key's or a team's id or name from the path: a NUL there would make PostgreSQL refuse the lookup."""
-    try:
-        return printable_name(ref)
-    except ValueError as exc:
-        raise RequestError(f"The id or name in the path {exc}.", param="ref") from exc
-
-
-#: ``{ref}`` in a path: a key's or a team's id or name, checked before any lookup.
-Ref = Annotated[str, Depends(_ref)]
 
 
 @router.post("/keys", status_code=201)
@@ -62,19 +50,19 @@ async def list_keys(svc: GatewayServices) -> Response:
 
 
 @router.get("/keys/{ref}")
-async def get_key(ref: Ref, svc: GatewayServices) -> Response:
+async def get_key(ref: Text, svc: GatewayServices) -> Response:
     row, team = await run_db(svc, store.get_key, ref, errors=STORE_ERRORS)
     return json_response(key_view(row, team))
 
 
 @router.post("/keys/{ref}/revoke")
 @router.delete("/keys/{ref}")
-async def revoke_key(ref: Ref, svc: GatewayServices) -> Response:
+async def revoke_key(ref: Text, svc: GatewayServices) -> Response:
     return json_response(key_view(await _write(svc, store.revoke_key, ref)))
 
 
 @router.post("/keys/{ref}/rotate")
-async def rotate_key(ref: Ref, svc: GatewayServices) -> Response:
+async def rotate_key(ref: Text, svc: GatewayServices) -> Response:
     row, secret = await _write(svc, store.rotate_key, ref)
     return json_response({"key": secret, **key_view(row)})
 
@@ -91,7 +79,7 @@ async def list_teams(svc: GatewayServices) -> Response:
 
 
 @router.get("/teams/{ref}")
-async def get_team(ref: Ref, svc: GatewayServices) -> Response:
+async def get_team(ref: Text, svc: GatewayServices) -> Response:
     teams = await run_db(svc, store.list_teams, errors=STORE_ERRORS)
     found = next((team for team in teams if ref in (team.id, team.name)), None)
     if found is None:
@@ -100,7 +88,7 @@ async def get_team(ref: Ref, svc: GatewayServices) -> Response:
 
 
 @router.patch("/teams/{ref}")
-async def update_team(ref: Ref, update: TeamUpdate, svc: GatewayServices) -> Response:
+async def update_team(ref: Text, update: TeamUpdate, svc: GatewayServices) -> Response:
     return json_response(team_view(await _write(svc, store.update_team, ref, update)))
 
 

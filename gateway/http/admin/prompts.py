@@ -24,13 +24,13 @@ from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from gateway.db.audit import utcnow
 from gateway.errors import Conflict, NotFound, RequestError
-from gateway.http.admin.common import AdminRoute, ErrorMap, GatewayServices, guarded, publish, run_db
+from gateway.http.admin.common import AdminRoute, ErrorMap, GatewayServices, Text, guarded, publish, run_db
 from gateway.http.services import Services
-from gateway.keys.models import MAX_INT, printable_name
+from gateway.keys.models import MAX_INT
 from gateway.prompts import compare as comparison
 from gateway.prompts import registry
 from gateway.prompts import release as moves
@@ -44,9 +44,6 @@ from gateway.prompts.spec import PromptSpec
 DEFAULT_ACTOR = "admin-api"
 #: ``compare?since_hours=``: up to ten years back (a larger figure once overflowed the date arithmetic).
 MAX_SINCE_HOURS = 10 * 366 * 24
-#: Names, references, labels and actors (in the path, the query or the body) are looked up in or written to the
-#: database and the audit log: printable, at most 255 characters, else a 400 (a NUL made PostgreSQL refuse them).
-Text = Annotated[str, AfterValidator(printable_name)]
 #: ``PromptError``s not listed here (an invalid file, a bad reference) are 400s.
 PROMPT_ERRORS: ErrorMap = {
     PromptNotFound: functools.partial(NotFound, code="prompt_not_found"),
