@@ -73,8 +73,11 @@ class SignalTransport:
             )
 
     async def catch_up(self, deliver: Deliver) -> None:
-        """Act on the notices other processes have written since the last look: one ``stat`` when there are none."""
-        if _position(self.path) == (self._inode, self._offset):
+        """Act on the notices other processes have written since the last look: one ``stat`` when there are none.
+
+        Returns once every notice read so far has been acted on: while another caller is still acting on some (the
+        lock is held), this one waits for it, even if the file holds nothing newer."""
+        if not self._lock.locked() and _position(self.path) == (self._inode, self._offset):
             return
         async with self._lock:  # a second caller waits until the first has acted, then finds nothing new
             for topic, message in self._read_new():

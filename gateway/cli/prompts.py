@@ -41,14 +41,14 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Override a failed ev
 
 
 def _run(action: Callable[[], T]) -> T:
-    """Run ``action``; a prompt error becomes a message and exit code 1 (2 for invalid files)."""
+    """Run ``action``; a prompt error becomes a message and exit code 1 (2 for an invalid file or reference)."""
     from gateway.prompts.errors import PromptError, PromptFileError
 
     try:
         return action()
-    except PromptFileError as exc:
+    except (PromptFileError, ValueError) as exc:
         fail(str(exc), EXIT_USAGE)
-    except (PromptError, ValueError) as exc:
+    except PromptError as exc:
         fail(str(exc))
 
 

@@ -200,3 +200,24 @@ def test_only_a_sqlite_file_has_a_notice_file(tmp_path: Path) -> None:
     assert signal_path("sqlite:///:memory:") is None
     assert signal_path("postgresql://postgres@127.0.0.1/x") is None
     assert signal_path(None) is None
+
+
+async def test_catch_up_waits_for_a_notice_another_caller_is_still_acting_on(tmp_path: Path) -> None:
+    """The poller may have read the notice and be reloading: a request must not go on with the old copy."""
+    path = tmp_path / "gateway.db.bus"
+    bus = InvalidationBus(SignalTransport(path))
+    reloading, reloaded = asyncio.Event(), asyncio.Event()
+
+    async def slow_reload(payload: str) -> None:
+        reloading.set()
+        await asyncio.wait_for(reloaded.wait(), BOUND)
+
+    bus.subscribe(PROMPTS, slow_reload)
+    signals.append(path, PROMPTS, "faq")
+    poller = asyncio.create_task(bus.catch_up())
+    await asyncio.wait_for(reloading.wait(), BOUND)
+    request = asyncio.create_task(bus.catch_up())
+    await asyncio.sleep(0.05)
+    assert not request.done()  # it waits for the reload under way
+    reloaded.set()
+    await asyncio.wait_for(asyncio.gather(poller, request), BOUND)
