@@ -39,7 +39,7 @@ __all__ = ["KEYS", "PROMPTS", "TOPICS", "Handler", "InvalidationBus", "Transport
 Handler = Callable[[str], Awaitable[None]]
 Told = Literal["redis", "signal"]
 #: How long ``start`` waits for the listener to be in place (Redis subscribed) before it lets start-up go on.
-READY_SECONDS = 2.0
+READY_SECONDS = 1.0
 logger = logging.getLogger("gateway.bus")
 
 
@@ -52,6 +52,11 @@ class Transport(Protocol):
 
 
 class InvalidationBus:
+    """Contract: ``publish`` returns after this process's handlers of the topic ran, in the order they subscribed
+    (one that raises is logged, the others still run), and never raises for the other processes. Other processes'
+    messages run the handlers once each; this process's own never run them a second time. ``subscribe`` works
+    before and after ``start``. Topics must be in ``gateway.bus.topics.TOPICS`` (a ValueError otherwise)."""
+
     def __init__(self, transport: Transport | None = None) -> None:
         self._transport = transport
         self._sender = _new_sender()
@@ -79,6 +84,7 @@ class InvalidationBus:
             return
         ready = asyncio.Event()
         self._task = asyncio.create_task(self._transport.run(self._receive, ready), name="change-bus")
+        self._task.add_done_callback(_report_crash)
         with contextlib.suppress(TimeoutError):  # Redis down at start: start anyway, the listener keeps trying
             await asyncio.wait_for(ready.wait(), READY_SECONDS)
 
@@ -136,6 +142,12 @@ def _transport(config: GatewayConfig, database_url: str | None, redis: Redis | N
         return RedisTransport(redis, config.gateway.redis_key_prefix)
     path = signal_path(database_url)
     return SignalTransport(path) if path is not None else None
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    """The listener ends only when cancelled; anything else is a bug, and the other processes' changes stop here."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the change bus stopped listening", exc_info=task.exception())
 
 
 def _new_sender() -> str:

@@ -16,11 +16,10 @@ from typing import Any
 import openai
 import pytest
 import yaml
+from keys.test_admin_api import chat
 from support.keyed import MASTER_KEY, Admin, keyed_config, migrated, together, wait_until, write_config
 from support.servers import Gateway, fake_provider, gateway
 from support.throwaway import REDIS_URL, pg_database, redis_prefix
-
-from keys.test_admin_api import chat
 
 #: Seconds a change may take to reach a gateway: far below the refresh periods, far above what it takes.
 BOUND = 3.0
