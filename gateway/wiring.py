@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from gateway.auth import Authenticator
-from gateway.bus import InvalidationBus
+from gateway.bus import PROMPTS, InvalidationBus
 from gateway.config.models import GatewayConfig
 from gateway.costs import CostStage
 from gateway.db import Database
@@ -69,8 +69,9 @@ async def build(
         stack.push_async_callback(redis.aclose)
         readiness["redis"] = redis.ping
 
-    bus = InvalidationBus(redis)
+    bus = InvalidationBus.for_config(config, database.url, redis)  # subscribers may come before or after start
     stack.push_async_callback(bus.aclose)
+    await bus.start()
 
     if session is None:
         session = new_upstream_session(config.gateway.upstream_pool_size)
@@ -105,7 +106,6 @@ async def build(
         stack.push_async_callback(cancel_and_wait, preparing)
     pipeline = Pipeline(router, sink, stages)
     stack.push_async_callback(pipeline.aclose)
-    await bus.start()
 
     master = config.general_settings.master_key
     logger.info(
@@ -178,12 +178,11 @@ async def _prompt_stage(
     if migrated:
         return await stage.start(database, bus, seconds)
     from gateway.prompts.cache import DEFAULT_REFRESH_SECONDS, PromptCache
-    from gateway.prompts.notify import TOPIC
 
     cache = PromptCache(database, DEFAULT_REFRESH_SECONDS if seconds is None else seconds)
-    bus.subscribe(TOPIC, cache.on_invalidate)
+    bus.subscribe(PROMPTS, cache.on_invalidate)
     cache.start()
-    return stage(cache)
+    return stage(cache, bus)
 
 
 def _db_check(database: Database) -> ReadinessCheck:

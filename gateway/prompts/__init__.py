@@ -10,7 +10,7 @@
     store.py      bulk reads for the serving cache
     cache.py      the in-memory copy the hot path resolves from
     stage.py      the pipeline stage that serves a request that names a prompt
-    notify.py     telling running gateways about a change (Redis pub/sub)
+    notify.py     the old name of the bus topic (gateway.bus.topics.PROMPTS), until the admin API moves off it
 
 Nothing here runs at import time; heavy imports (jinja2, jsonschema) happen in the modules that need them.
 """

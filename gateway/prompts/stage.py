@@ -20,13 +20,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.bus import InvalidationBus
+from gateway.bus import PROMPTS, InvalidationBus
 from gateway.db import Database
 from gateway.errors import RequestError
 from gateway.pipeline.context import RequestContext
 from gateway.prompts.cache import DEFAULT_REFRESH_SECONDS, PromptCache, ServedVersion
 from gateway.prompts.errors import PromptError, RenderError
-from gateway.prompts.notify import TOPIC
 from gateway.prompts.reference import MODEL_PREFIX, Reference, parse_reference, references_prompt
 
 #: Request fields the stage consumes; everything else is passed on (or overrides the prompt's value).
@@ -36,18 +35,19 @@ _CONSUMED = frozenset({"prompt_id", "prompt_variables", "messages", "model", "pr
 class PromptStage:
     name = "prompts"
 
-    def __init__(self, cache: PromptCache) -> None:
+    def __init__(self, cache: PromptCache, bus: InvalidationBus | None = None) -> None:
         self.cache = cache
+        self._bus = bus
 
     @classmethod
     async def start(cls, database: Database, bus: InvalidationBus, refresh_seconds: float | None = None) -> PromptStage:
-        """Load the registry, listen for invalidations (call before ``bus.start``) and start the refresher."""
+        """Load the registry, reload on every change published on the bus, and start the periodic refresher."""
         seconds = DEFAULT_REFRESH_SECONDS if refresh_seconds is None else refresh_seconds
         cache = PromptCache(database, seconds)
         await cache.reload()
-        bus.subscribe(TOPIC, cache.on_invalidate)
+        bus.subscribe(PROMPTS, cache.on_invalidate)
         cache.start()
-        return cls(cache)
+        return cls(cache, bus)
 
     async def before(self, ctx: RequestContext) -> bytes | None:
         body = ctx.body
@@ -81,8 +81,13 @@ class PromptStage:
         return None
 
     async def _resolve(self, ref: Reference, caller: str | None) -> ServedVersion:
-        """From memory; on a miss, once more after checking the store (a prompt pushed a moment ago)."""
-        await self.cache.catch_up()
+        """From memory; on a miss, once more after checking the store (a prompt pushed a moment ago).
+
+        First, changes other processes announced and this one has not acted on yet (a ``gateway prompts release``
+        that returned just before this request was sent): one ``stat`` when there are none, on prompt requests
+        only."""
+        if self._bus is not None:
+            await self._bus.catch_up()
         try:
             return self.cache.resolve(ref, caller)
         except PromptError:

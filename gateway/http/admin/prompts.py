@@ -26,6 +26,7 @@ import yaml
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from gateway.bus import PROMPTS as TOPIC
 from gateway.db.audit import utcnow
 from gateway.errors import Conflict, NotFound, RequestError
 from gateway.http.admin.common import AdminRoute, ErrorMap, GatewayServices, Text, guarded, publish, run_db
@@ -37,7 +38,6 @@ from gateway.prompts import release as moves
 from gateway.prompts.diff import diff_versions
 from gateway.prompts.errors import LabelNotFound, PromptError, PromptNotFound, ReleaseRefused, VersionNotFound
 from gateway.prompts.loader import parse
-from gateway.prompts.notify import TOPIC
 from gateway.prompts.reference import parse_reference
 from gateway.prompts.spec import PromptSpec
 
