@@ -9,18 +9,7 @@ import openai
 import psycopg
 import pytest
 from support.keyed import MASTER_KEY, ONE_WORD, Admin, wait_until
-
-from keys.conftest import Pair
-
-
-def chat(base_url: str, key: str, model: str = "gpt-4o-mini") -> int:
-    """The HTTP status of one chat completion with ``key``."""
-    with openai.OpenAI(base_url=base_url, api_key=key, max_retries=0) as client:
-        try:
-            client.chat.completions.create(model=model, messages=ONE_WORD)  # type: ignore[arg-type]
-        except openai.APIStatusError as exc:
-            return exc.status_code
-    return 200
+from support.keys import Pair, chat
 
 
 def test_created_key_works_and_only_its_hash_is_stored(pair: Pair) -> None:

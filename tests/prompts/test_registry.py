@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlmodel import col, select
+from support.prompts import prompt_doc
 
 from gateway.db import Database
 from gateway.db.audit import AuditLog
@@ -19,8 +20,6 @@ from gateway.prompts.reference import Reference
 from gateway.prompts.registry import get_version, history, list_prompts, push
 from gateway.prompts.release import promote, release, rollback
 from gateway.prompts.spec import PromptSpec
-
-from .conftest import prompt_doc
 
 
 @pytest.fixture

@@ -20,13 +20,12 @@ import psycopg
 import pytest
 import redis
 import yaml
-from conftest import MASTER_KEY, base_config
+from support.config import MASTER_KEY, base_config
+from support.prompts import eventually, prompt_doc
 from support.servers import FakeProvider, Gateway, gateway
 from typer.testing import CliRunner
 
 from gateway.cli.prompts import prompts_app
-
-from .conftest import eventually, prompt_doc
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"

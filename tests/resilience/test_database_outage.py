@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from support.keyed import migrated
 from support.pgcluster import PgCluster
+from support.resilience import MASTER_KEY, READY, resilience_config, wait_for_ids
 from support.servers import FakeProvider, gateway
 from support.traffic import chat, drive, rss_mb
-
-from resilience.conftest import MASTER_KEY, READY, resilience_config, wait_for_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from support.pgcluster import PgCluster
+from support.resilience import MASTER_KEY, READY, logged_ids, resilience_config, wait_for_ids
 from support.servers import FakeProvider, Gateway, gateway
 from support.traffic import Run, chat, drive
-
-from resilience.conftest import MASTER_KEY, READY, logged_ids, resilience_config, wait_for_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
