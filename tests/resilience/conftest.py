@@ -31,8 +31,9 @@ def cluster() -> Iterator[PgCluster]:
 
 
 @pytest.fixture
-def database(cluster: PgCluster) -> Iterator[str]:
-    """A fresh database in the private cluster; the cluster is started again afterwards if a test stopped it."""
+def database_url(cluster: PgCluster) -> Iterator[str]:
+    """A fresh database in the private cluster (here in place of tests/conftest.py's); the cluster is started again
+    afterwards if a test stopped it."""
     url = cluster.new_database()
     try:
         yield url
