@@ -11,10 +11,10 @@ from support.databases import POSTGRESQL
 from gateway.db import Database
 from gateway.evals.assertions import AssertionOutcome
 from gateway.evals.compare import compare
-from gateway.evals.gate import release_gate
 from gateway.evals.model import AssertionSpec, Case, Threshold
 from gateway.evals.results import CaseResult, RunResult, score_case
 from gateway.evals.store import RunNotFound, find_run, history, load_run, save_run
+from gateway.prompts.gate import release_gate
 
 
 def case_result(case_id: str, passed: bool, *, metric: str = "m", error: str | None = None) -> CaseResult:

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from support.throwaway import pg_database
 
 from gateway.db import Database
+from support.throwaway import pg_database
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
