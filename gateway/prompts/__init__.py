@@ -4,7 +4,8 @@
     loader.py     reading and validating prompt files (errors name file, line and field)
     render.py     rendering in Jinja2's sandbox with StrictUndefined, variables checked by their JSON Schema
     registry.py   push (versions deduplicated by hash), list, show, history
-    release.py    label moves: release, canary, promote, rollback, and the eval gate
+    release.py    label moves: release, canary, promote, rollback, gated by gate.py
+    gate.py       the eval gate: production only for a version whose eval suite passed (reads stored runs)
     compare.py    per-variant figures from the request log, with Fisher's exact test (stats.py)
     diff.py       the difference of two versions, as unified diffs
     store.py      bulk reads for the serving cache

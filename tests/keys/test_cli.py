@@ -12,9 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from support.keyed import wait_until, write_config
-
-from keys.conftest import Pair
-from keys.test_admin_api import chat
+from support.keys import Pair, chat
 
 
 def gateway_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

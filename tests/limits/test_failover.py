@@ -21,10 +21,9 @@ from pathlib import Path
 import pytest
 import redis
 from support.keyed import CALL_COST, Admin, keyed_config, migrated, together
+from support.limits import call
 from support.servers import FakeProvider, Gateway, gateway
 from support.throwaway import RedisServer, pg_database, spare_port
-
-from limits.conftest import call
 
 UNREACHABLE = "Redis is unreachable"
 BACK = "Redis is reachable again"
