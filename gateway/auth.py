@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from starlette.datastructures import Headers
@@ -53,9 +54,12 @@ def presented_key(headers: Headers) -> str | None:
 
 
 class Authenticator:
-    def __init__(self, master_key: str | None, keys: KeyLookup | None = None) -> None:
+    def __init__(
+        self, master_key: str | None, keys: KeyLookup | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._master = master_key.encode() if master_key else None
         self.keys = keys
+        self._clock = clock  # epoch seconds, what ``expires_at`` is compared with; a test passes its own
 
     @property
     def open(self) -> bool:
@@ -85,6 +89,6 @@ class Authenticator:
             raise AuthenticationError("The API key is not valid for this gateway (unknown key).")
         if entry.revoked:
             raise AuthenticationError("The API key has been revoked.", code="key_revoked")
-        if entry.expired(time.time()):
+        if entry.expired(self._clock()):
             raise AuthenticationError("The API key has expired.", code="key_expired")
         return entry.principal

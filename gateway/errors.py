@@ -12,6 +12,7 @@ Upstream failures are translated into this tree at one boundary (the providers),
     │   ├── BodyTooLarge                 413
     │   ├── NotFound                     404 (unknown route)
     │   ├── MethodNotAllowed             405
+    │   ├── Conflict                     409 (a name in use, a refused prompt move; code says which)
     │   ├── RequestTimeout               408 (headers or body arrived too slowly)
     │   ├── URLTooLong                   414
     │   └── HeadersTooLarge              431
@@ -20,6 +21,8 @@ Upstream failures are translated into this tree at one boundary (the providers),
     ├── RateLimited                      429 rate_limit_error   (a gateway limit; issue: keys and budgets)
     ├── ServerBusy                       503 service_unavailable (too many connections)
     │   └── ServerShuttingDown           503 (the grace period ended while the request was open)
+    ├── DependencyUnavailable            503 service_unavailable (a store not reachable yet, e.g. keys' database)
+    │   └── DatabaseUnavailable          503 (code database_unavailable: no database, or it cannot be reached)
     └── UpstreamError                    502 upstream_error     (the provider failed)
         ├── UpstreamBadRequest           400 (the provider refused the request itself; its message is kept)
         ├── UpstreamRateLimited          429 (still limited after retries)
@@ -104,6 +107,13 @@ class MethodNotAllowed(RequestError):
     default_code = "method_not_allowed"
 
 
+class Conflict(RequestError):
+    """The request is valid but contradicts the state: a name already in use, a prompt move the gate refused."""
+
+    status = 409
+    default_code = "conflict"
+
+
 class RequestTimeout(RequestError):
     status = 408
     default_code = "request_timeout"
@@ -153,6 +163,13 @@ class ServerBusy(GatewayError):
 
 class ServerShuttingDown(ServerBusy):
     default_code = "server_shutting_down"
+
+
+class DatabaseUnavailable(DependencyUnavailable):
+    """A route that reads or writes the database (admin API, reports) on a gateway that has none, or while it
+    cannot be reached."""
+
+    default_code = "database_unavailable"
 
 
 class UpstreamError(GatewayError):

@@ -7,6 +7,7 @@ before the workers start.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import ipaddress
 import logging
@@ -87,13 +88,16 @@ def serve(config_path: str, *, host: str, port: int, workers: int, insecure: boo
         migrate_before_workers(config)
         os.environ[CONFIG_ENV] = os.path.abspath(config_path)
         multi = GuardedConfig("gateway.server:app_factory", guard, factory=True, workers=workers, **options)
-        Multiprocess(multi, sockets=[multi.bind_socket()]).run()
+        with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it handled, raised again after
+            Multiprocess(multi, sockets=[multi.bind_socket()]).run()
         return
     from gateway.http.app import create_app
 
     single = GuardedConfig(create_app(config, on_started=tune_gc), guard, **options)
     server = uvicorn.Server(single)
-    server.run()
+    # uvicorn raises the SIGINT it handled once more after a clean shutdown (uvicorn.run swallows it likewise).
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     if not server.started:
         raise SystemExit(3)  # uvicorn has logged why (e.g. the port is taken)
 

@@ -68,8 +68,9 @@ async def build(
         stack.push_async_callback(redis.aclose)
         readiness["redis"] = redis.ping
 
-    bus = InvalidationBus(redis)
+    bus = InvalidationBus.for_config(config, database.url, redis)  # subscribers may come before or after start
     stack.push_async_callback(bus.aclose)
+    await bus.start()
 
     if session is None:
         session = new_upstream_session(config.gateway.upstream_pool_size)
@@ -99,7 +100,6 @@ async def build(
         stack.push_async_callback(cancel_and_wait, preparing)
     pipeline = Pipeline(router, sink, stages)
     stack.push_async_callback(pipeline.aclose)
-    await bus.start()  # listens to the topics subscribed above
 
     master = config.general_settings.master_key
     logger.info(

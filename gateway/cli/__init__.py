@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from gateway.cli.common import EXIT_USAGE, fail
 from gateway.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="An OpenAI-compatible LLMOps gateway.")
@@ -34,8 +35,7 @@ def serve(
     try:
         run(str(config), host=host, port=port, workers=workers, insecure=insecure, log_level=log_level)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc), EXIT_USAGE)
 
 
 @app.command("check-config")
@@ -47,8 +47,7 @@ def check_config(config: Annotated[Path, typer.Argument(help="YAML config to val
     try:
         loaded = load_config(config)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc), EXIT_USAGE)
     for entry in loaded.model_list:
         typer.echo(f"{entry.model_name}: {entry.litellm_params.model}")
     typer.echo(f"{config}: ok ({len(loaded.model_list)} deployments)")
@@ -72,8 +71,7 @@ def fake_provider(
     try:
         run(options)
     except OSError as exc:
-        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
 
 
 #: Command groups, each in its own module: (command name, module, attribute).

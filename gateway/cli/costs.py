@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from gateway.cli.common import ConfigOption, DatabaseOption, open_database
+from gateway.cli.common import EXIT_USAGE, ConfigOption, DatabaseOption, console, database, fail
 
 costs_app = typer.Typer(no_args_is_help=True, help="Cost reports from the request log.")
 
@@ -50,21 +50,12 @@ def report(
             model=model,
         )
     except GatewayError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from exc
-    database = open_database(config, database_url)
-    try:
-        result = run_report(database, query)
-    finally:
-        database.dispose()
+        fail(exc.message, EXIT_USAGE)
+    with database(config, database_url) as db:
+        result = run_report(db, query)
     if output == "json":
         typer.echo(json.dumps(report_dict(result), indent=2))
     elif output == "csv":
         typer.echo(report_csv(result), nl=False)
     else:
-        import sys
-
-        from rich.console import Console
-
-        # Piped output has no terminal width to respect: do not squeeze the table into 80 columns.
-        Console(width=None if sys.stdout.isatty() else 160).print(report_table(result))
+        console().print(report_table(result))

@@ -9,32 +9,20 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from gateway.cli.common import ConfigOption, DatabaseOption, open_database
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from gateway.cli.common import EXIT_USAGE, ConfigOption, DatabaseOption, console, database, fail
 
 eval_app = typer.Typer(no_args_is_help=True, help="Offline eval suites: run, compare, history.")
 
 SuiteArgument = Annotated[Path, typer.Argument(help="Suite file, e.g. evals/support-reply.yaml.")]
 
 
-def _console() -> Console:
-    from rich.console import Console
-
-    console = Console(highlight=False)
-    if not console.is_terminal:  # CI logs and pipes: wide enough that run ids and reasons are not cut
-        console = Console(highlight=False, width=max(console.width, 160))
-    return console
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
+def _error(message: str) -> NoReturn:
+    """Exit 2: in docs/evals.md's codes, an error (bad suite, bad usage, a run not found), not a failed result."""
+    fail(message, EXIT_USAGE)
 
 
 @eval_app.command("run")
@@ -70,35 +58,33 @@ def run(
     from gateway.evals.session import RunSettings, UsageProblem, execute
 
     if prompt_version is not None and label is not None:
-        raise _fail("give --prompt-version or --label, not both")
+        _error("give --prompt-version or --label, not both")
     if gateway is None and config is None:
-        raise _fail("say where the gateway is: --gateway URL (or GATEWAY_URL), or --config FILE to start it here")
+        _error("say where the gateway is: --gateway URL (or GATEWAY_URL), or --config FILE to start it here")
     try:
         suite = load_suite(suite_file)
     except SuiteError as exc:
-        raise _fail(str(exc)) from exc
+        _error(str(exc))
     settings = RunSettings(
         gateway_url=gateway, config=config, api_key=api_key, concurrency=concurrency, repeat=repeat,
         cache_dir=None if no_cache else cache_dir, retries=retries, timeout=timeout, baseline=baseline,
         max_drop=max_drop,
     )
-    database = open_database(config, database_url)
-    console = _console()
+    out = console()
 
     def progress(title: str, total: int):  # type: ignore[no-untyped-def]
-        return progress_bar(console, title, total)
+        return progress_bar(out, title, total)
 
     candidate = (prompt_version, None if prompt_version is not None else (label or "latest"))
-    try:
-        outcome = asyncio.run(execute(suite, database, settings, candidate, progress))
-    except UsageProblem as exc:
-        raise _fail(str(exc)) from exc
-    finally:
-        database.dispose()
+    with database(config, database_url) as db:
+        try:
+            outcome = asyncio.run(execute(suite, db, settings, candidate, progress))
+        except UsageProblem as exc:
+            _error(str(exc))
     _write_reports(outcome.report, junit=junit, json_out=json_out, html=html, markdown=markdown)
     if outcome.comparison is not None:
-        print_comparison(console, outcome.comparison)
-    print_report(console, outcome.report)
+        print_comparison(out, outcome.comparison)
+    print_report(out, outcome.report)
     raise typer.Exit(0 if outcome.passed else 1)
 
 
@@ -148,16 +134,14 @@ def compare_runs(
     from gateway.evals.store import RunNotFound, find_run
 
     name, prompt = _suite_name(suite)
-    database = open_database(config, database_url)
-    try:
-        before = find_run(database, name, baseline, prompt)
-        after = find_run(database, name, candidate, prompt)
-    except RunNotFound as exc:
-        raise _fail(str(exc)) from exc
-    finally:
-        database.dispose()
+    with database(config, database_url) as db:
+        try:
+            before = find_run(db, name, baseline, prompt)
+            after = find_run(db, name, candidate, prompt)
+        except RunNotFound as exc:
+            _error(str(exc))
     comparison = compare(before, after)
-    print_comparison(_console(), comparison)
+    print_comparison(console(), comparison)
     if json_out is not None:
         json_out.write_text(json.dumps(comparison.as_dict(), indent=2, default=str) + "\n")
     if comparison.regressed(max_drop):
@@ -179,16 +163,13 @@ def history(
 
     name, _ = _suite_name(suite)
     if name is None:
-        raise _fail("name the suite")
-    database = open_database(config, database_url)
-    try:
-        runs = runs_of(database, name, limit)
-    finally:
-        database.dispose()
+        _error("name the suite")
+    with database(config, database_url) as db:
+        runs = runs_of(db, name, limit)
     if not runs:
         typer.echo(f"no stored runs of suite {name}")
         return
-    print_history(_console(), name, runs)
+    print_history(console(), name, runs)
 
 
 @eval_app.command("validate")
@@ -201,7 +182,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Suite files to ch
         try:
             suite = load_suite(path)
         except SuiteError as exc:
-            raise _fail(str(exc)) from exc
+            _error(str(exc))
         typer.echo(f"{path}: ok ({len(suite.cases)} cases, prompt {suite.prompt})")
 
 
@@ -217,6 +198,6 @@ def _suite_name(suite: str | None) -> tuple[str | None, str | None]:
         try:
             loaded = load_suite(path)
         except SuiteError as exc:
-            raise _fail(str(exc)) from exc
+            _error(str(exc))
         return loaded.name, loaded.prompt
     return suite, None

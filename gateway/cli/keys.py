@@ -1,21 +1,23 @@
 """``gateway keys ...`` and ``gateway teams ...``: manage virtual keys and teams in the database directly.
 
-Running gateways see every change within a second: through Redis at once when the config names one (the CLI
-publishes on the invalidation channel), and otherwise through their key cache's poll of the database.
+Every change is announced to the running gateways on the change bus (``gateway.cli.common.announce``): through
+Redis when the config names one, else through the SQLite file's notices, and they refuse a revoked key at once.
+On PostgreSQL without Redis they see it on their key cache's next poll of the database (0.5 s by default).
+Exit codes: 1 when the operation fails (no such key, a name taken), 2 for a bad option value.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 
-from gateway.cli.common import ConfigOption, DatabaseOption, open_database
+from gateway.bus import KEYS
+from gateway.cli.common import EXIT_USAGE, ConfigOption, DatabaseOption, announce, console, database, fail
 
 keys_app = typer.Typer(no_args_is_help=True, help="Virtual keys: create, list, revoke, rotate.")
 teams_app = typer.Typer(no_args_is_help=True, help="Teams: budgets and limits shared by their keys.")
@@ -159,10 +161,10 @@ def update_team(
     changes = {field: value for field, value in given.items() if value is not None}
     for field in clear or []:
         if field not in ("models", "budget", "rpm", "tpm"):
-            _fail(f"--clear takes models, budget, rpm or tpm, not {field!r}")
+            fail(f"--clear takes models, budget, rpm or tpm, not {field!r}", EXIT_USAGE)
         changes["budget_usd" if field == "budget" else field] = None
     if not changes:
-        _fail("nothing to change; give at least one option")
+        fail("nothing to change; give at least one option", EXIT_USAGE)
     row = _run(config, database_url, store.update_team, ref, _spec(TeamUpdate, **changes))
     typer.echo(f"updated team {row.id} ({row.name})")
 
@@ -171,46 +173,23 @@ def _run(config: Path | None, database_url: str | None, fn: Callable[..., T], *a
     """Run a store operation, turn its errors into a message and exit code 1, and tell running gateways."""
     from gateway.keys.store import KeyStoreError
 
-    database = open_database(config, database_url)
-    try:
-        result = fn(database, *args)
-    except (KeyStoreError, ValueError) as exc:
-        _fail(str(exc))
-    finally:
-        database.dispose()
-    if fn.__name__ not in ("list_keys", "list_teams"):
-        _announce(config)
+    with database(config, database_url) as opened:
+        try:
+            result = fn(opened, *args)
+        except (KeyStoreError, ValueError) as exc:
+            fail(str(exc))
+        if fn.__name__ not in ("list_keys", "list_teams"):
+            announce(config, opened, KEYS)
     return result
 
 
-def _announce(config: Path | None) -> None:
-    """Publish the change on Redis when the config names one; otherwise gateways see it on their next poll."""
-    if config is None:
-        return
-    from gateway.config import load_config
-
-    redis_url = load_config(config).gateway.redis_url
-    if redis_url is None:
-        return
-    import redis
-
-    from gateway.bus import CHANNEL_PREFIX
-    from gateway.keys.cache import TOPIC
-
-    try:
-        with redis.Redis.from_url(redis_url.get_secret_value(), socket_timeout=2) as client:
-            client.publish(CHANNEL_PREFIX + TOPIC, "changed")
-    except redis.RedisError as exc:
-        typer.echo(f"warning: could not notify gateways through Redis ({exc}); they will see it within a second "
-                   "from the database", err=True)
-
-
 def _spec(model: type[T], **values: Any) -> T:
+    """The options as a validated spec; a value it refuses is a usage error (exit 2), as click's own checks are."""
     try:
         return model.model_validate(values)  # type: ignore[attr-defined, no-any-return]
     except ValidationError as exc:
         first = exc.errors()[0]
-        _fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", EXIT_USAGE)
 
 
 def _split(models: str | None) -> list[str] | None:
@@ -222,7 +201,6 @@ def _budget(view: dict[str, Any]) -> str:
 
 
 def _table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
@@ -230,8 +208,7 @@ def _table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*[_cell(row.get(column)) for column in columns])
-    # Piped output (scripts, tests) gets full cells rather than a table folded to 80 columns.
-    Console(width=None if sys.stdout.isatty() else 240).print(table)
+    console().print(table)
 
 
 def _cell(value: Any) -> str:
@@ -240,8 +217,3 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(value)
     return str(value)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)

@@ -1,28 +1,28 @@
 """``gateway prompts ...``: push prompt files, inspect versions, move labels, compare variants.
 
-Every command works on the database directly (``--config`` / ``--database-url``). Label moves are then announced
-to running gateways on Redis when the config names one (they reload at once), and are otherwise picked up by
-their periodic check within seconds. "Who" in the audit log is ``--actor``, by default the login name.
+Every command works on the database directly (``--config`` / ``--database-url``). Pushes and label moves are then
+announced to the running gateways on the change bus (``gateway.cli.common.announce``): through Redis when the config
+names one, else through the SQLite file's notices, and they reload at once (on PostgreSQL without Redis, on their
+periodic check). "Who" in the audit log is ``--actor``, by default the login name. Exit codes: 1 when the operation
+fails (unknown prompt, a refused move), 2 for an invalid prompt file or reference.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gateway.cli.common import ConfigOption, DatabaseOption, open_database
-from gateway.db import Database
+from gateway.bus import PROMPTS
+from gateway.cli.common import EXIT_USAGE, ConfigOption, DatabaseOption, announce, console, database, fail
 
 prompts_app = typer.Typer(no_args_is_help=True, help="Versioned prompts: push, release, roll back, compare.")
 T = TypeVar("T")
@@ -40,54 +40,16 @@ LabelOption = Annotated[str, typer.Option("--label", "-l", help="The label to mo
 ForceOption = Annotated[bool, typer.Option("--force", help="Override a failed eval gate (written to the audit log).")]
 
 
-def _console() -> Console:
-    return Console(highlight=False)
-
-
-@contextmanager
-def _registry(config: Path | None, database_url: str | None) -> Iterator[Database]:
-    database = open_database(config, database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
-
-
 def _run(action: Callable[[], T]) -> T:
-    """Run ``action``; a prompt error becomes a message and exit code 1 (2 for invalid files)."""
+    """Run ``action``; a prompt error becomes a message and exit code 1 (2 for an invalid file or reference)."""
     from gateway.prompts.errors import PromptError, PromptFileError
 
     try:
         return action()
-    except PromptFileError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except (PromptError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
-
-
-def _announce(config: Path | None, name: str, database: Database) -> None:
-    """Tell running gateways at once: through Redis when configured, else through the SQLite signal file."""
-    from gateway.prompts.notify import publish_change, touch_signal
-
-    url = _redis_url(config)
-    told = publish_change(url, name)
-    if touch_signal(database.url):
-        typer.echo("running gateways on this database were told")
-    elif told:
-        typer.echo("running gateways were told through Redis")
-    elif url is None:
-        typer.echo("running gateways pick this up on their next check (within seconds)")
-
-
-def _redis_url(config: Path | None) -> str | None:
-    if config is None:
-        return None
-    from gateway.config import load_config
-
-    loaded = load_config(config)
-    return loaded.gateway.redis_url.get_secret_value() if loaded.gateway.redis_url else None
+    except (PromptFileError, ValueError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    except PromptError as exc:
+        fail(str(exc))
 
 
 @prompts_app.command()
@@ -102,22 +64,22 @@ def push(
     from gateway.prompts.registry import push as push_specs
 
     specs = _run(lambda: load_dir(directory))
-    with _registry(config, database_url) as database:
-        results = _run(lambda: push_specs(database, [(str(p), s) for p, s in specs], actor or _default_actor()))
-    console = _console()
+    with database(config, database_url) as db:
+        results = _run(lambda: push_specs(db, [(str(p), s) for p, s in specs], actor or _default_actor()))
+    out = console()
     for result in results:
         if result.status == "unchanged":
-            console.print(f"  {result.name}: unchanged (v{result.version})", style="dim")
+            out.print(f"  {result.name}: unchanged (v{result.version})", style="dim")
         elif result.status == "reverted":
-            console.print(f"[yellow]~[/] {result.name}: same as v{result.version}; latest v{result.previous} -> "
+            out.print(f"[yellow]~[/] {result.name}: same as v{result.version}; latest v{result.previous} -> "
                           f"v{result.version}")
         else:
             origin = f" (was v{result.previous})" if result.previous else ""
-            console.print(f"[green]+[/] {result.name}: {result.status} v{result.version}{origin}")
+            out.print(f"[green]+[/] {result.name}: {result.status} v{result.version}{origin}")
     changed = [r for r in results if r.status != "unchanged"]
-    console.print(f"{len(results)} prompts, {len(changed)} changed")
+    out.print(f"{len(results)} prompts, {len(changed)} changed")
     if changed:
-        _announce(config, ",".join(sorted({r.name for r in changed})), database)
+        announce(config, db, PROMPTS, ",".join(sorted({r.name for r in changed})))
 
 
 @prompts_app.command("list")
@@ -125,8 +87,8 @@ def list_(config: ConfigOption = None, database_url: DatabaseOption = None) -> N
     """Every prompt, its number of versions and its labels."""
     from gateway.prompts.registry import list_prompts
 
-    with _registry(config, database_url) as database:
-        summaries = list_prompts(database)
+    with database(config, database_url) as db:
+        summaries = list_prompts(db)
     table = Table("prompt", "versions", "labels")
     for summary in summaries:
         labels = ", ".join(
@@ -135,7 +97,7 @@ def list_(config: ConfigOption = None, database_url: DatabaseOption = None) -> N
             for info in summary.labels
         )
         table.add_row(summary.name, str(summary.versions), labels)
-    _console().print(table)
+    console().print(table)
 
 
 @prompts_app.command()
@@ -151,11 +113,11 @@ def show(
     from gateway.prompts.registry import get_version
 
     ref = _run(lambda: parse_reference(reference))
-    with _registry(config, database_url) as database:
-        info = _run(lambda: get_version(database, ref))
-    console = _console()
-    console.print(f"[bold]{info.name}@{info.version}[/]  labels: {', '.join(info.labels) or '-'}")
-    console.print(f"hash {info.content_hash}  pushed {info.created_at:%Y-%m-%d %H:%M:%S} by {info.created_by}"
+    with database(config, database_url) as db:
+        info = _run(lambda: get_version(db, ref))
+    out = console()
+    out.print(f"[bold]{info.name}@{info.version}[/]  labels: {', '.join(info.labels) or '-'}")
+    out.print(f"hash {info.content_hash}  pushed {info.created_at:%Y-%m-%d %H:%M:%S} by {info.created_by}"
                   + (f" from {info.source}" if info.source else ""))
     typer.echo(yaml.safe_dump({"name": info.name, **info.content}, sort_keys=False, allow_unicode=True, width=10**6))
 
@@ -173,19 +135,19 @@ def diff(
     from gateway.prompts.reference import parse_reference
     from gateway.prompts.registry import get_version
 
-    with _registry(config, database_url) as database:
-        old = _run(lambda: get_version(database, parse_reference(f"{name}@{a}")))
-        new = _run(lambda: get_version(database, parse_reference(f"{name}@{b}")))
+    with database(config, database_url) as db:
+        old = _run(lambda: get_version(db, parse_reference(f"{name}@{a}")))
+        new = _run(lambda: get_version(db, parse_reference(f"{name}@{b}")))
     parts = diff_versions(name, old.version, old.content, new.version, new.content)
-    console = _console()
+    out = console()
     if not parts:
-        console.print(f"{name}@{old.version} and {name}@{new.version} are the same")
+        out.print(f"{name}@{old.version} and {name}@{new.version} are the same")
     for part in parts:
-        console.print(f"[bold]{part.title}[/]")
+        out.print(f"[bold]{part.title}[/]")
         for line in part.lines:
             style = "bold" if line.startswith(("---", "+++")) else "green" if line.startswith("+") else (
                 "red" if line.startswith("-") else "cyan" if line.startswith("@@") else None)
-            console.print(Text(line, style=style or ""))
+            out.print(Text(line, style=style or ""))
 
 
 @prompts_app.command()
@@ -202,12 +164,12 @@ def release(
     """Point a label at a version, or start a canary with --canary PERCENT."""
     from gateway.prompts.release import release as do_release
 
-    with _registry(config, database_url) as database:
-        move = _run(lambda: do_release(database, name, version, label=label, canary=canary, force=force,
+    with database(config, database_url) as db:
+        move = _run(lambda: do_release(db, name, version, label=label, canary=canary, force=force,
                                        actor=actor or _default_actor()))
     _report(move)
     if move.changed:
-        _announce(config, name, database)
+        announce(config, db, PROMPTS, name)
 
 
 @prompts_app.command()
@@ -222,10 +184,10 @@ def promote(
     """Make the label's canary version its version, for all traffic."""
     from gateway.prompts.release import promote as do_promote
 
-    with _registry(config, database_url) as database:
-        move = _run(lambda: do_promote(database, name, label=label, force=force, actor=actor or _default_actor()))
+    with database(config, database_url) as db:
+        move = _run(lambda: do_promote(db, name, label=label, force=force, actor=actor or _default_actor()))
     _report(move)
-    _announce(config, name, database)
+    announce(config, db, PROMPTS, name)
 
 
 @prompts_app.command()
@@ -239,22 +201,22 @@ def rollback(
     """End the label's canary at once, or else point the label back at its previous version."""
     from gateway.prompts.release import rollback as do_rollback
 
-    with _registry(config, database_url) as database:
-        move = _run(lambda: do_rollback(database, name, label=label, actor=actor or _default_actor()))
+    with database(config, database_url) as db:
+        move = _run(lambda: do_rollback(db, name, label=label, actor=actor or _default_actor()))
     _report(move)
-    _announce(config, name, database)
+    announce(config, db, PROMPTS, name)
 
 
 def _report(move: object) -> None:
     from gateway.prompts.release import Move
 
     assert isinstance(move, Move)
-    console = _console()
-    console.print(_describe_move(move))
+    out = console()
+    out.print(_describe_move(move))
     if move.detail.get("forced"):
-        console.print(f"[yellow]eval gate overridden with --force[/]: {move.detail.get('gate')}")
+        out.print(f"[yellow]eval gate overridden with --force[/]: {move.detail.get('gate')}")
     elif move.detail.get("gate_passed"):
-        console.print(f"eval gate passed: {move.detail.get('gate')}")
+        out.print(f"eval gate passed: {move.detail.get('gate')}")
 
 
 def _describe_move(move: Any) -> str:
@@ -281,14 +243,14 @@ def history(
     """Every label move of the prompt: when, who, what, from, to."""
     from gateway.prompts.registry import history as read_history
 
-    with _registry(config, database_url) as database:
-        entries = _run(lambda: read_history(database, name))
+    with database(config, database_url) as db:
+        entries = _run(lambda: read_history(db, name))
     table = Table("when (UTC)", "who", "action", "label", "from", "to", "detail")
     for entry in entries:
         detail = _history_detail(entry.detail)
         table.add_row(f"{entry.created_at:%Y-%m-%d %H:%M:%S}", entry.actor, entry.action.removeprefix("prompt."),
                       entry.target.rpartition("@")[2], entry.from_value or "-", entry.to_value or "-", detail)
-    _console().print(table)
+    console().print(table)
 
 
 def _history_detail(detail: dict[str, Any]) -> str:
@@ -322,15 +284,15 @@ def compare(
     from gateway.prompts.compare import compare as do_compare
 
     since: datetime | None = utcnow() - timedelta(hours=since_hours) if since_hours else None
-    with _registry(config, database_url) as database:
-        result = _run(lambda: do_compare(database, name, label=label, since=since))
+    with database(config, database_url) as db:
+        result = _run(lambda: do_compare(db, name, label=label, since=since))
     if as_json:
         import orjson
 
         typer.echo(orjson.dumps(as_dict(result), option=orjson.OPT_INDENT_2).decode())
         return
-    console = _console()
-    console.print(f"[bold]{name}@{label}[/] since {result.since:%Y-%m-%d %H:%M:%S} UTC")
+    out = console()
+    out.print(f"[bold]{name}@{label}[/] since {result.since:%Y-%m-%d %H:%M:%S} UTC")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("version", "role", "requests", "cost/req", "latency", "error rate", "eval"):
         table.add_column(header, no_wrap=True, justify="left" if header in ("version", "role") else "right")
@@ -338,10 +300,10 @@ def compare(
         score = "-" if v.eval_score is None else f"{v.eval_score:.2f}" + (" pass" if v.eval_passed else " fail")
         table.add_row(f"v{v.version}", v.role, str(v.requests), f"${v.cost_per_request:.6f}",
                       f"{v.latency_ms:.0f} ms", f"{v.error_rate:.2%} ({v.errors})", score)
-    console.print(table)
+    out.print(table)
     for test in result.tests:
         verdict = "[red]significant[/]" if test.significant else "not significant"
-        console.print(f"error rate v{test.version} vs v{test.against}: p = {test.p_value:.4g} ({verdict}; "
+        out.print(f"error rate v{test.version} vs v{test.against}: p = {test.p_value:.4g} ({verdict}; "
                       f"{test.test})")
     if not result.variants:
-        console.print("no requests in the window")
+        out.print("no requests in the window")

@@ -8,10 +8,13 @@ now (mostly from the run cache when it ran before) and stored too, so the compar
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from gateway.db import Database
 from gateway.evals.cache import NoCache, RunCache
@@ -22,8 +25,13 @@ from gateway.evals.reports import run_dict
 from gateway.evals.results import RunResult
 from gateway.evals.runner import Progress, PromptTarget, Runner
 from gateway.evals.store import RunNotFound, StoredRun, find_run, load_run, save_run
+from gateway.prompts.errors import PromptError
+from gateway.prompts.reference import Reference
+from gateway.prompts.registry import get_version
 
 ProgressFactory = Callable[[str, int], AbstractContextManager[Progress]]
+
+logger = logging.getLogger("gateway.evals")
 
 
 class UsageProblem(Exception):
@@ -59,21 +67,17 @@ def resolve_prompt(database: Database, name: str, version: int | None, label: st
                    *, required: bool) -> PromptTarget:
     """The version and content hash from the registry when it is readable; ``required`` makes a miss fatal."""
     try:
-        from gateway.prompts.errors import PromptError
-        from gateway.prompts.reference import Reference
-        from gateway.prompts.registry import get_version
-    except ImportError:
-        return PromptTarget(name, version, label)
-    try:
         info = get_version(database, Reference(name, version=version, label=label))
     except PromptError as exc:
         if required:
             raise UsageProblem(f"{exc} in the registry at {database.safe_url} "
                                "(push it first: gateway prompts push prompts/)") from exc
         return PromptTarget(name, version, label)
-    except Exception:  # a database without the registry's tables: learn the version from the gateway
+    except (OperationalError, ProgrammingError) as exc:  # no registry tables there (SQLite / PostgreSQL)
         if required:
             raise
+        logger.warning("no prompt registry at %s (%s): the gateway will say which version ran",
+                       database.safe_url, type(exc.orig).__name__)
         return PromptTarget(name, version, label)
     return PromptTarget(name, info.version, label, info.content_hash)
 

@@ -2,10 +2,10 @@
 
 Loaded at start-up, then kept fresh two ways:
 
-* a message on the invalidation bus (topic ``keys``) reloads at once; the admin API and the CLI publish one after
-  every change, and with Redis it reaches every replica;
+* a message on the change bus (topic ``keys``) reloads at once; the admin API and the CLI publish one after
+  every change, and it reaches every process (through Redis, or the SQLite file's notices; see gateway.bus);
 * a poll of ``key_store_version`` (one row, one integer) every ``refresh_seconds`` reloads when the number moved.
-  It covers replicas without Redis, a missed message, and changes made by the CLI where no Redis is configured.
+  It covers PostgreSQL without Redis, a missed message, and a change written to the database by other means.
 
 A database that cannot be reached leaves the last loaded keys in place, with one warning per outage. One that
 cannot be reached at start-up does not stop the start: until the first load succeeds (the poll keeps trying),
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC
 
-from gateway.bus import InvalidationBus
+from gateway.bus import KEYS, InvalidationBus
 from gateway.db import Database
 from gateway.db.keys import Team, VirtualKey
 from gateway.errors import DependencyUnavailable
@@ -28,7 +28,7 @@ from gateway.keys import store
 from gateway.pipeline.context import NO_LIMITS, Limits, Principal
 from gateway.tasks import cancel_and_wait
 
-TOPIC = "keys"
+TOPIC = KEYS  # (gateway/http/admin/keys.py imports it from here)
 logger = logging.getLogger("gateway.keys")
 
 
@@ -91,7 +91,7 @@ class KeyCache:
             listener()
 
     async def start(self, bus: InvalidationBus | None) -> None:
-        """Load now, then follow changes. Subscribe before ``bus.start``. A database that cannot be reached (or
+        """Load now, then follow changes. A database that cannot be reached (or
         not migrated yet) does not stop the start: the poll loads the keys once it answers."""
         try:
             await self.reload()

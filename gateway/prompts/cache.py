@@ -1,13 +1,12 @@
 """The serving side's copy of the registry, in memory, so resolving a prompt costs no database round trip.
 
 * Loaded whole at start-up (before the gateway reports ready).
-* Reloaded at once when the ``prompts`` topic of the ``InvalidationBus`` fires: a release, promote or rollback
-  through the admin API of any replica, or the CLI when Redis is configured.
-* Reloaded at once when the CLI touches the SQLite signal file (``gateway.prompts.notify``): its mtime is checked
-  ten times a second, and by every request that names a prompt (one ``stat``), so a request sent after the CLI
-  returned sees the change. The embedded default needs no Redis for an immediate release.
+* Reloaded at once when the ``prompts`` topic of the change bus (``gateway.bus``) fires: a release, promote or
+  rollback through the admin API of any process, or through the CLI. With Redis the message reaches every replica;
+  on the embedded default (a SQLite file, no Redis) every process on the file, and the stage checks for such a
+  message on every request that names a prompt, so a request sent after the CLI returned sees the change.
 * Checked every ``refresh_seconds`` with one cheap query (``store.change_token``), and reloaded when it moved:
-  this covers CLI changes without Redis and replicas that missed a message.
+  this covers PostgreSQL without Redis and replicas that missed a message.
 * Checked again when a request names a prompt, version or label it does not know, before the 400: a prompt pushed
   a moment ago is served at once. Every miss is answered from a check that began after it arrived, and misses
   share checks, at most one per ``MISS_CHECK_SECONDS``: a flood of unknown names costs the database at most
@@ -22,15 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from gateway.db import Database
 from gateway.prompts.errors import LabelNotFound, PromptNotFound, VersionNotFound
-from gateway.prompts.notify import signal_path
 from gateway.prompts.reference import DEFAULT_LABEL, Reference, in_canary
 from gateway.prompts.render import CompiledPrompt
 from gateway.prompts.store import LabelRow, PromptRows, Token, VersionRow, read_all, read_token
@@ -39,7 +35,6 @@ from gateway.tasks import cancel_and_wait
 logger = logging.getLogger("gateway.prompts")
 DEFAULT_REFRESH_SECONDS = 2.0
 MISS_CHECK_SECONDS = 0.2
-SIGNAL_POLL_SECONDS = 0.1
 
 
 class ServedVersion:
@@ -86,8 +81,6 @@ class PromptCache:
         self._task: asyncio.Task[None] | None = None
         self._miss_lock = asyncio.Lock()
         self._miss_checked_at = float("-inf")  # when the last check for a miss began (monotonic)
-        self._signal = signal_path(database.url)
-        self._signalled = _mtime(self._signal)  # the signal's mtime the loaded registry is known to cover
         self._outage = False
 
     def resolve(self, ref: Reference, caller: str | None) -> ServedVersion:
@@ -125,21 +118,6 @@ class PromptCache:
             self._apply(token, rows)
             self._loaded = covering
 
-    async def catch_up(self) -> None:
-        """Reload now if the CLI touched the signal file since the last load: one ``stat``, on prompt requests only,
-        so a request sent after ``gateway prompts release`` returned is served the new version."""
-        if self._signal is None:
-            return
-        seen = _mtime(self._signal)
-        if seen == self._signalled:
-            return
-        try:
-            await self.reload()
-        except Exception as exc:  # serve what we have; the refresher reports the outage and tries again
-            logger.debug("prompt reload on the CLI's signal failed: %s", _one_line(exc))
-            return
-        self._signalled = seen
-
     async def check_after_miss(self) -> None:
         """Make sure the registry was read after this moment (see the module's docstring); never raises."""
         arrived = time.monotonic()
@@ -166,7 +144,7 @@ class PromptCache:
         return True
 
     def start(self) -> None:
-        if self._task is None and (self._refresh_seconds > 0 or self._signal is not None):
+        if self._task is None and self._refresh_seconds > 0:
             self._task = asyncio.create_task(self._refresh_loop(), name="prompt-cache-refresh")
 
     async def aclose(self) -> None:
@@ -174,20 +152,13 @@ class PromptCache:
         await cancel_and_wait(task)
 
     async def _refresh_loop(self) -> None:
-        next_check = time.monotonic() + self._refresh_seconds
         while True:
-            await asyncio.sleep(SIGNAL_POLL_SECONDS if self._signal is not None else self._refresh_seconds)
-            seen = _mtime(self._signal)
-            due = self._refresh_seconds > 0 and time.monotonic() >= next_check
-            if seen == self._signalled and not due:
-                continue
-            next_check = time.monotonic() + self._refresh_seconds
+            await asyncio.sleep(self._refresh_seconds)
             try:
-                await (self.reload() if seen != self._signalled else self.refresh_if_changed())
+                await self.refresh_if_changed()
             except Exception as exc:  # keep serving what we have; the next tick tries again
                 self._note_outage(exc)
                 continue
-            self._signalled = seen
             self._note_recovery()
 
     def _note_outage(self, exc: Exception) -> None:
@@ -213,15 +184,6 @@ class PromptCache:
         self._prompts = fresh
         self._token = token
         logger.debug("prompt cache loaded: %d prompts", len(fresh))
-
-
-def _mtime(path: Path | None) -> float | None:
-    if path is None:
-        return None
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -180,15 +180,6 @@ def list_prompts(database: Database) -> list[PromptSummary]:
     return sorted(summaries.values(), key=lambda s: s.name)
 
 
-def labels_of(database: Database, name: str) -> list[LabelInfo]:
-    with database.session() as session:
-        prompt = prompt_row(session, name)
-        rows = session.exec(
-            select(PromptLabel).where(col(PromptLabel.prompt_id) == prompt.id).order_by(col(PromptLabel.label))
-        )
-        return [_label_info(row) for row in rows]
-
-
 def get_version(database: Database, ref: Reference) -> VersionInfo:
     with database.session() as session:
         prompt = prompt_row(session, ref.name)

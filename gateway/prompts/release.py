@@ -8,7 +8,7 @@
 
 The release gate: a version that names an eval suite (``eval_suite``) may only reach ``production`` (as a plain
 release, a canary or a promotion) if the latest run of that suite on that version passed
-(``gateway.evals.gate.release_gate``). ``force=True`` overrides a refusal; the override is in the audit row.
+(``gateway.prompts.gate.release_gate``). ``force=True`` overrides a refusal; the override is in the audit row.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from gateway.db import Database
 from gateway.db.audit import AuditLog, record_audit, utcnow
 from gateway.db.prompts import Prompt, PromptLabel, PromptVersion
 from gateway.prompts.errors import LabelNotFound, ReleaseRefused
+from gateway.prompts.gate import release_gate
 from gateway.prompts.registry import LATEST, audit_target, label_row, move_label, prompt_row, version_row
 from gateway.prompts.spec import check_label
 
@@ -152,7 +153,7 @@ def _gate(session: Session, prompt: Prompt, target: PromptVersion, label: str, f
     """Check the eval gate for a move of ``label`` to ``target``; the returned detail goes into the audit row."""
     if label != GATED_LABEL or target.eval_suite is None:
         return {}
-    passed, reason = _release_gate(session, prompt.name, target.version, target.eval_suite)
+    passed, reason = release_gate(session, prompt.name, target.version, target.eval_suite)
     detail: dict[str, Any] = {"eval_suite": target.eval_suite, "gate_passed": passed, "gate": reason}
     if passed:
         return detail
@@ -163,14 +164,6 @@ def _gate(session: Session, prompt: Prompt, target: PromptVersion, label: str, f
         )
     detail["forced"] = True
     return detail
-
-
-def _release_gate(session: Session, name: str, version: int, suite: str) -> tuple[bool, str]:
-    try:
-        from gateway.evals.gate import release_gate
-    except ImportError:
-        return False, "the eval gate is unavailable (gateway.evals.gate is not installed)"
-    return release_gate(session, name, version, suite)
 
 
 def _existing_label(session: Session, prompt: Prompt, label: str) -> PromptLabel:

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from typing import Any, Self
 
+from gateway.bus import PROMPTS, InvalidationBus
 from gateway.errors import RequestError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.stages import StageParts
 from gateway.prompts.cache import PromptCache, ServedVersion
 from gateway.prompts.errors import PromptError, RenderError
-from gateway.prompts.notify import TOPIC
 from gateway.prompts.reference import MODEL_PREFIX, Reference, parse_reference, references_prompt
 
 #: Request fields the stage consumes; everything else is passed on (or overrides the prompt's value).
@@ -35,8 +35,9 @@ _CONSUMED = frozenset({"prompt_id", "prompt_variables", "messages", "model", "pr
 class PromptStage:
     name = "prompts"
 
-    def __init__(self, cache: PromptCache) -> None:
+    def __init__(self, cache: PromptCache, bus: InvalidationBus | None = None) -> None:
         self.cache = cache
+        self._bus = bus
 
     @classmethod
     async def start(cls, parts: StageParts) -> Self:
@@ -45,9 +46,9 @@ class PromptStage:
         cache = PromptCache(parts.database, parts.config.gateway.prompt_refresh_seconds)
         if parts.database_ready:
             await cache.reload()
-        parts.bus.subscribe(TOPIC, cache.on_invalidate)
+        parts.bus.subscribe(PROMPTS, cache.on_invalidate)
         cache.start()
-        return cls(cache)
+        return cls(cache, parts.bus)
 
     async def before(self, ctx: RequestContext) -> bytes | None:
         body = ctx.body
@@ -81,8 +82,13 @@ class PromptStage:
         return None
 
     async def _resolve(self, ref: Reference, caller: str | None) -> ServedVersion:
-        """From memory; on a miss, once more after checking the store (a prompt pushed a moment ago)."""
-        await self.cache.catch_up()
+        """From memory; on a miss, once more after checking the store (a prompt pushed a moment ago).
+
+        First, changes other processes announced and this one has not acted on yet (a ``gateway prompts release``
+        that returned just before this request was sent): one ``stat`` when there are none, on prompt requests
+        only."""
+        if self._bus is not None:
+            await self._bus.catch_up()
         try:
             return self.cache.resolve(ref, caller)
         except PromptError:

@@ -6,15 +6,11 @@ import logging
 import os
 from collections.abc import Mapping
 from types import ModuleType
-from typing import Any
 
 import aiohttp
 
 from gateway.config.models import GatewayConfig, ModelEntry
-from gateway.errors import ConfigError
-from gateway.providers.base import Provider
-from gateway.providers.openai_compat import OpenAICompatProvider
-from gateway.providers.registry import KEY_ENV, fast_path_base
+from gateway.providers.registry import ProviderEntry, Upstream, provider_for
 from gateway.routing.deployment import Deployment, Prices
 from gateway.routing.router import RetryPolicy, Router
 from gateway.routing.strategies import STRATEGIES
@@ -23,7 +19,8 @@ logger = logging.getLogger("gateway.routing")
 
 
 def needs_litellm(config: GatewayConfig) -> bool:
-    return any(fast_path_base(_split(entry)[0], entry.litellm_params.api_base) is None for entry in config.model_list)
+    """Whether a deployment is served through litellm, which must then be imported at start-up."""
+    return any(_entry(model).uses_litellm for model in config.model_list)
 
 
 def build_router(
@@ -61,6 +58,11 @@ def _split(entry: ModelEntry) -> tuple[str, str]:
     return entry.litellm_params.provider_and_name()
 
 
+def _entry(model: ModelEntry) -> ProviderEntry:
+    """The provider table's entry for this deployment (``gateway.providers.registry``)."""
+    return provider_for(_split(model)[0], model.litellm_params.api_base)
+
+
 def _deployment(
     config: GatewayConfig,
     entry: ModelEntry,
@@ -73,24 +75,8 @@ def _deployment(
     provider_name, upstream_model = _split(entry)
     deployment_id = entry.model_info.id or f"{entry.model_name}#{index}"
     label = f"deployment {deployment_id} ({params.model})"
-    api_key = params.api_key.get_secret_value() if params.api_key else None
-    base = fast_path_base(provider_name, params.api_base)
-    provider: Provider
-    if base is not None:
-        if api_key is None and provider_name in KEY_ENV:
-            api_key = env.get(KEY_ENV[provider_name])
-        provider = OpenAICompatProvider(
-            session,
-            api_base=base,
-            api_key=api_key,
-            label=label,
-            organization=params.organization,
-            extra_headers=params.extra_headers,
-        )
-    else:
-        if litellm is None:
-            raise ConfigError(f"{label} needs litellm, which was not loaded")
-        provider = _litellm_provider(config, entry, litellm, label, api_key)
+    kind = _entry(entry)
+    provider = kind.factory(_upstream(config, entry, kind, label, session, litellm, env))
     timeout = params.timeout or config.litellm_settings.request_timeout or config.router_settings.timeout
     return Deployment(
         id=deployment_id,
@@ -98,7 +84,7 @@ def _deployment(
         provider_name=provider_name,
         upstream_model=upstream_model,
         provider=provider,
-        fast_path=base is not None,
+        fast_path=kind.fast_path,
         timeout=timeout,
         stream_timeout=params.stream_timeout or config.router_settings.stream_timeout or timeout,
         weight=params.weight,
@@ -117,23 +103,30 @@ def _first_set(*prices: float | None) -> float | None:
     return next((price for price in prices if price is not None), None)
 
 
-def _litellm_provider(
-    config: GatewayConfig, entry: ModelEntry, litellm: ModuleType, label: str, api_key: str | None
-) -> Provider:
-    from gateway.providers.litellm_provider import LiteLLMProvider
-
+def _upstream(
+    config: GatewayConfig,
+    entry: ModelEntry,
+    kind: ProviderEntry,
+    label: str,
+    session: aiohttp.ClientSession,
+    litellm: ModuleType | None,
+    env: Mapping[str, str],
+) -> Upstream:
     params = entry.litellm_params
-    extra: dict[str, Any] = config.extra_provider_params(entry)
-    extra.update(
-        api_base=params.api_base,
-        api_key=api_key,
-        api_version=params.api_version,
-        extra_headers=params.extra_headers,
-    )
-    return LiteLLMProvider(
-        litellm,
+    api_key = params.api_key.get_secret_value() if params.api_key else None
+    if api_key is None and kind.key_env is not None:
+        api_key = env.get(kind.key_env)
+    return Upstream(
         model=params.model,
         label=label,
-        params=extra,
+        session=session,
+        litellm=litellm,
+        base_url=kind.base_url(params.api_base),
+        api_key=api_key,
+        api_base=params.api_base,
+        api_version=params.api_version,
+        organization=params.organization,
+        extra_headers=params.extra_headers,
+        extra_params=config.extra_provider_params(entry),
         drop_params=config.litellm_settings.drop_params,
     )

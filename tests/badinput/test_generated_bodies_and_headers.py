@@ -15,9 +15,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from support.badinput import MASTER_KEY, MODELS, Findings, judge
 from support.servers import Gateway
-
-from badinput.conftest import MASTER_KEY, MODELS, Findings, judge
 
 pytestmark = pytest.mark.slow
 

@@ -19,10 +19,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from support.badinput import MASTER_KEY, Findings, judge
 from support.contracts import spec_path
 from support.servers import Gateway
-
-from badinput.conftest import MASTER_KEY, Findings, judge
 
 pytestmark = pytest.mark.slow
 

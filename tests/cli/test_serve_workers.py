@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from support.databases import BOTH
 from support.keyed import MASTER_KEY, keyed_config
 from support.servers import FakeProvider, Gateway, gateway
-from support.throwaway import pg_database
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'new.db'}"
-        return
-    with pg_database("workers") as url:
-        yield url
-
-
-def test_two_workers_on_a_new_database_start_and_serve(fake: FakeProvider, fresh_database: str,
+@pytest.mark.parametrize("database_url", BOTH, indirect=True)
+def test_two_workers_on_a_new_database_start_and_serve(fake: FakeProvider, database_url: str,
                                                         tmp_path: Path) -> None:
-    config = keyed_config(fake, fresh_database)
+    config = keyed_config(fake, database_url)
     with gateway(config, tmp_path, args=("--workers", "2"), ready_timeout=60) as server:
         with httpx.Client(headers={"authorization": f"Bearer {MASTER_KEY}"}, timeout=10) as client:
             # New connections spread over both workers; every one must be served.

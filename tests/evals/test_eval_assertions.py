@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.eval_assertions import ScriptedServices, check
 
-from evals.helpers import ScriptedServices, check
 from gateway.evals.assertions import Output
 from gateway.evals.assertions.text import edit_distance
 from gateway.evals.model import SuiteOptions

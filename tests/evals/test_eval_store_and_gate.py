@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import psycopg
 import pytest
+from support.databases import POSTGRESQL
 
 from gateway.db import Database
 from gateway.evals.assertions import AssertionOutcome
 from gateway.evals.compare import compare
-from gateway.evals.gate import release_gate
 from gateway.evals.model import AssertionSpec, Case, Threshold
 from gateway.evals.results import CaseResult, RunResult, score_case
 from gateway.evals.store import RunNotFound, find_run, history, load_run, save_run
+from gateway.prompts.gate import release_gate
 
 
 def case_result(case_id: str, passed: bool, *, metric: str = "m", error: str | None = None) -> CaseResult:
@@ -39,14 +37,6 @@ def make_run(outcomes: dict[str, bool | None], *, version: int, threshold: float
         prompt_name="p", prompt_version=version, label=label, threshold=Threshold(threshold), models=[],
         results=results, created_at=datetime.now(UTC) + timedelta(minutes=minutes), duration_s=1.0,
     )
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'evals.db'}")
-    db.upgrade()
-    yield db
-    db.dispose()
 
 
 def test_summary_counts_errors_apart_from_failures() -> None:
@@ -109,21 +99,11 @@ def test_a_label_selector_falls_back_to_runs_recorded_with_that_label(database: 
         find_run(database, "s", "production")
 
 
+@pytest.mark.parametrize("database_url", [POSTGRESQL], indirect=True)
 @pytest.mark.postgres
-def test_runs_and_the_gate_work_on_postgresql() -> None:
-    name = f"gw_evals_{uuid.uuid4().hex[:10]}"
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    database = Database(f"postgresql://postgres@127.0.0.1:5432/{name}")
-    try:
-        database.upgrade()
-        save_run(database, make_run({"a": True, "b": None}, version=1, threshold=0.5))
-        with database.session() as session:
-            ok, reason = release_gate(session, "p", 1, "s")
-        assert ok, reason
-        assert load_run(database, history(database, "s")[0].run_id).results[1].error == "HTTP 503: unavailable"
-    finally:
-        database.dispose()
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def test_runs_and_the_gate_work_on_postgresql(database: Database) -> None:
+    save_run(database, make_run({"a": True, "b": None}, version=1, threshold=0.5))
+    with database.session() as session:
+        ok, reason = release_gate(session, "p", 1, "s")
+    assert ok, reason
+    assert load_run(database, history(database, "s")[0].run_id).results[1].error == "HTTP 503: unavailable"

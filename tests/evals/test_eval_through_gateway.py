@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.evals import ROOT, EvalKit
 from typer.testing import Result
 
-from evals.conftest import ROOT, EvalKit
 from gateway.cli.evals import eval_app
 
 SUPPORT = ROOT / "evals" / "support-reply.yaml"

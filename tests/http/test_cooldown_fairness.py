@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import MASTER_KEY, base_config
+from support.config import MASTER_KEY, base_config
 from support.keyed import Admin
 from support.servers import FakeProvider, Gateway, gateway
 

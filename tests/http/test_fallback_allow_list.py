@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from conftest import MASTER_KEY, base_config
+from support.config import MASTER_KEY, base_config
 from support.keyed import Admin
 from support.servers import FakeProvider, Gateway, gateway
 

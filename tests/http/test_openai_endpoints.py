@@ -8,7 +8,7 @@ import json
 import httpx
 import openai
 import pytest
-from conftest import MASTER_KEY
+from support.config import MASTER_KEY
 from support.contracts import validate, validate_sse_chat_stream, validate_sse_completion_stream
 from support.servers import FakeProvider, Gateway
 

@@ -12,8 +12,8 @@ from typing import Any
 import anthropic
 import openai
 import pytest
-from conftest import MASTER_KEY, base_config
 from support.capture import Capture, capture_server
+from support.config import MASTER_KEY, base_config
 from support.servers import FakeProvider, Gateway, gateway
 
 HELLO = [{"role": "user", "content": "hi"}]

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from conftest import MASTER_KEY, base_config
+from support.config import MASTER_KEY, base_config
 from support.servers import FakeProvider, Gateway, gateway
 
 HELLO = [{"role": "user", "content": "hi"}]

@@ -7,25 +7,12 @@ session's fake.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-from support.keyed import Admin, keyed_config, migrated, together
-from support.servers import Gateway, fake_provider, gateway
+from support.keyed import keyed_config, migrated, together
+from support.keys import Pair
+from support.servers import fake_provider, gateway
 from support.throwaway import REDIS_URL, pg_database, redis_prefix
-
-
-@dataclass
-class Pair:
-    a: Gateway
-    b: Gateway
-    database_url: str
-    config: dict[str, Any]
-
-    @property
-    def admin(self) -> Admin:
-        return Admin(self.a.url)
 
 
 @pytest.fixture(scope="package")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, OperationalError
-from support.throwaway import pg_database
+from support.databases import BOTH
 
 from gateway.db import Database
 from gateway.ledger import LedgerWriter, LogStore, SpillFile, WriterSettings
@@ -47,13 +46,6 @@ class Flaky(LogStore):
         super().ping()
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Database:
-    db = Database(f"sqlite:///{tmp_path / 'log.db'}")
-    db.upgrade()
-    return db
-
-
 def counts(database: Database) -> tuple[int, int, float]:
     """Rows in the log, requests in the roll-ups (which must equal those in the tag roll-ups), cost."""
     query = (
@@ -74,20 +66,8 @@ async def until(condition: object) -> None:
         await asyncio.sleep(0.01)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with contextlib.ExitStack() as stack:
-        url = f"sqlite:///{tmp_path / 'log.db'}"
-        if request.param == "postgresql":
-            url = stack.enter_context(pg_database("ledger"))
-        db = Database(url)
-        stack.callback(db.dispose)
-        db.upgrade()
-        yield db
-
-
-def test_writing_the_same_records_twice_adds_them_once(any_database: Database) -> None:
-    database = any_database
+@pytest.mark.parametrize("database_url", BOTH, indirect=True)
+def test_writing_the_same_records_twice_adds_them_once(database: Database) -> None:
     store = LogStore(database)
     batch = [record(i) for i in range(10)]
     assert store.write(batch) == 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from limits.conftest import CALL_COST, Pair, call
+from support.limits import CALL_COST, Pair, call
 
 
 def alerts_for(pair: Pair, scope_id: str) -> list[dict[str, Any]]:

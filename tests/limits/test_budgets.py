@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 import openai
 from support.keyed import ONE_WORD
-
-from limits.conftest import CALL_COST, Pair, burst, call
+from support.limits import CALL_COST, Pair, burst, call
 
 
 async def test_budget_of_ten_calls_lets_at_most_ten_of_a_hundred_parallel_requests_through(pair: Pair) -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from support.keyed import MASTER_KEY
-
-from limits.conftest import Pair, call
+from support.limits import Pair, call
 
 
 async def test_router_skips_a_deployment_at_its_rpm(pair: Pair) -> None:

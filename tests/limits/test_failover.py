@@ -1,6 +1,6 @@
 """Limits across a Redis outage, a Redis restart (empty) and a frozen Redis, with two replicas sharing one Redis.
 
-The documented bound (docs/_incoming/limits.md): while Redis is out of reach each replica counts on from the level
+The documented bound (docs/keys-and-limits.md): while Redis is out of reach each replica counts on from the level
 it last saw in Redis, so a budget admits at most, per replica, what was left of it when that replica last saw Redis
 (and an RPM limit, per replica, what was left plus its refill). When Redis comes back, even empty, what each
 replica counted is added to it once and the levels it last saw are restored: nothing admitted before or during the
@@ -21,10 +21,9 @@ from pathlib import Path
 import pytest
 import redis
 from support.keyed import CALL_COST, Admin, keyed_config, migrated, together
+from support.limits import call
 from support.servers import FakeProvider, Gateway, gateway
 from support.throwaway import RedisServer, pg_database, spare_port
-
-from limits.conftest import call
 
 UNREACHABLE = "Redis is unreachable"
 BACK = "Redis is reachable again"

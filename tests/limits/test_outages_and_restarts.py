@@ -19,13 +19,13 @@ import psycopg
 import pytest
 import redis
 from support.keyed import CALL_COST, Admin, keyed_config, migrated, together
+from support.limits import burst, call
 from support.servers import FakeProvider, Gateway, gateway
 from support.throwaway import RedisServer, pg_database, spare_port
 
 from gateway.db import Database
 from gateway.keys.models import KeySpec
 from gateway.keys.store import create_key
-from limits.conftest import burst, call
 
 UNREACHABLE = "Redis is unreachable"
 BACK = "Redis is reachable again"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from limits.conftest import Pair, burst, call
+from support.limits import Pair, burst, call
 
 
 async def test_rpm_per_key_holds_under_concurrent_load(pair: Pair) -> None:

@@ -6,12 +6,11 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
+from support.prompts import PromptKit, prompt_doc
 
 from gateway.db import Database
 from gateway.db.evals import EvalRun
 from gateway.db.logs import RequestLog
-
-from .conftest import PromptKit, prompt_doc
 
 
 def _two_versions(kit: PromptKit, stem: str) -> str:

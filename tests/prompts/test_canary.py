@@ -8,9 +8,8 @@ from collections import Counter
 from typing import Any
 
 import openai
-from conftest import MASTER_KEY
-
-from .conftest import PromptKit, eventually, prompt_doc
+from support.config import MASTER_KEY
+from support.prompts import PromptKit, eventually, prompt_doc
 
 VARS = {"customer_name": "Ada", "question": "Hello?"}
 REQUESTS = 2_000

@@ -11,15 +11,14 @@ import httpx
 import openai
 import pytest
 import yaml
-from conftest import MASTER_KEY, base_config
+from support.config import MASTER_KEY, base_config
+from support.prompts import PromptKit, prompt_doc
 from support.servers import FakeProvider, Gateway, gateway
 
 from gateway.db import Database
 from gateway.prompts.cache import PromptCache
 from gateway.prompts.loader import parse
 from gateway.prompts.registry import push
-
-from .conftest import PromptKit, prompt_doc
 
 VARIABLES = {"customer_name": "Ada", "question": "Where is my parcel?"}
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import col, select
+from support.prompts import prompt_doc
 
 from gateway.db import Database
 from gateway.db.audit import AuditLog
@@ -19,16 +18,6 @@ from gateway.prompts.reference import Reference
 from gateway.prompts.registry import get_version, history, list_prompts, push
 from gateway.prompts.release import promote, release, rollback
 from gateway.prompts.spec import PromptSpec
-
-from .conftest import prompt_doc
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'registry.db'}")
-    db.upgrade()
-    yield db
-    db.dispose()
 
 
 def spec(name: str, text: str = "Be brief.", **fields: Any) -> tuple[str, PromptSpec]:

@@ -20,13 +20,12 @@ import psycopg
 import pytest
 import redis
 import yaml
-from conftest import MASTER_KEY, base_config
+from support.config import MASTER_KEY, base_config
+from support.prompts import eventually, prompt_doc
 from support.servers import FakeProvider, Gateway, gateway
 from typer.testing import CliRunner
 
 from gateway.cli.prompts import prompts_app
-
-from .conftest import eventually, prompt_doc
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -134,11 +133,15 @@ def test_a_cli_rollback_takes_effect_at_once_on_two_running_gateways(
         print(f"rollback reached both replicas {seconds * 1000:.0f} ms after the CLI exited")
 
         _cli(replicas[0], "release", name, "--version", "2", "--canary", "50")
-        time.sleep(0.2)
         users = [f"user-{i}" for i in range(40)]
-        first = [_served(clients[0], name, user) for user in users]
-        assert [_served(clients[1], name, user) for user in users] == first  # the same split on every replica
-        assert {f"{name}@1", f"{name}@2"} == set(first)
+
+        def split() -> list[str]:  # once the canary reached both replicas (no fixed sleep: a busy CI is slow)
+            first = [_served(clients[0], name, user) for user in users]
+            assert [_served(clients[1], name, user) for user in users] == first  # the same split on every replica
+            assert {f"{name}@1", f"{name}@2"} == set(first)
+            return first
+
+        eventually(split, timeout=5.0)
         _cli(replicas[1], "rollback", name)  # ends the canary
         _until_both_serve(clients, name, f"{name}@1", timeout=0.5)
         assert {_served(c, name, user) for c in clients for user in users} == {f"{name}@1"}

@@ -8,11 +8,10 @@ from typing import Any
 import openai
 import pytest
 from sqlmodel import col, select
+from support.prompts import PromptKit, eventually, prompt_doc
 
 from gateway.db import Database
 from gateway.db.logs import RequestLog
-
-from .conftest import PromptKit, eventually, prompt_doc
 
 VARS = {"customer_name": "Ada", "question": "Where is my parcel?"}
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support.throwaway import pg_database
+from support.databases import BOTH, new_database, opened
 
 from gateway.db import Database
 from gateway.ledger import LogStore
@@ -41,16 +40,10 @@ ROWS = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"], scope="module")
+@pytest.fixture(params=BOTH, scope="module")
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('reports') / 'log.db'}"
-        else:
-            url = stack.enter_context(pg_database("reports"))
-        db = Database(url)
-        stack.callback(db.dispose)
-        db.upgrade()
+    """Module-scoped (the rows are written once), so built from ``support.databases`` rather than the fixture."""
+    with new_database(request.param, tmp_path_factory.mktemp("reports"), "reports") as url, opened(url) as db:
         LogStore(db).write(ROWS)
         yield db
 

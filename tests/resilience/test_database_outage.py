@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from support.keyed import migrated
 from support.pgcluster import PgCluster
+from support.resilience import MASTER_KEY, READY, resilience_config, wait_for_ids
 from support.servers import FakeProvider, gateway
 from support.traffic import chat, drive, rss_mb
-
-from resilience.conftest import MASTER_KEY, READY, resilience_config, wait_for_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -26,12 +25,12 @@ RSS_GROWTH_MB = 150
 
 
 async def test_postgres_stopped_under_load_costs_no_client_error_and_no_record(
-    upstream: FakeProvider, cluster: PgCluster, database: str, tmp_path: Path
+    upstream: FakeProvider, cluster: PgCluster, database_url: str, tmp_path: Path
 ) -> None:
-    config = resilience_config(upstream, database, tmp_path / "spill.jsonl", log_queue_size=200)
+    config = resilience_config(upstream, database_url, tmp_path / "spill.jsonl", log_queue_size=200)
     with gateway(config, tmp_path, ready_timeout=READY) as server:
         warm = await drive(server.url, MASTER_KEY, chat("backup"), count=50, concurrency=5)
-        assert wait_for_ids(database, warm.ids()) >= warm.ids()
+        assert wait_for_ids(database_url, warm.ids()) >= warm.ids()
         rss_before = rss_mb(server.process.pid)
 
         load = asyncio.create_task(
@@ -43,7 +42,7 @@ async def test_postgres_stopped_under_load_costs_no_client_error_and_no_record(
         await asyncio.to_thread(cluster.start)
         run = await load
         rss_after = rss_mb(server.process.pid)
-        found = wait_for_ids(database, warm.ids() | run.ids(), timeout=30)
+        found = wait_for_ids(database_url, warm.ids() | run.ids(), timeout=30)
 
     assert not run.failed, run.summary()
     assert len(run.outcomes) == 500
@@ -53,14 +52,14 @@ async def test_postgres_stopped_under_load_costs_no_client_error_and_no_record(
 
 
 async def test_a_gateway_started_while_the_database_is_down_serves_and_logs_once_it_is_up(
-    upstream: FakeProvider, cluster: PgCluster, database: str, tmp_path: Path
+    upstream: FakeProvider, cluster: PgCluster, database_url: str, tmp_path: Path
 ) -> None:
-    migrated(database)  # an existing deployment restarting during a database outage
+    migrated(database_url)  # an existing deployment restarting during a database outage
     cluster.stop("fast")
-    config = resilience_config(upstream, database, tmp_path / "spill.jsonl")
+    config = resilience_config(upstream, database_url, tmp_path / "spill.jsonl")
     with gateway(config, tmp_path, ready_timeout=READY) as server:
         run = await drive(server.url, MASTER_KEY, chat("backup"), count=30, concurrency=5, time_limit=20)
         assert not run.failed, run.summary()
         cluster.start()
-        found = wait_for_ids(database, run.ids(), timeout=30)
+        found = wait_for_ids(database_url, run.ids(), timeout=30)
     assert run.ids() <= found, f"{len(run.ids() - found)} of {len(run.ids())} records never arrived"

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import pytest
 from support.keyed import CALL_COST, ONE_WORD, Admin, keyed_config
+from support.resilience import READY
 from support.servers import FakeProvider, Gateway, gateway
 from support.throwaway import RedisServer, spare_port
 from support.traffic import drive
-
-from resilience.conftest import READY
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from support.pgcluster import PgCluster
+from support.resilience import MASTER_KEY, READY, logged_ids, resilience_config, wait_for_ids
 from support.servers import FakeProvider, Gateway, gateway
 from support.traffic import Run, chat, drive
-
-from resilience.conftest import MASTER_KEY, READY, logged_ids, resilience_config, wait_for_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -49,24 +48,24 @@ def finished_or_errored(run: Run) -> list[str]:
 
 
 async def test_sigterm_lets_requests_in_flight_finish_and_writes_their_records(
-    upstream: FakeProvider, database: str, tmp_path: Path
+    upstream: FakeProvider, database_url: str, tmp_path: Path
 ) -> None:
     upstream.reset()
-    config = resilience_config(upstream, database, tmp_path / "spill.jsonl")
+    config = resilience_config(upstream, database_url, tmp_path / "spill.jsonl")
     with gateway(config, tmp_path, ready_timeout=READY) as server:
         run = await terminate_under_load(server, upstream)
     assert not finished_or_errored(run), run.summary()
     assert len(run.ok) == IN_FLIGHT, run.summary()
-    assert run.ids() <= logged_ids(database)
+    assert run.ids() <= logged_ids(database_url)
     assert not (tmp_path / "spill.jsonl").exists() or (tmp_path / "spill.jsonl").stat().st_size == 0
 
 
 async def test_sigterm_during_a_database_outage_spills_and_the_next_start_replays(
-    upstream: FakeProvider, cluster: PgCluster, database: str, tmp_path: Path
+    upstream: FakeProvider, cluster: PgCluster, database_url: str, tmp_path: Path
 ) -> None:
     upstream.reset()
     spill = tmp_path / "spill.jsonl"
-    config = resilience_config(upstream, database, spill, log_queue_size=10)
+    config = resilience_config(upstream, database_url, spill, log_queue_size=10)
     with gateway(config, tmp_path / "first", ready_timeout=READY) as server:
         cluster.stop("fast")
         run = await terminate_under_load(server, upstream)
@@ -75,5 +74,5 @@ async def test_sigterm_during_a_database_outage_spills_and_the_next_start_replay
 
     cluster.start()
     with gateway(config, tmp_path / "second", ready_timeout=READY):
-        found = wait_for_ids(database, run.ids(), timeout=30)
+        found = wait_for_ids(database_url, run.ids(), timeout=30)
     assert run.ids() <= found, f"{len(run.ids() - found)} of {len(run.ids())} spilled records never replayed"

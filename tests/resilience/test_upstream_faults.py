@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.resilience import MASTER_KEY, READY, resilience_config
 from support.servers import FakeProvider, gateway
 from support.traffic import chat, drive
-
-from resilience.conftest import MASTER_KEY, READY, resilience_config
 
 pytestmark = pytest.mark.slow
 

@@ -7,20 +7,16 @@ Parameters and the JSON shape: see ``gateway.http.handlers.usage`` and ``gateway
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from gateway.http.admin.common import AdminRoute, GatewayServices
 from gateway.http.handlers.usage import report_query, report_response, run_in_thread
-from gateway.http.services import Services, services
+
+router = APIRouter(tags=["costs"], route_class=AdminRoute)
 
 
-def costs_router() -> APIRouter:
-    router = APIRouter(tags=["costs"])
-    master = Depends(services)  # the admin router's own dependency has checked the master key
-
-    @router.get("/costs")
-    async def costs(request: Request, svc: Services = master) -> Response:
-        query = report_query(request.query_params)
-        return report_response(await run_in_thread(svc, query), request.query_params)
-
-    return router
+@router.get("/costs")
+async def costs(request: Request, svc: GatewayServices) -> Response:
+    query = report_query(request.query_params)
+    return report_response(await run_in_thread(svc, query), request.query_params)

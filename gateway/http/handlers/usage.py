@@ -12,10 +12,11 @@ import asyncio
 from collections.abc import Mapping
 
 import orjson
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import NotFound, RequestError
+from gateway.errors import DatabaseUnavailable, RequestError
 from gateway.http.services import Services, services
 from gateway.reports import Report, ReportQuery, parse_group_by, parse_range, run_report
 from gateway.reports.render import report_csv, report_dict
@@ -58,8 +59,12 @@ def _filter(params: Mapping[str, str], name: str, filters: bool) -> str | None:
 
 async def run_in_thread(svc: Services, query: ReportQuery) -> Report:
     if svc.database is None:
-        raise NotFound("The gateway has no database, so it has no request log to report on.")
-    return await asyncio.to_thread(run_report, svc.database, query)
+        raise DatabaseUnavailable("The gateway has no database, so it has no request log to report on.")
+    try:
+        return await asyncio.to_thread(run_report, svc.database, query)
+    except (OperationalError, InterfaceError) as exc:  # the driver's message may hold the URL: not in the answer
+        retry = {"Retry-After": "2"}
+        raise DatabaseUnavailable("The database cannot be reached now; try again.", headers=retry) from exc
 
 
 def report_response(report: Report, params: Mapping[str, str]) -> Response:

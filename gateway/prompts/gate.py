@@ -1,7 +1,9 @@
 """The release gate: a prompt version may reach ``production`` only after its eval suite passed on it.
 
 ``release_gate`` reads the newest stored run of the suite for that exact prompt version (see
-``gateway.db.evals``); it never runs anything itself. The prompt release command calls it.
+``gateway.db.evals``); it never runs anything itself. The prompt release command calls it. It lives with the
+prompts, not with the evals that write those runs, so that ``prompts`` never imports ``evals`` (``evals`` imports
+``prompts`` to resolve the version it runs against).
 """
 
 from __future__ import annotations
