@@ -8,6 +8,7 @@ before the workers start.
 from __future__ import annotations
 
 import contextlib
+import gc
 import ipaddress
 import logging
 import os
@@ -24,6 +25,7 @@ from gateway.errors import ConfigError
 from gateway.http.protocol import ConnectionGuard, GuardedConfig, guarded_options
 
 CONFIG_ENV = "GATEWAY_CONFIG_FILE"
+SERVED_GC_THRESHOLD = (20_000, 20, 100)
 logger = logging.getLogger("gateway")
 
 
@@ -56,7 +58,23 @@ def app_factory() -> Starlette:
     """For uvicorn's worker processes, which import the app by name; the parent has validated the file."""
     from gateway.http.app import create_app
 
-    return create_app(load_config(os.environ[CONFIG_ENV]))
+    return create_app(load_config(os.environ[CONFIG_ENV]), on_started=tune_gc)
+
+
+def tune_gc() -> None:
+    """Tune the garbage collector of a process that only serves the gateway, once its start-up is complete.
+
+    Only ``gateway serve`` does this (``create_app``'s ``on_started``): an app run in process by an eval or a test
+    leaves the collector of the program that runs it as it was.
+    """
+    # What start-up built (config, routes, the price map's many dicts) lives as long as the process: freezing it
+    # keeps the cyclic collector from walking it again and again under load.
+    gc.collect()
+    gc.freeze()
+    # A request allocates a few hundred objects and frees nearly all of them by reference counting; the default
+    # threshold (700) ran a collection every couple of requests (bench: -25% CPU per request).
+    gc.set_threshold(*SERVED_GC_THRESHOLD)
+    logger.debug("gc tuned for serving: %d objects frozen, threshold %s", gc.get_freeze_count(), gc.get_threshold())
 
 
 def serve(config_path: str, *, host: str, port: int, workers: int, insecure: bool, log_level: str) -> None:
@@ -75,7 +93,7 @@ def serve(config_path: str, *, host: str, port: int, workers: int, insecure: boo
         return
     from gateway.http.app import create_app
 
-    single = GuardedConfig(create_app(config), guard, **options)
+    single = GuardedConfig(create_app(config, on_started=tune_gc), guard, **options)
     server = uvicorn.Server(single)
     # uvicorn raises the SIGINT it handled once more after a clean shutdown (uvicorn.run swallows it likewise).
     with contextlib.suppress(KeyboardInterrupt):

@@ -1,8 +1,9 @@
 """Assemble the running gateway from its config: database, Redis, upstream session, router, stages, pipeline.
 
-``build`` is called by the app's lifespan; it returns the ``Services`` the handlers use and an exit stack
-that closes everything in reverse order at shutdown. Each feature adds its part here, in the order the
-pipeline runs it, so the whole assembly reads top to bottom in one place.
+``build`` is called by the app's lifespan; it returns the ``Services`` the handlers use, and leaves in the exit
+stack what closes everything in reverse order at shutdown. It reads top to bottom: first the parts every stage
+may use (``StageParts``), then the stages, each started the same way, from one list in pipeline order
+(``stage_classes``), then the pipeline around them.
 """
 
 from __future__ import annotations
@@ -11,28 +12,26 @@ import asyncio
 import logging
 import time
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
 from gateway.auth import Authenticator
-from gateway.bus import PROMPTS, InvalidationBus
+from gateway.bus import InvalidationBus
 from gateway.config.models import GatewayConfig
 from gateway.costs import CostStage
+from gateway.costs.prices import DeploymentPrices
 from gateway.db import Database
-from gateway.http.services import ReadinessCheck, Services
 from gateway.keys.cache import KeyCache
 from gateway.ledger import LedgerWriter, start_writer
 from gateway.ledger.store import is_outage
-from gateway.limits.build import build_limits
+from gateway.limits.stage import LimitsStage
 from gateway.pipeline.records import RecordSink
 from gateway.pipeline.service import Pipeline
-from gateway.pipeline.stages import Stage
+from gateway.pipeline.stages import Stage, StageParts
 from gateway.routing.build import build_router, needs_litellm
+from gateway.services import ReadinessCheck, Services
 from gateway.tasks import cancel_and_wait
-
-if TYPE_CHECKING:
-    from gateway.prompts.stage import PromptStage
 
 logger = logging.getLogger("gateway")
 PREPARE_RETRY_MAX = 10.0  # seconds between attempts to migrate a database that was down at start-up
@@ -86,16 +85,11 @@ async def build(
     await keys.start(bus)  # virtual keys in memory; changes reach every replica through the bus
     stack.push_async_callback(keys.aclose)
 
-    # Stages run in this order before the call, and in reverse after it (see gateway.pipeline.stages).
-    stages: list[Stage] = []
-    writer: LedgerWriter | None = None
-    from gateway.prompts.stage import PromptStage  # jinja2 loads here, not when the app module is imported
+    prices = await DeploymentPrices.load()  # litellm's price map (without litellm), with the config's overrides
+    parts = StageParts(config, router, database, keys, bus, prices, redis, database_ready=migrated)
+    stages = [await stage.start(parts) for stage in stage_classes()]
 
-    # prompt references -> rendered messages, model, params
-    stages.append(await _prompt_stage(PromptStage, database, bus, config.gateway.prompt_refresh_seconds, migrated))
-    cost = await CostStage.start(router)
-    stages.append(build_limits(config, router, database, keys, redis, cost.price))  # model access, RPM/TPM, budgets
-    stages.append(cost)  # keep last: its `after` runs first, so the others see the cost
+    writer: LedgerWriter | None = None
     if sink is None:
         # records -> request_logs + daily_rollups, in the background; to the spill file until the database is ready
         writer = await start_writer(config, database, hold=not migrated)
@@ -125,6 +119,18 @@ async def build(
         redis=redis,
         bus=bus,
     )
+
+
+def stage_classes() -> list[type[Stage]]:
+    """The pipeline's stages, in the order they run: every ``before`` top to bottom before the call, every
+    ``after`` bottom to top once the request has ended. Each starts as ``await stage.start(parts)``."""
+    from gateway.prompts.stage import PromptStage  # jinja2 loads here, not when the app module is imported
+
+    return [
+        PromptStage,  # prompt references -> rendered messages, model, params: first, later stages see the result
+        LimitsStage,  # model access, RPM/TPM and budgets of the key and its team; charges the real cost in `after`
+        CostStage,  # last, so its `after` runs first: the stages above see ctx.cost_usd
+    ]
 
 
 async def _upgrade(database: Database) -> bool:
@@ -169,20 +175,6 @@ async def _upgrade_quietly(database: Database) -> bool:
             logger.exception("database migrations failed; retrying")
         return False
     return True
-
-
-async def _prompt_stage(
-    stage: type[PromptStage], database: Database, bus: InvalidationBus, seconds: float | None, migrated: bool
-) -> PromptStage:
-    """``PromptStage.start``, or, with the database down, a stage whose cache loads on its first refresh."""
-    if migrated:
-        return await stage.start(database, bus, seconds)
-    from gateway.prompts.cache import DEFAULT_REFRESH_SECONDS, PromptCache
-
-    cache = PromptCache(database, DEFAULT_REFRESH_SECONDS if seconds is None else seconds)
-    bus.subscribe(PROMPTS, cache.on_invalidate)
-    cache.start()
-    return stage(cache, bus)
 
 
 def _db_check(database: Database) -> ReadinessCheck:

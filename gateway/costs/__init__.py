@@ -4,8 +4,17 @@ fallback when the provider reports no usage, and the pipeline stage that prices 
 Nothing here imports litellm: its price file and tokenizer files are located with ``importlib.util.find_spec``.
 """
 
-from gateway.costs.prices import ModelPrice, PriceMap, resolve
+from gateway.costs.prices import DeploymentPrices, ModelPrice, PriceMap, resolve
 from gateway.costs.stage import COST_HEADER, CostStage, format_usd
 from gateway.costs.tokens import TokenCounter
 
-__all__ = ["COST_HEADER", "CostStage", "ModelPrice", "PriceMap", "TokenCounter", "format_usd", "resolve"]
+__all__ = [
+    "COST_HEADER",
+    "CostStage",
+    "DeploymentPrices",
+    "ModelPrice",
+    "PriceMap",
+    "TokenCounter",
+    "format_usd",
+    "resolve",
+]

@@ -9,6 +9,8 @@ Contract:
   only counts when the entry belongs to the same provider family (``gpt-4o-mini`` is an ``openai`` price, not a
   price for a vLLM server that happens to serve a model of that name).
 * ``resolve(prices, deployment_prices)``: per-deployment overrides from the config win, field by field.
+* ``DeploymentPrices.price(deployment)`` is ``resolve`` for one deployment, worked out once. It is built before the
+  stages and shared by them (``StageParts.prices``): the cost stage prices with it, the limits stage estimates.
 * ``ModelPrice.cost(usage)`` is USD for the usage, or ``None`` when a price the usage needs is unknown: an unknown
   price is never a silent 0. Cached input tokens are priced at the cache-read price, reasoning tokens at the
   reasoning price; both fall back to the plain input / output price when the map has none. OpenAI counts cached
@@ -17,6 +19,7 @@ Contract:
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ from typing import Any
 import orjson
 
 from gateway.pipeline.usage import Usage
-from gateway.routing.deployment import Prices
+from gateway.routing.deployment import Deployment, Prices
 
 PRICE_FILE = "model_prices_and_context_window_backup.json"
 logger = logging.getLogger("gateway.costs")
@@ -118,6 +121,36 @@ class PriceMap:
         if entry is not None and (not entry.provider or _family(entry.provider) == _family(provider)):
             return entry.price
         return None
+
+
+class DeploymentPrices:
+    """The price of each deployment: the map's entry with the deployment's overrides from the config."""
+
+    def __init__(self, prices: PriceMap) -> None:
+        self._map = prices
+        self._resolved: dict[tuple[object, ...], ModelPrice | None] = {}
+
+    @classmethod
+    async def load(cls) -> DeploymentPrices:
+        """Load litellm's map (tens of ms of parsing) off the event loop."""
+        prices = await asyncio.to_thread(PriceMap.load)
+        logger.debug("price map: %d priced models", len(prices))
+        return cls(prices)
+
+    def price(self, deployment: Deployment) -> ModelPrice | None:
+        prices = deployment.prices
+        key = (
+            deployment.id,
+            deployment.provider_name,
+            deployment.upstream_model,
+            prices.input_cost_per_token,
+            prices.output_cost_per_token,
+            prices.cache_read_input_token_cost,
+        )
+        if key not in self._resolved:
+            found = self._map.lookup(deployment.provider_name, deployment.upstream_model)
+            self._resolved[key] = resolve(found, prices)
+        return self._resolved[key]
 
 
 def resolve(found: ModelPrice | None, overrides: Prices) -> ModelPrice | None:

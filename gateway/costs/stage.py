@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Self
 
 import orjson
 
-from gateway.costs.prices import ModelPrice, PriceMap, resolve
+from gateway.costs.prices import DeploymentPrices
 from gateway.costs.tokens import TokenCounter
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.records import CACHE_SAVINGS, RESPONSE_BODY, RESPONSE_TEXT, STREAM_CHUNKS, TOKENS_ESTIMATED
+from gateway.pipeline.stages import StageParts
 from gateway.pipeline.usage import Usage
 from gateway.routing.deployment import Deployment
 from gateway.routing.router import Router
@@ -37,19 +37,16 @@ logger = logging.getLogger("gateway.costs")
 class CostStage:
     name = "cost"
 
-    def __init__(self, prices: PriceMap, router: Router, tokens: TokenCounter | None = None) -> None:
+    def __init__(self, prices: DeploymentPrices, router: Router, tokens: TokenCounter | None = None) -> None:
         self._prices = prices
         self._router = router
         self._tokens = tokens or TokenCounter()
-        self._resolved: dict[tuple[object, ...], ModelPrice | None] = {}
         self._warned: set[str] = set()
 
     @classmethod
-    async def start(cls, router: Router) -> CostStage:
-        """Load the price map (tens of ms of parsing) off the event loop."""
-        prices = await asyncio.to_thread(PriceMap.load)
-        logger.debug("price map: %d priced models", len(prices))
-        return cls(prices, router)
+    async def start(cls, parts: StageParts) -> Self:
+        """The price map was loaded before the stages (``parts.prices``): the limits stage estimates with it too."""
+        return cls(parts.prices, parts.router)
 
     async def before(self, ctx: RequestContext) -> bytes | None:
         return None
@@ -57,13 +54,13 @@ class CostStage:
     async def after(self, ctx: RequestContext) -> None:
         if ctx.cache_status == "hit":
             ctx.cost_usd = 0.0
-            ctx.scratch[CACHE_SAVINGS] = self._would_have_cost(ctx)
+            ctx.cache_savings_usd = self._would_have_cost(ctx)
         elif ctx.deployment is None:
             ctx.cost_usd = 0.0
         else:
             if ctx.usage is None and _may_have_used_tokens(ctx):
                 ctx.usage = await asyncio.to_thread(self._estimate, ctx, ctx.deployment)
-                ctx.scratch[TOKENS_ESTIMATED] = True
+                ctx.tokens_estimated = True
             ctx.cost_usd = self._cost(ctx.deployment, ctx.usage) if ctx.usage is not None else 0.0
         if ctx.cost_usd is not None and not ctx.stream:
             ctx.response_headers[COST_HEADER] = format_usd(ctx.cost_usd)
@@ -71,23 +68,8 @@ class CostStage:
     async def aclose(self) -> None:
         return None
 
-    def price(self, deployment: Deployment) -> ModelPrice | None:
-        prices = deployment.prices
-        key = (
-            deployment.id,
-            deployment.provider_name,
-            deployment.upstream_model,
-            prices.input_cost_per_token,
-            prices.output_cost_per_token,
-            prices.cache_read_input_token_cost,
-        )
-        if key not in self._resolved:
-            found = self._prices.lookup(deployment.provider_name, deployment.upstream_model)
-            self._resolved[key] = resolve(found, prices)
-        return self._resolved[key]
-
     def _cost(self, deployment: Deployment, usage: Usage) -> float | None:
-        price = self.price(deployment)
+        price = self._prices.price(deployment)
         cost = price.cost(usage) if price is not None else None
         if cost is None:
             self._warn_unpriced(deployment)
@@ -95,7 +77,7 @@ class CostStage:
 
     def _would_have_cost(self, ctx: RequestContext) -> float | None:
         deployment = ctx.deployment or next(iter(self._router.deployments(ctx.model)), None)
-        usage = ctx.usage or _usage_in(ctx.scratch.get(RESPONSE_BODY))
+        usage = ctx.usage or _usage_in(ctx.response_body)
         if deployment is None or usage is None:
             return None
         return self._cost(deployment, usage)
@@ -121,15 +103,12 @@ class CostStage:
         return Usage(prompt_tokens=prompt, completion_tokens=self._completion_tokens(ctx, model))
 
     def _completion_tokens(self, ctx: RequestContext, model: str) -> int:
-        text = ctx.scratch.get(RESPONSE_TEXT)
-        if isinstance(text, list):
-            return self._tokens.text_tokens(model, "".join(text))
-        body = ctx.scratch.get(RESPONSE_BODY)
-        if isinstance(body, bytes):
-            return self._tokens.text_tokens(model, _answer_text(body))
-        chunks = ctx.scratch.get(STREAM_CHUNKS)
+        if ctx.response_text is not None:
+            return self._tokens.text_tokens(model, "".join(ctx.response_text))
+        if ctx.response_body is not None:
+            return self._tokens.text_tokens(model, _answer_text(ctx.response_body))
         # Most providers send one token per content chunk; the role and finish chunks carry none.
-        return max(chunks - 2, 0) if isinstance(chunks, int) else 0
+        return max(ctx.stream_chunks - 2, 0)
 
 
 def format_usd(value: float) -> str:
@@ -143,8 +122,8 @@ def _may_have_used_tokens(ctx: RequestContext) -> bool:
     return ctx.status < 400 or ctx.first_token_at is not None
 
 
-def _usage_in(body: Any) -> Usage | None:
-    if not isinstance(body, bytes):
+def _usage_in(body: bytes | None) -> Usage | None:
+    if body is None:
         return None
     try:
         parsed = orjson.loads(body)

@@ -2,8 +2,8 @@
 
 Nothing happens at import time. The lifespan builds the upstream session, the providers, the router and the
 pipeline (``gateway.wiring``), hands them to every request as lifespan state (``services``), and closes them at
-shutdown. A test can hand in its own ``aiohttp.ClientSession`` or record sink, and call the app through
-``httpx.ASGITransport``.
+shutdown. It changes nothing process-wide: ``gateway serve`` does that (``on_started``). A test can hand in its
+own ``aiohttp.ClientSession`` or record sink, and call the app through ``httpx.ASGITransport``.
 
 The top level is a plain Starlette app: the proxy routes need no dependency injection or validation layer, and
 FastAPI's per-request telemetry hook measurably costs CPU on the hot path. The admin API, which benefits from
@@ -12,8 +12,7 @@ FastAPI's validation and OpenAPI docs (``/admin/docs``), is a FastAPI app mounte
 
 from __future__ import annotations
 
-import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
@@ -43,18 +42,18 @@ def create_app(
     *,
     session: aiohttp.ClientSession | None = None,
     sink: RecordSink | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> Starlette:
+    """``on_started`` is called once start-up is complete, before the first request: ``gateway serve`` tunes its
+    process there (``gateway.server.tune_gc``). An app run inside another program leaves that program's settings
+    alone."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
         async with AsyncExitStack() as stack:
             services = await build(config, stack, session=session, sink=sink)
-            # What start-up built (config, routes, the price map's many dicts) lives as long as the process:
-            # freezing it keeps the cyclic collector from walking it again and again under load.
-            gc.collect()
-            gc.freeze()
-            # A request allocates a few hundred objects and frees nearly all of them by reference counting; the
-            # default threshold (700) ran a collection every couple of requests (bench: -25% CPU per request).
-            gc.set_threshold(20_000, 20, 100)
+            if on_started is not None:
+                on_started()
             yield {"services": services}
 
     return Starlette(

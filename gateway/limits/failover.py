@@ -63,10 +63,6 @@ class FailoverCounters:
         self._tasks: set[asyncio.Task[None]] = set()
         self._probe: asyncio.Task[None] | None = None
 
-    @property
-    def redis_down(self) -> bool:
-        return not self._breaker.closed
-
     def source(self) -> str:
         return "redis" if self._breaker.closed else "local"
 

@@ -14,15 +14,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Self
 
 from gateway.errors import PermissionDenied
 from gateway.limits.alerts import BudgetAlerts, BudgetState
-from gateway.limits.counters import Counters, Settle, Taken
+from gateway.limits.counters import Counters, LocalCounters, Settle, Taken
 from gateway.limits.deployments import DeploymentGate
 from gateway.limits.estimate import Estimate, Estimator
+from gateway.limits.failover import FailoverCounters
 from gateway.limits.plan import Slot, rate_headers, refusal, scopes_of, slots_for
+from gateway.limits.redis_counters import RedisCounters
 from gateway.limits.seed import SpendSeeder
 from gateway.pipeline.context import RequestContext
+from gateway.pipeline.stages import StageParts
 
 NAME = "limits"
 logger = logging.getLogger("gateway.limits")
@@ -53,6 +57,30 @@ class LimitsStage:
         self._alerts = alerts
         self._seeder = seeder
 
+    @classmethod
+    async def start(cls, parts: StageParts) -> Self:
+        """Counters (Redis with an in-process fallback, or in-process), the deployments' admission hook, budget
+        alerts, and the background seeding of this period's spend from the database."""
+        config, router, redis = parts.config, parts.router, parts.redis
+        prefix = config.gateway.redis_key_prefix
+        counters: Counters = LocalCounters()
+        failover = None
+        if redis is not None:
+            counters = failover = FailoverCounters(RedisCounters(redis, prefix), LocalCounters())
+        gate = None
+        if any(d.rpm is not None or d.tpm is not None for d in router.all_deployments()):
+            gate = DeploymentGate(counters)
+            router.set_admission(gate.admit)
+        webhook = config.gateway.budget_alert_webhook
+        alerts = BudgetAlerts(webhook, redis, prefix) if webhook else None
+        estimator = Estimator(router.deployments, parts.prices.price, frozenset(router.model_names))
+        seeder = SpendSeeder(parts.database, parts.keys, counters)
+        seeder.trigger()
+        if failover is not None:
+            failover.on_data_lost(seeder.reseed)  # Redis restarted empty: the budgets' spend so far counts again
+        parts.keys.on_reload(seeder.trigger)  # a budget may have been added: its spend so far this period counts
+        return cls(counters, estimator, deployments=gate, alerts=alerts, seeder=seeder)
+
     async def before(self, ctx: RequestContext) -> bytes | None:
         principal = ctx.principal
         if not principal.may_use(ctx.model):
@@ -76,14 +104,14 @@ class LimitsStage:
             if slot.metric == "budget":
                 self._alert(slot, taken.levels[taken.failed or 0], exhausted=True)
             raise refusal(slot, taken, now)
-        ctx.scratch[NAME] = Reservation(slots, taken, estimate)
+        ctx.keep(NAME, Reservation(slots, taken, estimate))
         ctx.response_headers.update(rate_headers(slots, taken.levels))
         return None
 
     async def after(self, ctx: RequestContext) -> None:
         if self._deployments is not None:
             await self._deployments.settle(ctx)
-        reservation = ctx.scratch.pop(NAME, None)
+        reservation = ctx.take(NAME)
         if not isinstance(reservation, Reservation):
             return
         tokens, cost = _actual(ctx, reservation.estimate)

@@ -77,8 +77,26 @@ class RequestContext:
     prompt_name: str | None = None
     prompt_version: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    #: Free slot for stages to hand data from ``before`` to ``after`` (keyed by stage name).
-    scratch: dict[str, object] = field(default_factory=dict)
+    # The answer, kept for the cost stage and the record (filled by the pipeline; see gateway.pipeline.service).
+    response_body: bytes | None = None  # a non-streamed answer, whole (a reference, not a copy)
+    response_text: list[str] | None = None  # a stream's text, when it was collected
+    stream_chunks: int = 0  # chunks a stream relayed (a token estimate when nothing else is known)
+    # Set by the cost stage, for the record.
+    tokens_estimated: bool = False  # tokens were counted by the gateway, not reported by the provider
+    cache_savings_usd: float | None = None  # what a cache hit would have cost
+    #: A stage's own data from ``before`` to ``after``, keyed by that stage's name; never read by another stage
+    #: (what other stages or the record need is a field above). Made on first use: most requests need none.
+    stage_state: dict[str, object] | None = None
+
+    def keep(self, stage: str, state: object) -> None:
+        """Keep ``state`` for ``stage``'s own ``after`` (see ``stage_state``)."""
+        if self.stage_state is None:
+            self.stage_state = {}
+        self.stage_state[stage] = state
+
+    def take(self, stage: str) -> object | None:
+        """What ``stage`` kept in ``before``, removed; None if it kept nothing."""
+        return self.stage_state.pop(stage, None) if self.stage_state else None
 
     def fail(self, error: GatewayError) -> None:
         self.error = error

@@ -1,7 +1,7 @@
 """The one record every request leaves behind, and where records go.
 
 A ``RecordSink`` takes records without blocking the request; whatever storage it writes to, it does so in the
-background. The default sink writes one structured line per request to the ``gateway.requests`` logger.
+background (the gateway's is ``gateway.ledger.LedgerWriter``: the request log and the daily roll-ups).
 
 Contract: a record can always be serialised and stored, whatever the request held. ``from_context`` bounds the
 JSON the client controls (``metadata``: nesting deeper than ``MAX_JSON_DEPTH`` is replaced by ``TRUNCATED``, more
@@ -11,20 +11,12 @@ surrogates: PostgreSQL text refuses both). The request log applies the same boun
 
 from __future__ import annotations
 
-import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 import orjson
 
 from gateway.pipeline.context import RequestContext
-
-# Keys of ``ctx.scratch`` that the pipeline and the cost stage fill for the record (see ``from_context``).
-RESPONSE_BODY = "response_body"  # bytes: the whole non-streamed answer
-RESPONSE_TEXT = "response_text"  # list[str]: a stream's text, when it was collected
-STREAM_CHUNKS = "stream_chunks"  # int: chunks relayed (a token estimate when nothing else is known)
-CACHE_SAVINGS = "cache_savings_usd"  # float: what a cache hit would have cost
-TOKENS_ESTIMATED = "tokens_estimated"  # bool: tokens were counted by the gateway, not reported by the provider
 
 MAX_JSON_DEPTH = 32  # orjson refuses to serialise more than 254 levels; no report needs more than a few
 MAX_JSON_BYTES = 16_384
@@ -102,8 +94,8 @@ class RequestRecord:
             prompt_name=ctx.prompt_name,
             prompt_version=ctx.prompt_version,
             reasoning_tokens=usage.reasoning_tokens if usage else None,
-            tokens_estimated=ctx.scratch.get(TOKENS_ESTIMATED) is True,
-            cache_savings_usd=_float_or_none(ctx.scratch.get(CACHE_SAVINGS)),
+            tokens_estimated=ctx.tokens_estimated,
+            cache_savings_usd=ctx.cache_savings_usd,
             request_body=body_text,
             response_body=_response_text(ctx) if ctx.principal.store_content else None,
         )
@@ -159,16 +151,10 @@ def _body_text(body: dict[str, Any]) -> str:
         return orjson.dumps(bounded_json(body, max_bytes=2**62)).decode()
 
 
-def _float_or_none(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
 def _response_text(ctx: RequestContext) -> str | None:
-    body = ctx.scratch.get(RESPONSE_BODY)
-    if isinstance(body, bytes):
-        return body.decode(errors="replace")
-    text = ctx.scratch.get(RESPONSE_TEXT)
-    return "".join(text) if isinstance(text, list) else None
+    if ctx.response_body is not None:
+        return ctx.response_body.decode(errors="replace")
+    return "".join(ctx.response_text) if ctx.response_text is not None else None
 
 
 class RecordSink(Protocol):
@@ -177,15 +163,3 @@ class RecordSink(Protocol):
 
     async def aclose(self) -> None:
         """Flush what is pending. Called once at shutdown."""
-
-
-class LogRecordSink:
-    def __init__(self, logger: logging.Logger | None = None) -> None:
-        self._logger = logger or logging.getLogger("gateway.requests")
-
-    def emit(self, record: RequestRecord) -> None:
-        if self._logger.isEnabledFor(logging.INFO):
-            self._logger.info(orjson.dumps(asdict(record)).decode())
-
-    async def aclose(self) -> None:
-        return None

@@ -1,10 +1,14 @@
 """The pipeline, in order, for one request. The HTTP handlers call ``complete`` or ``stream`` and nothing else.
 
-    stages' before (prompt -> input guardrails -> limits -> cache)  -> route + call (retries, fallbacks, cooldown)
-    -> usage -> stages' after, in reverse (cost, counters, cache store, ...) -> one record
+    stages' before, in list order (today: prompt -> limits -> cost)
+    -> route + call (retries, fallbacks, cooldown), or a stage's answer (a ``before`` that returns a body)
+    -> usage, and the answer kept on the context (``response_body``, or a stream's ``response_text``)
+    -> stages' after, in reverse (cost prices it, limits settle the real tokens and cost) -> one record
 
-Stages are small units with one job each (see ``stages.py``); the order is the order of the list the app builds.
-Every request, whether it succeeds, fails, is answered from the cache or is cut, leaves exactly one record.
+Stages are small units with one job each (see ``stages.py``); their order is ``stage_classes()`` in
+``gateway.wiring``. A stream's ``after`` and record come when the stream ends (``Relay.aclose``), after its last
+byte went out. Every request, whether it succeeds, fails, is refused, is answered by a stage or is cut, leaves
+exactly one record.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import orjson
 
 from gateway.errors import ClientTimeout, GatewayError, UpstreamError, UpstreamTimeout
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.records import RESPONSE_BODY, RESPONSE_TEXT, STREAM_CHUNKS, RecordSink, RequestRecord
+from gateway.pipeline.records import RecordSink, RequestRecord
 from gateway.pipeline.stages import Stage
 from gateway.pipeline.usage import Usage
 from gateway.providers.base import UpstreamRequest, UpstreamStream
@@ -40,7 +44,7 @@ class Pipeline:
         try:
             cached = await self._before(ctx)
             if cached is not None:
-                ctx.scratch[RESPONSE_BODY] = cached
+                ctx.response_body = cached
                 return cached
 
             async def call(deployment: Deployment) -> bytes:
@@ -56,7 +60,7 @@ class Pipeline:
             body, attempted = await self.router.call(ctx.model, call, ctx.principal.may_use)
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
             ctx.usage = _usage_of(body)
-            ctx.scratch[RESPONSE_BODY] = body  # a reference, not a copy: for the cost estimate and stored content
+            ctx.response_body = body  # a reference, not a copy: for the cost estimate and stored content
             return body
         except GatewayError as exc:
             ctx.fail(exc)
@@ -198,9 +202,8 @@ class Relay:
                 deployment.in_flight -= 1
             if not completed and ctx.error is None:
                 ctx.status = 499  # the client went away before the end
-            ctx.scratch[STREAM_CHUNKS] = self._chunks
-            if self._text is not None:
-                ctx.scratch[RESPONSE_TEXT] = self._text
+            ctx.stream_chunks = self._chunks
+            ctx.response_text = self._text
             await self._upstream.aclose()
 
     def _pass(self, payload: bytes) -> bytes | None:

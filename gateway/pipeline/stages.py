@@ -1,15 +1,23 @@
-"""The interface of a pipeline stage, and the order stages run in.
+"""The interface of a pipeline stage, what a stage starts from, and the order stages run in.
 
 A stage is one job on the request path (resolve a prompt, check guardrails, enforce limits, look up the cache,
-price the call). The pipeline calls every stage's ``before`` in order before routing, and every stage's
-``after`` in reverse order once the request has ended, whatever the outcome, just before its record is written.
+price the call). The composition root (``gateway.wiring``) starts every stage the same way, ``await
+Stage.start(parts)``, in one list in pipeline order. The pipeline calls every stage's ``before`` in that order
+before routing, and every stage's ``after`` in reverse order once the request has ended, whatever the outcome,
+just before its record is written.
 
 Contract:
 
+* ``start(parts)`` (a classmethod, awaited once at start-up) builds the stage from ``StageParts``: loads what it
+  needs into memory, subscribes to ``parts.bus`` for changes, starts its background tasks. What another stage
+  also needs (the price of a deployment) is built before the stages and is in ``parts``, so no stage depends on
+  another's start. With ``parts.database_ready`` False the database was unreachable at start-up: a stage must
+  start anyway and load from it later (on its refresh timer).
 * ``before(ctx)`` may rewrite ``ctx.body`` / ``ctx.model``, set fields on ``ctx``, or raise a ``GatewayError``
   to stop the request (it is then recorded with that error). It may return a response body to answer without
   calling the upstream (a cache hit); later stages' ``before`` are then skipped and ``ctx.cache_status`` says why.
-  It must not do a database round trip: whatever it needs is in memory or in Redis.
+  It must not do a database round trip: whatever it needs is in memory or in Redis. Data a stage keeps for its
+  own ``after`` goes in ``ctx.keep(name, ...)``; what other stages or the record read is a field of ``ctx``.
 * ``after(ctx)`` sees the outcome (``ctx.status``, ``ctx.error``, ``ctx.usage``, ``ctx.deployment``) and may set
   ``ctx.cost_usd`` or add ``ctx.response_headers``. It must not raise; it is awaited before the record is emitted,
   so slow work belongs in a background task.
@@ -18,13 +26,41 @@ Contract:
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, Self
 
 from gateway.pipeline.context import RequestContext
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from gateway.bus import InvalidationBus
+    from gateway.config.models import GatewayConfig
+    from gateway.costs.prices import DeploymentPrices
+    from gateway.db import Database
+    from gateway.keys.cache import KeyCache
+    from gateway.routing.router import Router
+
+
+@dataclass(frozen=True, slots=True)
+class StageParts:
+    """What a stage may start from: the process's shared parts, all built before the first stage starts."""
+
+    config: GatewayConfig
+    router: Router
+    database: Database
+    keys: KeyCache  # virtual keys and teams in memory; ``on_reload`` tells when they changed
+    bus: InvalidationBus  # changes from other replicas; subscribe in ``start``
+    prices: DeploymentPrices  # a deployment's price per token (the cost stage prices with it, limits estimate)
+    redis: Redis | None = None  # shared counters when configured; stages fall back to memory without it
+    database_ready: bool = True  # False: the database was down at start-up; load from it later
 
 
 class Stage(Protocol):
     name: str
+
+    @classmethod
+    async def start(cls, parts: StageParts) -> Self: ...
 
     async def before(self, ctx: RequestContext) -> bytes | None: ...
 

@@ -18,13 +18,13 @@ Requests that name no prompt pass through at the cost of two dictionary lookups.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from gateway.bus import PROMPTS, InvalidationBus
-from gateway.db import Database
 from gateway.errors import RequestError
 from gateway.pipeline.context import RequestContext
-from gateway.prompts.cache import DEFAULT_REFRESH_SECONDS, PromptCache, ServedVersion
+from gateway.pipeline.stages import StageParts
+from gateway.prompts.cache import PromptCache, ServedVersion
 from gateway.prompts.errors import PromptError, RenderError
 from gateway.prompts.reference import MODEL_PREFIX, Reference, parse_reference, references_prompt
 
@@ -40,14 +40,15 @@ class PromptStage:
         self._bus = bus
 
     @classmethod
-    async def start(cls, database: Database, bus: InvalidationBus, refresh_seconds: float | None = None) -> PromptStage:
-        """Load the registry, reload on every change published on the bus, and start the periodic refresher."""
-        seconds = DEFAULT_REFRESH_SECONDS if refresh_seconds is None else refresh_seconds
-        cache = PromptCache(database, seconds)
-        await cache.reload()
-        bus.subscribe(PROMPTS, cache.on_invalidate)
+    async def start(cls, parts: StageParts) -> Self:
+        """Load the registry (later, on the first refresh, if the database is down), listen for changes, and
+        start the refresher."""
+        cache = PromptCache(parts.database, parts.config.gateway.prompt_refresh_seconds)
+        if parts.database_ready:
+            await cache.reload()
+        parts.bus.subscribe(PROMPTS, cache.on_invalidate)
         cache.start()
-        return cls(cache, bus)
+        return cls(cache, parts.bus)
 
     async def before(self, ctx: RequestContext) -> bytes | None:
         body = ctx.body

@@ -8,12 +8,12 @@ from typing import Any, cast
 import orjson
 import pytest
 
-from gateway.costs.prices import PriceMap
+from gateway.costs.prices import DeploymentPrices, PriceMap
 from gateway.costs.stage import COST_HEADER, CostStage, format_usd
 from gateway.costs.tokens import TokenCounter
 from gateway.errors import RateLimited
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.records import CACHE_SAVINGS, RESPONSE_BODY, RESPONSE_TEXT, TOKENS_ESTIMATED, RequestRecord
+from gateway.pipeline.records import RequestRecord
 from gateway.pipeline.usage import Usage
 from gateway.routing.deployment import Deployment, Prices
 from gateway.routing.router import Router
@@ -48,7 +48,7 @@ def context(stream: bool = False, **fields: Any) -> RequestContext:
 
 @pytest.fixture
 def stage() -> CostStage:
-    return CostStage(PRICES, cast(Router, Routes([deployment()])), TokenCounter())
+    return CostStage(DeploymentPrices(PRICES), cast(Router, Routes([deployment()])), TokenCounter())
 
 
 async def test_reported_usage_is_priced_and_put_in_a_header(stage: CostStage) -> None:
@@ -62,7 +62,7 @@ async def test_without_usage_the_tokens_are_counted_and_marked_as_estimated(stag
     counter = TokenCounter()
     answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Echo: hello world"}}]}
     ctx = context(deployment=deployment())
-    ctx.scratch[RESPONSE_BODY] = orjson.dumps(answer)
+    ctx.response_body = orjson.dumps(answer)
     await stage.after(ctx)
     prompt = counter.prompt_tokens("priced", "chat", ctx.body)
     completion = counter.text_tokens("priced", "Echo: hello world")
@@ -73,19 +73,19 @@ async def test_without_usage_the_tokens_are_counted_and_marked_as_estimated(stag
 
 async def test_a_stream_without_usage_is_counted_from_its_collected_text(stage: CostStage) -> None:
     ctx = context(stream=True, deployment=deployment())
-    ctx.scratch[RESPONSE_TEXT] = ["Echo:", " hello", " world"]
+    ctx.response_text = ["Echo:", " hello", " world"]
     await stage.after(ctx)
     assert ctx.usage is not None and ctx.usage.completion_tokens == TokenCounter().text_tokens("x", "Echo: hello world")
-    assert ctx.scratch[TOKENS_ESTIMATED] is True
+    assert ctx.tokens_estimated is True
     assert COST_HEADER not in ctx.response_headers  # a stream's headers left long ago
 
 
 async def test_a_cache_hit_costs_nothing_and_records_what_it_saved(stage: CostStage) -> None:
     ctx = context(cache_status="hit")
-    ctx.scratch[RESPONSE_BODY] = orjson.dumps({"usage": {"prompt_tokens": 100, "completion_tokens": 50}})
+    ctx.response_body = orjson.dumps({"usage": {"prompt_tokens": 100, "completion_tokens": 50}})
     await stage.after(ctx)
     assert ctx.cost_usd == 0.0
-    assert ctx.scratch[CACHE_SAVINGS] == pytest.approx(100 * IN + 50 * OUT)
+    assert ctx.cache_savings_usd == pytest.approx(100 * IN + 50 * OUT)
     assert RequestRecord.from_context(ctx).cache_savings_usd == pytest.approx(100 * IN + 50 * OUT)
 
 

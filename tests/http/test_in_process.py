@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,14 @@ async def test_models_are_listed_in_process(tmp_path: Path) -> None:
         listing = (await client.get("/v1/models")).json()
     validate("ListModelsResponse", listing)
     assert [model["id"] for model in listing["data"]] == ["m"]
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_an_app_in_process_leaves_the_callers_garbage_collector_alone(tmp_path: Path) -> None:
+    """Only ``gateway serve`` tunes the GC (tests/cli/test_serve_gc.py): an eval or a test running the app in its
+    own process keeps its thresholds and its unfrozen objects."""
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    async with in_process(create_app(config(tmp_path), sink=ListSink())) as client:
+        assert (await client.get("/v1/models")).status_code == 200
+        assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)

@@ -23,7 +23,7 @@ from gateway.errors import GatewayError, RequestError
 from gateway.http.body import read_json
 from gateway.http.disconnect import ClientDisconnected, until_disconnect
 from gateway.http.responses import json_bytes, sse_response
-from gateway.http.services import services
+from gateway.http.services import request_context, services
 
 
 async def messages(request: Request) -> Response:
@@ -35,7 +35,7 @@ async def messages(request: Request) -> Response:
             chat = messages_to_chat(body)
         except AnthropicRequestError as exc:
             raise RequestError(str(exc), param=exc.param) from exc
-        ctx = await svc.context(request, "chat", body=chat)
+        ctx = await request_context(svc, request, "chat", body=chat)
         ctx.client_wants_usage = True  # Anthropic's message_delta carries usage, so the translator needs it
         model = ctx.model
         if ctx.stream:

@@ -12,7 +12,7 @@ from gateway.errors import GatewayError, PermissionDenied, RequestError
 from gateway.http.body import require_list
 from gateway.http.disconnect import ClientDisconnected, until_disconnect
 from gateway.http.responses import error_response, json_bytes, sse_response
-from gateway.http.services import Services, services
+from gateway.http.services import Services, request_context, services
 from gateway.pipeline.context import RequestContext
 from gateway.prompts.reference import references_prompt
 
@@ -21,7 +21,7 @@ DONE = b"data: [DONE]\n\n"
 
 async def chat_completions(request: Request) -> Response:
     svc = services(request)
-    ctx = await svc.context(request, "chat")
+    ctx = await request_context(svc, request, "chat")
     if not references_prompt(ctx.body):  # a prompt brings its own messages; the prompts stage checks the rest
         require_list(ctx.body, "messages")
     return await _respond(svc, request, ctx)
@@ -29,7 +29,7 @@ async def chat_completions(request: Request) -> Response:
 
 async def completions(request: Request) -> Response:
     svc = services(request)
-    ctx = await svc.context(request, "completions")
+    ctx = await request_context(svc, request, "completions")
     if "prompt" not in ctx.body and not references_prompt(ctx.body):
         raise RequestError("`prompt` is required.", param="prompt")
     return await _respond(svc, request, ctx)
@@ -37,7 +37,7 @@ async def completions(request: Request) -> Response:
 
 async def embeddings(request: Request) -> Response:
     svc = services(request)
-    ctx = await svc.context(request, "embeddings")
+    ctx = await request_context(svc, request, "embeddings")
     if "input" not in ctx.body:
         raise RequestError("`input` is required.", param="input")
     if ctx.stream:

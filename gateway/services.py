@@ -1,0 +1,34 @@
+"""What the handlers use: the parts ``gateway.wiring.build`` assembled, one object per process.
+
+It sits below both the composition root and the HTTP layer: ``gateway.wiring`` builds it, and the app's lifespan
+hands it to every request as lifespan state (``gateway.http.services.services(request)`` reads it back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gateway.auth import Authenticator
+from gateway.bus import InvalidationBus
+from gateway.config.models import GatewayConfig
+from gateway.db import Database
+from gateway.pipeline.service import Pipeline
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Services:
+    config: GatewayConfig
+    pipeline: Pipeline
+    auth: Authenticator
+    started_at: int
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)  # name -> check; raises when not ready
+    database: Database | None = None
+    redis: Redis | None = None
+    bus: InvalidationBus | None = None
