@@ -120,7 +120,7 @@ def announce(config: GatewayConfig | None, database_url: str | None, topic: str,
     periodic refresh)."""
     topic, message = known(topic), _envelope(_new_sender(), payload)
     if config is not None and config.gateway.redis_url is not None:
-        from gateway.bus.pubsub import send_now  # imports redis: only when there is a Redis
+        from gateway.bus.pubsub import send_now  # noqa: PLC0415 - redis, only when there is a Redis
 
         url = config.gateway.redis_url.get_secret_value()
         return "redis" if send_now(url, config.gateway.redis_key_prefix, topic, message) else None
@@ -137,7 +137,7 @@ def announce(config: GatewayConfig | None, database_url: str | None, topic: str,
 
 def _transport(config: GatewayConfig, database_url: str | None, redis: Redis | None) -> Transport | None:
     if redis is not None:
-        from gateway.bus.pubsub import RedisTransport  # imports redis: only when there is a Redis
+        from gateway.bus.pubsub import RedisTransport  # noqa: PLC0415 - redis, only when there is a Redis
 
         return RedisTransport(redis, config.gateway.redis_key_prefix)
     path = signal_path(database_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated
 import typer
 
 from gateway.cli.common import EXIT_USAGE, fail
+from gateway.config import load_config
 from gateway.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="An OpenAI-compatible LLMOps gateway.")
@@ -29,7 +31,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the gateway."""
-    from gateway.server import serve as run
+    from gateway.server import serve as run  # noqa: PLC0415 - uvicorn and the app load only for serve
 
     _setup_logging(log_level)
     try:
@@ -41,8 +43,6 @@ def serve(
 @app.command("check-config")
 def check_config(config: Annotated[Path, typer.Argument(help="YAML config to validate.")]) -> None:
     """Validate a config file and list its models, without starting anything."""
-    from gateway.config import load_config
-
     _setup_logging("warning")
     try:
         loaded = load_config(config)
@@ -62,8 +62,8 @@ def fake_provider(
     require_key: Annotated[str | None, typer.Option(help="Refuse requests without this key.")] = None,
 ) -> None:
     """Run the built-in fake provider (OpenAI and Anthropic APIs, deterministic replies, injectable faults)."""
-    from gateway.fake_provider import FakeOptions
-    from gateway.fake_provider import serve as run
+    from gateway.fake_provider import FakeOptions  # noqa: PLC0415 - aiohttp loads only for fake-provider
+    from gateway.fake_provider import serve as run  # noqa: PLC0415 - aiohttp loads only for fake-provider
 
     options = FakeOptions(
         host=host, port=port, latency_ms=latency_ms, chunk_delay_ms=chunk_delay_ms, require_key=require_key
@@ -86,8 +86,6 @@ GROUPS = (
 
 def _register_subcommands(argv: list[str]) -> None:
     """Import only the group being run: `gateway serve` starts without loading them. Help loads them all."""
-    import importlib
-
     wanted = next((arg for arg in argv if not arg.startswith("-")), None)
     groups = {name for name, _, _ in GROUPS}
     builtin = {command.name for command in app.registered_commands}

@@ -10,6 +10,9 @@ from typing import Annotated, Literal
 import typer
 
 from gateway.cli.common import EXIT_USAGE, ConfigOption, DatabaseOption, console, database, fail
+from gateway.errors import GatewayError
+from gateway.reports import ReportQuery, parse_group_by, parse_range, run_report
+from gateway.reports.render import report_csv, report_dict, report_table
 
 costs_app = typer.Typer(no_args_is_help=True, help="Cost reports from the request log.")
 
@@ -37,10 +40,6 @@ def report(
     database_url: DatabaseOption = None,
 ) -> None:
     """Requests, tokens, cost, cache savings, error rate and p50/p95 latency, with totals."""
-    from gateway.errors import GatewayError
-    from gateway.reports import ReportQuery, parse_group_by, parse_range, run_report
-    from gateway.reports.render import report_csv, report_dict, report_table
-
     try:
         query = ReportQuery(
             range=parse_range(since, until),

@@ -7,13 +7,22 @@ bad usage (the message names the file, the case and the field).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import orjson
 import typer
 
 from gateway.cli.common import EXIT_USAGE, ConfigOption, DatabaseOption, console, database, fail
+from gateway.evals.compare import compare
+from gateway.evals.console import print_comparison, print_history, print_report, progress_bar
+from gateway.evals.model import SuiteError
+from gateway.evals.reports.junit import junit_xml
+from gateway.evals.reports.markdown import markdown as markdown_text
+from gateway.evals.store import RunNotFound, find_run
+from gateway.evals.store import history as runs_of
 
 eval_app = typer.Typer(no_args_is_help=True, help="Offline eval suites: run, compare, history.")
 
@@ -52,10 +61,8 @@ def run(
     timeout: Annotated[float, typer.Option(min=1, help="Seconds per call.")] = 120.0,
 ) -> None:
     """Run a suite on a prompt version through the gateway; store the run; write reports."""
-    from gateway.evals.console import print_comparison, print_report, progress_bar
-    from gateway.evals.loader import load_suite
-    from gateway.evals.model import SuiteError
-    from gateway.evals.session import RunSettings, UsageProblem, execute
+    from gateway.evals.loader import load_suite  # noqa: PLC0415 - Jinja2
+    from gateway.evals.session import RunSettings, UsageProblem, execute  # noqa: PLC0415 - httpx loads only for eval run
 
     if prompt_version is not None and label is not None:
         _error("give --prompt-version or --label, not both")
@@ -89,9 +96,7 @@ def run(
 
 
 def _write_reports(report: dict[str, object], **paths: Path | None) -> None:
-    from gateway.evals.reports.html import html_page
-    from gateway.evals.reports.junit import junit_xml
-    from gateway.evals.reports.markdown import markdown as markdown_text
+    from gateway.evals.reports.html import html_page  # noqa: PLC0415 - Jinja2
 
     writers = {
         "junit": junit_xml,
@@ -110,8 +115,6 @@ def _write_reports(report: dict[str, object], **paths: Path | None) -> None:
 
 
 def _json_text(report: dict[str, object]) -> str:
-    import orjson
-
     return orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode() + "\n"
 
 
@@ -127,12 +130,6 @@ def compare_runs(
     database_url: DatabaseOption = None,
 ) -> None:
     """What changed between two stored runs: newly failing, newly passing, score delta per metric."""
-    import json
-
-    from gateway.evals.compare import compare
-    from gateway.evals.console import print_comparison
-    from gateway.evals.store import RunNotFound, find_run
-
     name, prompt = _suite_name(suite)
     with database(config, database_url) as db:
         try:
@@ -158,9 +155,6 @@ def history(
     database_url: DatabaseOption = None,
 ) -> None:
     """List the stored runs of a suite, newest first."""
-    from gateway.evals.console import print_history
-    from gateway.evals.store import history as runs_of
-
     name, _ = _suite_name(suite)
     if name is None:
         _error("name the suite")
@@ -175,8 +169,7 @@ def history(
 @eval_app.command("validate")
 def validate(files: Annotated[list[Path], typer.Argument(help="Suite files to check.")]) -> None:
     """Check suite files without running them (exit 2 on the first bad one)."""
-    from gateway.evals.loader import load_suite
-    from gateway.evals.model import SuiteError
+    from gateway.evals.loader import load_suite  # noqa: PLC0415 - Jinja2
 
     for path in files:
         try:
@@ -192,8 +185,7 @@ def _suite_name(suite: str | None) -> tuple[str | None, str | None]:
         return None, None
     path = Path(suite)
     if path.suffix in (".yaml", ".yml") and path.is_file():
-        from gateway.evals.loader import load_suite
-        from gateway.evals.model import SuiteError
+        from gateway.evals.loader import load_suite  # noqa: PLC0415 - Jinja2
 
         try:
             loaded = load_suite(path)

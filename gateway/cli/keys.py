@@ -15,9 +15,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
+from rich.table import Table
 
 from gateway.bus import KEYS
 from gateway.cli.common import EXIT_USAGE, ConfigOption, DatabaseOption, announce, console, database, fail
+from gateway.keys import store
+from gateway.keys.models import KeySpec, TeamSpec, TeamUpdate, key_view, team_view
+from gateway.keys.store import KeyStoreError
 
 keys_app = typer.Typer(no_args_is_help=True, help="Virtual keys: create, list, revoke, rotate.")
 teams_app = typer.Typer(no_args_is_help=True, help="Teams: budgets and limits shared by their keys.")
@@ -46,9 +50,6 @@ def create_key(
     database_url: DatabaseOption = None,
 ) -> None:
     """Create a key and print it once (it is stored hashed and cannot be shown again)."""
-    from gateway.keys import store
-    from gateway.keys.models import KeySpec
-
     spec = _spec(
         KeySpec,
         name=name, team=team, models=_split(models), budget_usd=budget, budget_period=budget_period,
@@ -62,9 +63,6 @@ def create_key(
 @keys_app.command("list")
 def list_keys(config: ConfigOption = None, database_url: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """List keys: display prefix, team, limits, status. Never a secret."""
-    from gateway.keys import store
-    from gateway.keys.models import key_view
-
     views = [key_view(row, team) for row, team in _run(config, database_url, store.list_keys)]
     if as_json:
         typer.echo(json.dumps(views, indent=2))
@@ -80,8 +78,6 @@ def revoke_key(
     database_url: DatabaseOption = None,
 ) -> None:
     """Revoke a key: running gateways refuse it within a second."""
-    from gateway.keys import store
-
     row = _run(config, database_url, store.revoke_key, ref)
     typer.echo(f"revoked key {row.id} ({row.name})")
 
@@ -93,8 +89,6 @@ def rotate_key(
     database_url: DatabaseOption = None,
 ) -> None:
     """Give a key a new secret (printed once); the old secret stops working. Limits and spend stay."""
-    from gateway.keys import store
-
     row, secret = _run(config, database_url, store.rotate_key, ref)
     typer.echo(secret)
     typer.echo(f"rotated key {row.id} ({row.name}); the old secret no longer works", err=True)
@@ -112,9 +106,6 @@ def create_team(
     database_url: DatabaseOption = None,
 ) -> None:
     """Create a team; its budget and limits apply to all its keys together."""
-    from gateway.keys import store
-    from gateway.keys.models import TeamSpec
-
     spec = _spec(
         TeamSpec, name=name, models=_split(models), budget_usd=budget, budget_period=budget_period, rpm=rpm, tpm=tpm
     )
@@ -125,9 +116,6 @@ def create_team(
 @teams_app.command("list")
 def list_teams(config: ConfigOption = None, database_url: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """List teams and their limits."""
-    from gateway.keys import store
-    from gateway.keys.models import team_view
-
     views = [team_view(row) for row in _run(config, database_url, store.list_teams)]
     if as_json:
         typer.echo(json.dumps(views, indent=2))
@@ -151,9 +139,6 @@ def update_team(
     database_url: DatabaseOption = None,
 ) -> None:
     """Change a team's name or limits; only the options given change."""
-    from gateway.keys import store
-    from gateway.keys.models import TeamUpdate
-
     given: dict[str, Any] = {
         "name": name, "models": _split(models), "budget_usd": budget, "budget_period": budget_period,
         "rpm": rpm, "tpm": tpm,
@@ -171,8 +156,6 @@ def update_team(
 
 def _run(config: Path | None, database_url: str | None, fn: Callable[..., T], *args: Any) -> T:
     """Run a store operation, turn its errors into a message and exit code 1, and tell running gateways."""
-    from gateway.keys.store import KeyStoreError
-
     with database(config, database_url) as opened:
         try:
             result = fn(opened, *args)
@@ -201,8 +184,6 @@ def _budget(view: dict[str, Any]) -> str:
 
 
 def _table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
     table = Table(title=title)
     for column in columns:
         table.add_column(column, overflow="fold")

@@ -16,13 +16,28 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import orjson
 import typer
+import yaml
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from gateway.bus import PROMPTS
 from gateway.cli.common import EXIT_USAGE, ConfigOption, DatabaseOption, announce, console, database, fail
+from gateway.db.audit import utcnow
+from gateway.prompts.compare import as_dict
+from gateway.prompts.compare import compare as do_compare
+from gateway.prompts.diff import diff_versions
+from gateway.prompts.errors import PromptError, PromptFileError
+from gateway.prompts.reference import parse_reference
+from gateway.prompts.registry import get_version, list_prompts
+from gateway.prompts.registry import history as read_history
+from gateway.prompts.registry import push as push_specs
+from gateway.prompts.release import Move
+from gateway.prompts.release import promote as do_promote
+from gateway.prompts.release import release as do_release
+from gateway.prompts.release import rollback as do_rollback
 
 prompts_app = typer.Typer(no_args_is_help=True, help="Versioned prompts: push, release, roll back, compare.")
 T = TypeVar("T")
@@ -42,8 +57,6 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Override a failed ev
 
 def _run(action: Callable[[], T]) -> T:
     """Run ``action``; a prompt error becomes a message and exit code 1 (2 for an invalid file or reference)."""
-    from gateway.prompts.errors import PromptError, PromptFileError
-
     try:
         return action()
     except (PromptFileError, ValueError) as exc:
@@ -60,8 +73,7 @@ def push(
     database_url: DatabaseOption = None,
 ) -> None:
     """Sync the prompt files into the registry and print what changed (all files, or none if one is invalid)."""
-    from gateway.prompts.loader import load_dir
-    from gateway.prompts.registry import push as push_specs
+    from gateway.prompts.loader import load_dir  # noqa: PLC0415 - Jinja2
 
     specs = _run(lambda: load_dir(directory))
     with database(config, database_url) as db:
@@ -85,8 +97,6 @@ def push(
 @prompts_app.command("list")
 def list_(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Every prompt, its number of versions and its labels."""
-    from gateway.prompts.registry import list_prompts
-
     with database(config, database_url) as db:
         summaries = list_prompts(db)
     table = Table("prompt", "versions", "labels")
@@ -107,11 +117,6 @@ def show(
     database_url: DatabaseOption = None,
 ) -> None:
     """Print one version: its labels, hash and content."""
-    import yaml
-
-    from gateway.prompts.reference import parse_reference
-    from gateway.prompts.registry import get_version
-
     ref = _run(lambda: parse_reference(reference))
     with database(config, database_url) as db:
         info = _run(lambda: get_version(db, ref))
@@ -131,10 +136,6 @@ def diff(
     database_url: DatabaseOption = None,
 ) -> None:
     """Coloured diff of two versions' messages and parameters."""
-    from gateway.prompts.diff import diff_versions
-    from gateway.prompts.reference import parse_reference
-    from gateway.prompts.registry import get_version
-
     with database(config, database_url) as db:
         old = _run(lambda: get_version(db, parse_reference(f"{name}@{a}")))
         new = _run(lambda: get_version(db, parse_reference(f"{name}@{b}")))
@@ -162,8 +163,6 @@ def release(
     database_url: DatabaseOption = None,
 ) -> None:
     """Point a label at a version, or start a canary with --canary PERCENT."""
-    from gateway.prompts.release import release as do_release
-
     with database(config, database_url) as db:
         move = _run(lambda: do_release(db, name, version, label=label, canary=canary, force=force,
                                        actor=actor or _default_actor()))
@@ -182,8 +181,6 @@ def promote(
     database_url: DatabaseOption = None,
 ) -> None:
     """Make the label's canary version its version, for all traffic."""
-    from gateway.prompts.release import promote as do_promote
-
     with database(config, database_url) as db:
         move = _run(lambda: do_promote(db, name, label=label, force=force, actor=actor or _default_actor()))
     _report(move)
@@ -199,8 +196,6 @@ def rollback(
     database_url: DatabaseOption = None,
 ) -> None:
     """End the label's canary at once, or else point the label back at its previous version."""
-    from gateway.prompts.release import rollback as do_rollback
-
     with database(config, database_url) as db:
         move = _run(lambda: do_rollback(db, name, label=label, actor=actor or _default_actor()))
     _report(move)
@@ -208,8 +203,6 @@ def rollback(
 
 
 def _report(move: object) -> None:
-    from gateway.prompts.release import Move
-
     assert isinstance(move, Move)
     out = console()
     out.print(_describe_move(move))
@@ -241,8 +234,6 @@ def history(
     database_url: DatabaseOption = None,
 ) -> None:
     """Every label move of the prompt: when, who, what, from, to."""
-    from gateway.prompts.registry import history as read_history
-
     with database(config, database_url) as db:
         entries = _run(lambda: read_history(db, name))
     table = Table("when (UTC)", "who", "action", "label", "from", "to", "detail")
@@ -279,16 +270,10 @@ def compare(
     database_url: DatabaseOption = None,
 ) -> None:
     """Per variant: requests, cost per request, latency, error rate, eval score; and a significance test."""
-    from gateway.db.audit import utcnow
-    from gateway.prompts.compare import as_dict
-    from gateway.prompts.compare import compare as do_compare
-
     since: datetime | None = utcnow() - timedelta(hours=since_hours) if since_hours else None
     with database(config, database_url) as db:
         result = _run(lambda: do_compare(db, name, label=label, since=since))
     if as_json:
-        import orjson
-
         typer.echo(orjson.dumps(as_dict(result), option=orjson.OPT_INDENT_2).decode())
         return
     out = console()

@@ -60,7 +60,7 @@ class TokenCounter:
         if directory is not None:
             # setdefault: an operator's own cache directory wins over the bundled files.
             os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(directory))
-        import tiktoken
+        import tiktoken  # noqa: PLC0415 - tiktoken, only when a count is needed
 
         return tiktoken.get_encoding(name)
 
@@ -118,7 +118,7 @@ def _content_text(content: Any) -> str:
 
 
 def _encoding_name(model: str) -> str:
-    import tiktoken.model
+    import tiktoken.model  # noqa: PLC0415 - tiktoken
 
     name = model.rsplit("/", 1)[-1]
     try:

@@ -69,12 +69,12 @@ class Database:
         # Alembic narrates every plugin (on import) and revision at INFO; the gateway's own start-up line says
         # enough. So quiet its loggers before the import.
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        from alembic import command
+        from alembic import command  # noqa: PLC0415 - alembic
 
         command.upgrade(self.alembic_config(), "heads")
 
     def alembic_config(self) -> AlembicConfig:
-        from alembic.config import Config
+        from alembic.config import Config  # noqa: PLC0415 - alembic
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))

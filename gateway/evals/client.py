@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import orjson
 
+from gateway.config import load_config
+
 TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
 _KEEP_HEADERS = ("x-gateway-prompt-version", "x-gateway-cost-usd", "x-gateway-request-id")
 _MAX_RETRY_AFTER = 10.0
@@ -133,9 +135,8 @@ async def local_gateway(
     config_path: Path, api_key: str | None, tags: str, *, retries: int, call_timeout: float
 ) -> AsyncIterator[Target]:
     """The gateway app from ``config_path``, started in this process (lifespan included)."""
-    from gateway.config import load_config
-    from gateway.http.app import create_app
-    from gateway.http.in_process import in_process_client
+    from gateway.http.app import create_app  # noqa: PLC0415 - the app stack, only in process
+    from gateway.http.in_process import in_process_client  # noqa: PLC0415 - starlette, only in process
 
     config = await asyncio.to_thread(load_config, config_path)
     raw = await asyncio.to_thread(config_path.read_bytes)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np  # (this module is imported only when a suite uses the local model)
+from threadpoolctl import threadpool_limits
+from tokenizers import Tokenizer
 
 _DTYPES = {"F32": "<f4", "F16": "<f2", "I64": "<i8"}
 MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
@@ -64,8 +66,6 @@ class MiniLM:
     """Encode texts to unit-length 384-dimensional vectors."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        from tokenizers import Tokenizer
-
         directory = directory or model_dir()
         if not (directory / "model.safetensors").is_file():
             raise ModelUnavailable(f"no model.safetensors in {directory}")
@@ -84,8 +84,6 @@ class MiniLM:
     def encode(self, texts: list[str]) -> np.ndarray:
         # Matrices this small run 10-40x slower on OpenBLAS's thread pool than on one thread when the cores are
         # busy (measured here: 40 ms vs 0.5-2 s for three sentences on 2 loaded cores), so BLAS gets one thread.
-        from threadpoolctl import threadpool_limits
-
         with threadpool_limits(limits=1, user_api="blas"):
             return self._encode(texts)
 

@@ -7,6 +7,7 @@ relative to the suite's folder. Every problem raises ``SuiteError`` with ``where
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -186,8 +187,6 @@ def _number(value: Any, where: str) -> float | None:
 
 
 def _suggest(name: str) -> str:
-    import difflib
-
     close = difflib.get_close_matches(name, list(VALUE_KINDS), n=1)
     return f" (did you mean '{close[0]}'?)" if close else f"; known: {', '.join(VALUE_KINDS)}"
 

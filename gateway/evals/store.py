@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from gateway.db import Database
 from gateway.db.evals import EvalResult, EvalRun
+from gateway.db.prompts import Prompt, PromptLabel
 from gateway.evals.results import RunResult
 
 
@@ -118,12 +119,8 @@ def find_run(database: Database, suite: str | None, selector: str, prompt: str |
 
 
 def label_version(session: Session, prompt: str | None, label: str) -> int | None:
-    """Where ``label`` of ``prompt`` points in the registry, or None when it (or the registry) is absent."""
+    """Where ``label`` of ``prompt`` points in the registry, or None when it is absent."""
     if prompt is None:
-        return None
-    try:
-        from gateway.db.prompts import Prompt, PromptLabel
-    except ImportError:
         return None
     row = session.exec(
         select(PromptLabel.version).join(Prompt, col(Prompt.id) == col(PromptLabel.prompt_id))

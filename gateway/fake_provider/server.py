@@ -128,7 +128,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _new_loop() -> asyncio.AbstractEventLoop:
     try:
-        import uvloop
+        import uvloop  # noqa: PLC0415 - optional (not on Windows)
     except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from gateway.config.models import GatewayConfig
 from gateway.db import Database
 from gateway.ledger.spill import SpillFile
@@ -47,8 +49,6 @@ async def start_writer(config: GatewayConfig, database: Database, *, hold: bool 
 
 def default_spill_path(database: Database) -> Path:
     """Next to a SQLite database file; ``./gateway-spill.jsonl`` otherwise."""
-    from sqlalchemy.engine import make_url
-
     url = make_url(database.url)
     if database.dialect == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).absolute().parent / SPILL_NAME

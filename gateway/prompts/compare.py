@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 from gateway.db import Database
 from gateway.db.audit import utcnow
 from gateway.db.logs import RequestLog
+from gateway.prompts.eval_scores import latest_scores
 from gateway.prompts.registry import label_row, prompt_row
 from gateway.prompts.stats import fisher_exact
 
@@ -114,11 +115,7 @@ def _per_version(session: Session, name: str, since: datetime) -> list[tuple[int
 
 
 def _attach_eval_scores(session: Session, name: str, variants: list[Variant]) -> None:
-    """The latest eval run's score per version, when the evals feature is installed and has runs."""
-    try:
-        from gateway.prompts.eval_scores import latest_scores
-    except ImportError:
-        return
+    """The latest eval run's score per version, for the versions that have eval runs."""
     scores: dict[int, tuple[float | None, bool | None]] = latest_scores(session, name, [v.version for v in variants])
     for variant in variants:
         if variant.version in scores:

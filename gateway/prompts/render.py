@@ -50,7 +50,7 @@ class CompiledPrompt:
         self._validator = None
         self._quick: QuickCheck | None = None
         if schema is not None:
-            from jsonschema import Draft202012Validator
+            from jsonschema import Draft202012Validator  # noqa: PLC0415 - jsonschema (~100 ms), only with a schema
 
             self._validator = Draft202012Validator(schema)
             self._quick = QuickCheck.compile(schema)
@@ -81,7 +81,7 @@ class CompiledPrompt:
                 param=f"prompt_variables.{missing[0]}",
             )
         if self._validator is not None and not (self._quick is not None and self._quick.accepts(variables)):
-            from jsonschema.exceptions import best_match
+            from jsonschema.exceptions import best_match  # noqa: PLC0415 - jsonschema
 
             error = best_match(self._validator.iter_errors(variables))
             if error is not None:

@@ -129,8 +129,8 @@ class PromptSpec(BaseModel):
     def _valid_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
-        from jsonschema import Draft202012Validator
-        from jsonschema.exceptions import SchemaError
+        from jsonschema import Draft202012Validator  # noqa: PLC0415 - jsonschema (~100 ms), only with a schema
+        from jsonschema.exceptions import SchemaError  # noqa: PLC0415 - jsonschema
 
         schema = {"type": "object", **value}
         try:

@@ -44,7 +44,7 @@ def load_litellm() -> ModuleType:
     """Import litellm for offline use: its bundled price map, and no network calls at import."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("LITELLM_TELEMETRY", "False")
-    import litellm
+    import litellm  # noqa: PLC0415 - litellm
 
     # litellm logs every call at INFO; the gateway's own request log says the same, once.
     logging.getLogger("LiteLLM").setLevel(logging.WARNING)

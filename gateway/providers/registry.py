@@ -83,7 +83,7 @@ def openai_compatible(upstream: Upstream) -> Provider:
 def through_litellm(upstream: Upstream) -> Provider:
     if upstream.litellm is None:
         raise ConfigError(f"{upstream.label} needs litellm, which was not loaded")
-    from gateway.providers.litellm_provider import LiteLLMProvider  # its module is only for litellm configs
+    from gateway.providers.litellm_provider import LiteLLMProvider  # noqa: PLC0415 - httpx, only for litellm configs
 
     params = {
         **upstream.extra_params,

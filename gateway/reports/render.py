@@ -79,7 +79,7 @@ def report_csv(report: Report) -> str:
 
 def report_table(report: Report) -> Any:
     """A ``rich.table.Table`` (rich is imported here, when a terminal wants it)."""
-    from rich.table import Table
+    from rich.table import Table  # noqa: PLC0415 - rich, not loaded by the server
 
     query = report.query
     title = f"Costs {query.range.start:%Y-%m-%d %H:%M} .. {query.range.end:%Y-%m-%d %H:%M} UTC"

@@ -18,6 +18,7 @@ from support.evals import ROOT, EvalKit
 from typer.testing import Result
 
 from gateway.cli.evals import eval_app
+from gateway.cli.prompts import prompts_app
 
 SUPPORT = ROOT / "evals" / "support-reply.yaml"
 
@@ -52,8 +53,6 @@ def test_a_broken_prompt_version_fails_and_names_every_broken_case(eval_kit: Eva
 
 
 def test_the_release_gate_follows_the_stored_runs(eval_kit: EvalKit) -> None:
-    from gateway.cli.prompts import prompts_app
-
     assert eval_kit.run_here(SUPPORT, "--prompt-version", "2").exit_code == 1
     assert eval_kit.run_here(SUPPORT, "--prompt-version", "1").exit_code == 0
 

@@ -9,6 +9,7 @@ the database down, and readiness must stay 200 through an outage (defect 9).
 from __future__ import annotations
 
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,8 +111,6 @@ def test_records_with_nul_and_overlong_strings_reach_the_postgresql_log_and_roll
 
 
 def test_records_with_nul_and_overlong_strings_reach_the_sqlite_log(fake: FakeProvider, tmp_path: Path) -> None:
-    import sqlite3
-
     spill = tmp_path / "spill.jsonl"
     database = tmp_path / "log.db"
     with gateway(with_long_model(ledger_config(fake, f"sqlite:///{database}", spill)), tmp_path) as server:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 
 from gateway.prompts.errors import PromptFileError, RenderError
 from gateway.prompts.loader import load_dir, parse
+from gateway.prompts.quickcheck import QuickCheck
 from gateway.prompts.reference import Reference, in_canary, parse_reference
 from gateway.prompts.render import CompiledPrompt
 from gateway.prompts.spec import content_hash
@@ -180,10 +182,6 @@ QUICK_VALUES = ["", "ab", "abcde", 0, 1, 2.5, -1, 4, True, False, None, [], [1],
 
 @pytest.mark.parametrize("schema", QUICK_SCHEMAS)
 def test_the_quick_schema_check_never_accepts_what_jsonschema_refuses(schema: dict[str, object]) -> None:
-    from jsonschema import Draft202012Validator
-
-    from gateway.prompts.quickcheck import QuickCheck
-
     quick = QuickCheck.compile(schema)
     assert quick is not None
     validator = Draft202012Validator(schema)
@@ -199,8 +197,6 @@ def test_the_quick_schema_check_never_accepts_what_jsonschema_refuses(schema: di
 
 
 def test_the_quick_schema_check_steps_aside_for_keywords_it_does_not_know() -> None:
-    from gateway.prompts.quickcheck import QuickCheck
-
     assert QuickCheck.compile({"type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}}}) is None
     assert QuickCheck.compile({"type": "object", "properties": {"s": {"type": ["string", "null"]}}}) is None
     assert QuickCheck.compile({"type": "object", "allOf": []}) is None

@@ -3,6 +3,7 @@ a miss checks the store before the 400, and the CLI signals the gateways on its 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from support.config import MASTER_KEY, base_config
 from support.prompts import PromptKit, prompt_doc
 from support.servers import FakeProvider, Gateway, gateway
 
+import gateway.prompts.cache as cache_module
 from gateway.db import Database
 from gateway.prompts.cache import PromptCache
 from gateway.prompts.loader import parse
@@ -77,10 +79,6 @@ def test_a_cli_release_and_rollback_reach_the_running_gateway_at_once(kit: Promp
 async def test_a_database_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import asyncio
-
-    import gateway.prompts.cache as cache_module
-
     monkeypatch.setattr(cache_module, "SIGNAL_POLL_SECONDS", 0.02, raising=False)
     database = Database(f"sqlite:///{tmp_path / 'p.db'}")
     database.upgrade()

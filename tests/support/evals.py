@@ -5,6 +5,7 @@ the gateway and ``gateway eval`` with.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,8 @@ import yaml
 from aiohttp import web
 from typer.testing import CliRunner, Result
 
+from gateway.cli.evals import eval_app
+from gateway.cli.prompts import prompts_app
 from support.config import MASTER_KEY
 from support.servers import FakeProvider, Gateway
 
@@ -96,8 +99,6 @@ class EvalKit:
 
     def run_here(self, suite: Path | str, *args: str) -> Result:
         """The same, in this process."""
-        from gateway.cli.evals import eval_app
-
         return self.invoke(eval_app, *self.remote_args(suite, *args))
 
     def suite(self, name: str, doc: dict[str, Any]) -> Path:
@@ -108,8 +109,6 @@ class EvalKit:
 
 
 def _env() -> dict[str, str]:
-    import os
-
     env = {k: v for k, v in os.environ.items() if k not in ("GATEWAY_URL", "GATEWAY_API_KEY", "DATABASE_URL",
                                                               "GITHUB_STEP_SUMMARY")}
     return {**env, "COLUMNS": "200", "NO_COLOR": "1"}
@@ -120,8 +119,6 @@ def eval_model(name: str, api_base: str) -> dict[str, Any]:
 
 
 def push(folder: Path, config: Path) -> None:
-    from gateway.cli.prompts import prompts_app
-
     done = CliRunner().invoke(prompts_app, ["push", str(folder), "--config", str(config), "--actor", "tests"])
     assert done.exit_code == 0, done.output
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from gateway.db import Database
 from support.servers import FakeProvider, Gateway
@@ -143,8 +144,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.01
 
 
 def write_config(path: Path, config: dict[str, Any]) -> Path:
-    import yaml
-
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 

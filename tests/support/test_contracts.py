@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -543,8 +544,6 @@ def many_bodies() -> Iterator[list[dict[str, Any]]]:
 
 
 def test_validation_is_fast_enough_for_hundreds_of_tests(many_bodies: list[dict[str, Any]]) -> None:
-    import time
-
     validate("CreateChatCompletionResponse", many_bodies[0])  # warm the caches
     started = time.perf_counter()
     for body in many_bodies:

@@ -12,6 +12,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
+import orjson
+
 from gateway.evals.model import Case, SuiteOptions
 
 
@@ -49,8 +51,6 @@ class Output:
         content = message.get("content")
         if not isinstance(content, str):
             # A tool-call answer has no text; its calls, as JSON, stand in for it (as in promptfoo).
-            import orjson
-
             content = orjson.dumps(tool_calls).decode() if tool_calls else ""
         return cls(
             text=content,

@@ -14,7 +14,7 @@ from gateway.evals.model import AssertionSpec
 
 def schema_problem(instance: Any, schema: Mapping[str, Any]) -> str | None:
     """The first JSON-schema violation, or None. jsonschema is imported only when a suite uses a schema."""
-    import jsonschema
+    import jsonschema  # noqa: PLC0415 - jsonschema (~100 ms), only for schema assertions
 
     validator_class = jsonschema.validators.validator_for(schema)
     errors = sorted(validator_class(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))

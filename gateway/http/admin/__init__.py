@@ -19,7 +19,7 @@ class LazyAdmin:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
-            from gateway.http.admin.app import admin_app
+            from gateway.http.admin.app import admin_app  # noqa: PLC0415 - FastAPI, on first /admin call
 
             self._app = admin_app(self._exception_handlers)
         await self._app(scope, receive, send)
