@@ -16,12 +16,16 @@ import socket
 from typing import Any
 
 import uvicorn
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
 from gateway.config import load_config
 from gateway.config.models import GatewayConfig
+from gateway.db import Database
+from gateway.db.migrate_lock import upgrade_under_lock
 from gateway.errors import ConfigError
+from gateway.http.app import create_app
 from gateway.http.protocol import ConnectionGuard, GuardedConfig, guarded_options
 
 CONFIG_ENV = "GATEWAY_CONFIG_FILE"
@@ -56,7 +60,6 @@ def check_bind(config: GatewayConfig, host: str, insecure: bool) -> None:
 
 def app_factory() -> Starlette:
     """For uvicorn's worker processes, which import the app by name; the parent has validated the file."""
-    from gateway.http.app import create_app
 
     return create_app(load_config(os.environ[CONFIG_ENV]), on_started=tune_gc)
 
@@ -91,7 +94,6 @@ def serve(config_path: str, *, host: str, port: int, workers: int, insecure: boo
         with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it handled, raised again after
             Multiprocess(multi, sockets=[multi.bind_socket()]).run()
         return
-    from gateway.http.app import create_app
 
     single = GuardedConfig(create_app(config, on_started=tune_gc), guard, **options)
     server = uvicorn.Server(single)
@@ -136,10 +138,7 @@ def migrate_before_workers(config: GatewayConfig) -> None:
     database that cannot be reached is left to the workers, which start without it (and migrate, under the same
     lock, when it returns).
     """
-    from sqlalchemy.exc import OperationalError
 
-    from gateway.db import Database
-    from gateway.db.migrate_lock import upgrade_under_lock
 
     url = config.general_settings.database_url
     database = Database(url.get_secret_value() if url else None)

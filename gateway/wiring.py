@@ -62,7 +62,7 @@ async def build(
 
     redis = None
     if config.gateway.redis_url is not None:
-        import redis.asyncio as aioredis
+        import redis.asyncio as aioredis  # noqa: PLC0415 - optional: only a config with a Redis URL pays for it
 
         redis = aioredis.from_url(config.gateway.redis_url.get_secret_value(), socket_timeout=1.0)
         stack.push_async_callback(redis.aclose)
@@ -77,7 +77,7 @@ async def build(
         stack.push_async_callback(session.close)
     litellm = None
     if needs_litellm(config):
-        from gateway.providers.litellm_provider import load_litellm
+        from gateway.providers.litellm_provider import load_litellm  # noqa: PLC0415 - litellm: seconds, ~100 MB
 
         litellm = load_litellm()
     router = build_router(config, session, litellm)
@@ -124,7 +124,7 @@ async def build(
 def stage_classes() -> list[type[Stage]]:
     """The pipeline's stages, in the order they run: every ``before`` top to bottom before the call, every
     ``after`` bottom to top once the request has ended. Each starts as ``await stage.start(parts)``."""
-    from gateway.prompts.stage import PromptStage  # jinja2 loads here, not when the app module is imported
+    from gateway.prompts.stage import PromptStage  # noqa: PLC0415 - Jinja2 loads at start-up, not with the app module
 
     return [
         PromptStage,  # prompt references -> rendered messages, model, params: first, later stages see the result
