@@ -13,7 +13,6 @@ from support.keyed import keyed_config
 from support.servers import FakeProvider, Gateway, gateway
 
 from gateway import server as served
-from gateway.http import app as http_app
 from gateway.server import SERVED_GC_THRESHOLD
 
 TUNED = re.compile(r"gc tuned for serving: (\d+) objects frozen, threshold (\(\d+, \d+, \d+\))")
@@ -34,7 +33,7 @@ def test_a_served_process_freezes_its_start_up_objects_and_raises_the_gc_thresho
 def test_each_worker_process_is_tuned_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """``--workers N`` processes build their app with ``app_factory`` (their log lines are not configured)."""
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(http_app, "create_app", lambda config, **options: calls.append(options))
+    monkeypatch.setattr(served, "create_app", lambda config, **options: calls.append(options))
     path = tmp_path / "gateway.yaml"
     path.write_text("model_list: []\n")
     monkeypatch.setenv(served.CONFIG_ENV, str(path))
