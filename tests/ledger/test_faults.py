@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import openai
 import psycopg
 import pytest
 from support.servers import FakeProvider, gateway
-from support.throwaway import pg_database
 
 from ledger.tcp_proxy import TcpProxy
 from ledger.test_log_survives import MASTER, ledger_config, logged, send, via, wait_for_rows
@@ -29,18 +27,6 @@ pytestmark = pytest.mark.postgres
 LONG_MODEL = "m" * 300  # longer than request_logs.model (255)
 
 
-@pytest.fixture
-def pg() -> Iterator[str]:
-    with pg_database("ledger") as url:
-        yield url
-
-
-@pytest.fixture
-def proxy() -> Iterator[TcpProxy]:
-    server = TcpProxy(5432)
-    server.start()
-    yield server
-    server.stop()
 
 
 def nested(depth: int) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ import openai
 import psycopg
 import pytest
 from support.servers import FakeProvider, Gateway, gateway
-from support.throwaway import pg_database
 
 from ledger.tcp_proxy import TcpProxy
 
@@ -37,18 +35,6 @@ def ledger_config(fake: FakeProvider, database_url: str, spill: Path, **log: Any
     }
 
 
-@pytest.fixture
-def pg() -> Iterator[str]:
-    with pg_database("ledger") as url:
-        yield url
-
-
-@pytest.fixture
-def proxy() -> Iterator[TcpProxy]:
-    server = TcpProxy(5432)
-    server.start()
-    yield server
-    server.stop()
 
 
 def via(proxy: TcpProxy, url: str) -> str:
