@@ -25,7 +25,7 @@ import orjson
 from gateway.costs.prices import DeploymentPrices
 from gateway.costs.tokens import TokenCounter
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.stages import StageParts
+from gateway.pipeline.stages import StageParts, StreamFilter
 from gateway.pipeline.usage import Usage
 from gateway.routing.deployment import Deployment
 from gateway.routing.router import Router
@@ -49,6 +49,12 @@ class CostStage:
         return cls(parts.prices, parts.router)
 
     async def before(self, ctx: RequestContext) -> bytes | None:
+        return None
+
+    async def answer(self, ctx: RequestContext, body: bytes) -> bytes:
+        return body
+
+    def stream_filter(self, ctx: RequestContext) -> StreamFilter | None:
         return None
 
     async def after(self, ctx: RequestContext) -> None:

@@ -26,7 +26,7 @@ from gateway.limits.plan import Slot, rate_headers, refusal, scopes_of, slots_fo
 from gateway.limits.redis_counters import RedisCounters
 from gateway.limits.seed import SpendSeeder
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.stages import StageParts
+from gateway.pipeline.stages import StageParts, StreamFilter
 
 NAME = "limits"
 logger = logging.getLogger("gateway.limits")
@@ -106,6 +106,12 @@ class LimitsStage:
             raise refusal(slot, taken, now)
         ctx.keep(NAME, Reservation(slots, taken, estimate))
         ctx.response_headers.update(rate_headers(slots, taken.levels))
+        return None
+
+    async def answer(self, ctx: RequestContext, body: bytes) -> bytes:
+        return body
+
+    def stream_filter(self, ctx: RequestContext) -> StreamFilter | None:
         return None
 
     async def after(self, ctx: RequestContext) -> None:

@@ -2,6 +2,7 @@
 
     stages' before, in list order (today: prompt -> limits -> cost)
     -> route + call (retries, fallbacks, cooldown), or a stage's answer (a ``before`` that returns a body)
+    -> the answer through the stages' ``answer`` (a whole body) or ``stream_filter`` (a stream), in reverse
     -> usage, and the answer kept on the context (``response_body``, or a stream's ``response_text``)
     -> stages' after, in reverse (cost prices it, limits settle the real tokens and cost) -> one record
 
@@ -24,7 +25,7 @@ import orjson
 from gateway.errors import ClientTimeout, GatewayError, UpstreamError, UpstreamTimeout
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.records import RecordSink, RequestRecord
-from gateway.pipeline.stages import Stage
+from gateway.pipeline.stages import Stage, StreamFilter
 from gateway.pipeline.usage import Usage
 from gateway.providers.base import UpstreamRequest, UpstreamStream
 from gateway.routing.deployment import Deployment
@@ -42,9 +43,9 @@ class Pipeline:
     async def complete(self, ctx: RequestContext) -> bytes:
         """Run a non-streaming request; returns the OpenAI-shaped response body."""
         try:
-            cached = await self._before(ctx)
+            cached, ran = await self._before(ctx)
             if cached is not None:
-                ctx.response_body = cached
+                ctx.response_body = cached = await self._answer(ctx, cached, ran)
                 return cached
 
             async def call(deployment: Deployment) -> bytes:
@@ -60,7 +61,7 @@ class Pipeline:
             body, attempted = await self.router.call(ctx.model, call, ctx.principal.may_use)
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
             ctx.usage = _usage_of(body)
-            ctx.response_body = body  # a reference, not a copy: for the cost estimate and stored content
+            ctx.response_body = body = await self._answer(ctx, body, ran)  # a reference, not a copy
             return body
         except GatewayError as exc:
             ctx.fail(exc)
@@ -81,9 +82,10 @@ class Pipeline:
         response with the right status. Failures during the stream are raised by the iterator.
         """
         try:
-            cached = await self._before(ctx)
+            cached, ran = await self._before(ctx)
+            filters = [f for stage in reversed(self.stages[:ran]) if (f := stage.stream_filter(ctx)) is not None]
             if cached is not None:
-                return Relay(self, ctx, CachedStream(cached))
+                return Relay(self, ctx, CachedStream(cached), filters)
 
             async def open_stream(deployment: Deployment) -> UpstreamStream:
                 try:
@@ -103,15 +105,22 @@ class Pipeline:
             ctx.status = 499
             await self._finish(ctx)
             raise
-        return Relay(self, ctx, upstream)
+        return Relay(self, ctx, upstream, filters)
 
-    async def _before(self, ctx: RequestContext) -> bytes | None:
-        for stage in self.stages:
+    async def _before(self, ctx: RequestContext) -> tuple[bytes | None, int]:
+        """Every stage's ``before``; returns a stage's own answer (or None) and how many stages come before the
+        answer: all of them for an upstream's, those before the answering stage for a stage's."""
+        for ran, stage in enumerate(self.stages):
             answer = await stage.before(ctx)
             if answer is not None:
-                return answer
+                return answer, ran
         self.router.require(ctx.model)
-        return None
+        return None, len(self.stages)
+
+    async def _answer(self, ctx: RequestContext, body: bytes, ran: int) -> bytes:
+        for stage in reversed(self.stages[:ran]):
+            body = await stage.answer(ctx, body)
+        return body
 
     def _upstream_request(self, ctx: RequestContext, deployment: Deployment) -> UpstreamRequest:
         body = dict(ctx.body)
@@ -149,10 +158,13 @@ class Relay:
     can leave before the first byte): it closes the upstream and records the request.
     """
 
-    def __init__(self, pipeline: Pipeline, ctx: RequestContext, upstream: UpstreamStream) -> None:
+    def __init__(
+        self, pipeline: Pipeline, ctx: RequestContext, upstream: UpstreamStream, filters: Sequence[StreamFilter] = ()
+    ) -> None:
         self._pipeline = pipeline
         self._ctx = ctx
         self._upstream = upstream
+        self._filters = tuple(filters)  # the stages' stream filters, in the order the chunks go through them
         self._iterator: AsyncIterator[list[bytes]] | None = None
         self._hide_usage = not ctx.client_wants_usage
         # OpenAI's legacy completions chunk has no room for `"usage": null`, which asking for usage adds.
@@ -191,8 +203,12 @@ class Relay:
                     if self._text is None and fast and b'"usage"' not in batch[0]:
                         self._text = []
                 passed = [out for payload in batch if (out := self._pass(payload)) is not None]
+                if passed and self._filters:
+                    passed = await self._filtered(passed)
                 if passed:
                     yield passed
+            if self._filters and (held := await self._ended()):
+                yield held
             completed = True
         except GatewayError as exc:
             ctx.fail(exc)
@@ -205,6 +221,22 @@ class Relay:
             ctx.stream_chunks = self._chunks
             ctx.response_text = self._text
             await self._upstream.aclose()
+
+    async def _filtered(self, payloads: list[bytes]) -> list[bytes]:
+        for stream_filter in self._filters:
+            if not payloads:
+                break
+            payloads = await stream_filter.feed(payloads)
+        return payloads
+
+    async def _ended(self) -> list[bytes]:
+        """The upstream ended cleanly: each filter releases what it held, which the filters after it still see."""
+        released: list[bytes] = []
+        for stream_filter in self._filters:
+            if released:
+                released = await stream_filter.feed(released)
+            released = released + await stream_filter.end()
+        return released
 
     def _pass(self, payload: bytes) -> bytes | None:
         """Note what one chunk says; returns it as the client gets it, or None to hide it."""

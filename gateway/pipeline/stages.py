@@ -18,6 +18,12 @@ Contract:
   calling the upstream (a cache hit); later stages' ``before`` are then skipped and ``ctx.cache_status`` says why.
   It must not do a database round trip: whatever it needs is in memory or in Redis. Data a stage keeps for its
   own ``after`` goes in ``ctx.keep(name, ...)``; what other stages or the record read is a field of ``ctx``.
+* ``answer(ctx, body)`` sees a whole non-streamed answer before the client does (the upstream's, or a stage's
+  own: then only the stages before the answering one see it), in reverse list order, and returns it, rewritten or
+  not (an output guardrail restores masked values; the cache keeps what the upstream said). It may raise a
+  ``GatewayError`` to refuse the answer; the client then gets that error and the record says so.
+* ``stream_filter(ctx)`` is called once per stream, after every ``before``; it returns None (most stages) or a
+  ``StreamFilter`` that the stream's chunks pass through, in reverse list order, on their way to the client.
 * ``after(ctx)`` sees the outcome (``ctx.status``, ``ctx.error``, ``ctx.usage``, ``ctx.deployment``) and may set
   ``ctx.cost_usd`` or add ``ctx.response_headers``. It must not raise; it is awaited before the record is emitted,
   so slow work belongs in a background task.
@@ -56,6 +62,23 @@ class StageParts:
     database_ready: bool = True  # False: the database was down at start-up; load from it later
 
 
+class StreamFilter(Protocol):
+    """One stage's view of one stream (see ``Stage.stream_filter``).
+
+    Contract: ``feed`` gets each batch of chunk payloads (JSON bytes, OpenAI chunk shape, the gateway's own usage
+    chunk already hidden from clients that did not ask for it) and returns what goes on towards the client: the
+    same list, a rewritten one, or fewer chunks (held back for later; it must not hold more than it needs to
+    decide). ``end`` is called once when the upstream's stream ended cleanly and returns what was held back. A
+    filter may raise a ``GatewayError`` from either: the stream then ends with an error event and the record
+    carries that error. Neither is called after a cut stream; ``end`` not being called is how a filter learns
+    that the stream did not finish.
+    """
+
+    async def feed(self, payloads: list[bytes]) -> list[bytes]: ...
+
+    async def end(self) -> list[bytes]: ...
+
+
 class Stage(Protocol):
     name: str
 
@@ -63,6 +86,10 @@ class Stage(Protocol):
     async def start(cls, parts: StageParts) -> Self: ...
 
     async def before(self, ctx: RequestContext) -> bytes | None: ...
+
+    async def answer(self, ctx: RequestContext, body: bytes) -> bytes: ...
+
+    def stream_filter(self, ctx: RequestContext) -> StreamFilter | None: ...
 
     async def after(self, ctx: RequestContext) -> None: ...
 

@@ -23,7 +23,7 @@ from typing import Any, Self
 from gateway.bus import PROMPTS, InvalidationBus
 from gateway.errors import RequestError
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.stages import StageParts
+from gateway.pipeline.stages import StageParts, StreamFilter
 from gateway.prompts.cache import PromptCache, ServedVersion
 from gateway.prompts.errors import PromptError, RenderError
 from gateway.prompts.reference import MODEL_PREFIX, Reference, parse_reference, references_prompt
@@ -94,6 +94,12 @@ class PromptStage:
         except PromptError:
             await self.cache.check_after_miss()
         return self.cache.resolve(ref, caller)
+
+    async def answer(self, ctx: RequestContext, body: bytes) -> bytes:
+        return body
+
+    def stream_filter(self, ctx: RequestContext) -> StreamFilter | None:
+        return None
 
     async def after(self, ctx: RequestContext) -> None:
         return None

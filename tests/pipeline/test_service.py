@@ -19,6 +19,7 @@ from gateway.errors import GatewayError, RateLimited, UpstreamUnavailable
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.records import RequestRecord
 from gateway.pipeline.service import Pipeline
+from gateway.pipeline.stages import StreamFilter
 from gateway.providers.base import UpstreamRequest, UpstreamResponse
 from gateway.routing.deployment import Deployment
 from gateway.routing.router import RetryPolicy, Router
@@ -86,14 +87,21 @@ class NotingStage:
     def __init__(self, name: str, journal: list[str], answer: bytes | None = None, broken: bool = False) -> None:
         self.name = name
         self.journal = journal
-        self.answer = answer
+        self.reply = answer
         self.broken = broken
 
     async def before(self, ctx: RequestContext) -> bytes | None:
         self.journal.append(f"before {self.name}")
-        if self.answer is not None:
+        if self.reply is not None:
             ctx.cache_status = "hit"
-        return self.answer
+        return self.reply
+
+    async def answer(self, ctx: RequestContext, body: bytes) -> bytes:
+        self.journal.append(f"answer {self.name}")
+        return body
+
+    def stream_filter(self, ctx: RequestContext) -> StreamFilter | None:
+        return None
 
     async def after(self, ctx: RequestContext) -> None:
         self.journal.append(f"after {self.name}")
@@ -186,7 +194,7 @@ async def test_a_stage_that_answers_skips_the_upstream_and_the_later_stages() ->
                            NotingStage("c", journal))
     assert await pipeline.complete(request()) == cached
     assert provider.requests == []
-    assert journal == ["before a", "before cache", "after c", "after cache", "after a"]
+    assert journal == ["before a", "before cache", "answer a", "after c", "after cache", "after a"]
     [record] = sink.records
     assert (record.status, record.cache_status, record.deployment_id) == (200, "hit", None)
 
@@ -204,7 +212,8 @@ async def test_stages_after_run_in_reverse_order() -> None:
     journal: list[str] = []
     pipeline, _ = build(ScriptedProvider(), *(NotingStage(name, journal) for name in ("a", "b", "c")))
     await pipeline.complete(request())
-    assert journal == ["before a", "before b", "before c", "after c", "after b", "after a"]
+    assert [entry for entry in journal if not entry.startswith("answer")] == [
+        "before a", "before b", "before c", "after c", "after b", "after a"]
 
 
 async def test_a_stage_whose_after_raises_loses_neither_the_record_nor_the_other_stages(
@@ -271,3 +280,91 @@ async def test_a_stream_the_upstream_refuses_is_raised_before_the_first_byte_wit
     with pytest.raises(GatewayError):
         await pipeline.stream(request(stream=True))
     assert [r.status for r in sink.records] == [503]
+
+
+class Upper:
+    """A stream filter that upper-cases each chunk's text and holds the last chunk back until the stream ends."""
+
+    def __init__(self, journal: list[str], fail: bool = False) -> None:
+        self.journal = journal
+        self.held: list[bytes] = []
+        self.fail = fail
+
+    async def feed(self, payloads: list[bytes]) -> list[bytes]:
+        if self.fail:
+            raise RateLimited("refused midway")
+        released = self.held + [payload.replace(b"hel", b"HEL").replace(b"lo", b"LO") for payload in payloads]
+        self.held = released[-1:]
+        return released[:-1]
+
+    async def end(self) -> list[bytes]:
+        self.journal.append("end")
+        return self.held
+
+
+class Filtering(NotingStage):
+    def __init__(self, name: str, journal: list[str], fail: bool = False) -> None:
+        super().__init__(name, journal)
+        self.fail = fail
+
+    async def answer(self, ctx: RequestContext, body: bytes) -> bytes:
+        self.journal.append(f"answer {self.name}")
+        return body.replace(b'"c1"', f'"{self.name}"'.encode())
+
+    def stream_filter(self, ctx: RequestContext) -> StreamFilter | None:
+        return Upper(self.journal, self.fail)
+
+
+async def test_a_whole_answer_goes_through_the_stages_answer_in_reverse_order() -> None:
+    journal: list[str] = []
+    pipeline, _ = build(ScriptedProvider(), Filtering("a", journal), NotingStage("b", journal))
+    body = await pipeline.complete(request())
+    assert orjson.loads(body)["id"] == "a"
+    assert journal == ["before a", "before b", "answer b", "answer a", "after b", "after a"]
+
+
+async def test_a_stage_answer_is_seen_only_by_the_stages_before_the_one_that_answered() -> None:
+    journal: list[str] = []
+    pipeline, _ = build(ScriptedProvider(), NotingStage("a", journal), NotingStage("cache", journal, answer=ANSWER),
+                        NotingStage("c", journal))
+    await pipeline.complete(request())
+    assert journal == ["before a", "before cache", "answer a", "after c", "after cache", "after a"]
+
+
+async def test_an_answer_a_stage_refuses_reaches_the_client_and_the_record_as_that_error() -> None:
+    class Refusing(NotingStage):
+        async def answer(self, ctx: RequestContext, body: bytes) -> bytes:
+            raise RateLimited("not this answer")
+
+    pipeline, sink = build(ScriptedProvider(), Refusing("guard", []))
+    with pytest.raises(RateLimited):
+        await pipeline.complete(request())
+    assert [r.status for r in sink.records] == [429]
+
+
+async def test_a_stream_filter_may_hold_chunks_back_and_releases_them_at_the_end() -> None:
+    journal: list[str] = []
+    pipeline, sink = build(ScriptedProvider(), Filtering("a", journal), Filtering("b", journal))
+    payloads = await relay_all(pipeline, request(stream=True))
+    texts = [orjson.loads(p)["choices"][0]["delta"]["content"] for p in payloads]
+    assert texts == ["HEL", "LO"]
+    assert journal.count("end") == 2 and [r.status for r in sink.records] == [200]
+
+
+async def test_a_stream_filter_that_refuses_ends_the_stream_with_its_error_and_no_end() -> None:
+    journal: list[str] = []
+    pipeline, sink = build(ScriptedProvider(), Filtering("guard", journal, fail=True))
+    with pytest.raises(RateLimited):
+        await relay_all(pipeline, request(stream=True))
+    assert "end" not in journal
+    assert [r.status for r in sink.records] == [429]
+
+
+async def test_a_replayed_stage_answer_goes_through_the_filters_of_the_stages_before_it() -> None:
+    journal: list[str] = []
+    stored = orjson.dumps([orjson.loads(chunk("hel")), orjson.loads(chunk("lo"))])
+    pipeline, _ = build(ScriptedProvider(), Filtering("a", journal), NotingStage("cache", journal, answer=stored),
+                        Filtering("c", journal))
+    payloads = await relay_all(pipeline, request(stream=True))
+    assert [orjson.loads(p)["choices"][0]["delta"]["content"] for p in payloads] == ["HEL", "LO"]
+    assert journal.count("end") == 1
