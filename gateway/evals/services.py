@@ -55,7 +55,7 @@ class RunnerServices:
         async with self._local_lock:  # one batch at a time: the model is not shared between threads
             if self._local is None:
                 try:
-                    from gateway.evals.minilm import MiniLM, ModelUnavailable  # noqa: PLC0415 - numpy, local model
+                    from gateway.localmodels.minilm import MiniLM, ModelUnavailable  # noqa: PLC0415 - numpy, local model
                 except ImportError as exc:  # numpy or tokenizers missing
                     raise ModelCallFailed(f"the local model needs numpy and tokenizers: {exc}") from exc
                 try:

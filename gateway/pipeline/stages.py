@@ -32,9 +32,10 @@ Contract:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, Self
 
+from gateway.localmodels import LocalModels
 from gateway.pipeline.context import RequestContext
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class StageParts:
     prices: DeploymentPrices  # a deployment's price per token (the cost stage prices with it, limits estimate)
     redis: Redis | None = None  # shared counters when configured; stages fall back to memory without it
     database_ready: bool = True  # False: the database was down at start-up; load from it later
+    models: LocalModels = field(default_factory=LocalModels)  # local models, loaded once on first use, shared
 
 
 class StreamFilter(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gateway.evals.minilm import MiniLM, ModelUnavailable, model_dir
+from gateway.localmodels.minilm import MiniLM, ModelUnavailable, model_dir
 
 TEXTS = ["The cat sits on the mat.", "Quarterly revenue grew by 8%.",
          "Where is my order 1234? It was due on Monday.", "  "]
