@@ -26,7 +26,8 @@ def test_every_stage_has_the_one_start_shape() -> None:
         assert hints["return"] is typing.Self, stage
 
 
-def test_every_stage_has_before_after_and_aclose() -> None:
+def test_every_stage_has_the_whole_stage_interface() -> None:
     for stage in stage_classes():
-        for method in ("before", "after", "aclose"):
+        for method in ("before", "answer", "after", "aclose"):
             assert inspect.iscoroutinefunction(getattr(stage, method)), (stage, method)
+        assert callable(stage.stream_filter) and not inspect.iscoroutinefunction(stage.stream_filter), stage
