@@ -77,9 +77,11 @@ async def build(
         stack.push_async_callback(session.close)
     litellm = None
     if needs_litellm(config):
-        from gateway.providers.litellm_provider import load_litellm  # noqa: PLC0415 - litellm: seconds, ~100 MB
+        # litellm imports in a thread while the gateway starts and serves; its first request waits for it
+        from gateway.providers.litellm_provider import LiteLLMLoader  # noqa: PLC0415 - httpx, only for litellm
 
-        litellm = load_litellm()
+        litellm = LiteLLMLoader().start()
+        stack.push_async_callback(litellm.aclose)
     router = build_router(config, session, litellm)
     keys = KeyCache(database, refresh_seconds=config.gateway.key_refresh_seconds)
     await keys.start(bus)  # virtual keys in memory; changes reach every replica through the bus

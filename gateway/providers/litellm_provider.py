@@ -1,8 +1,10 @@
 """Every provider that does not speak OpenAI's API (anthropic/, gemini/, bedrock/, azure/, vertex_ai/, ...).
 
 litellm translates the request and the response. It is imported only when the config has such a deployment,
-at start-up and never on the first request, because importing it takes seconds and about 100 MB of memory.
-litellm's own retries are switched off: the gateway's router owns retries, fallbacks and cooldown.
+and then in the background from start-up (``LiteLLMLoader``): importing it takes seconds and about 100 MB of
+memory, so the gateway is ready (and serves its other deployments) before it is, and the first request that needs
+litellm waits for the import instead of failing. litellm's own retries are switched off: the gateway's router owns
+retries, fallbacks and cooldown.
 """
 
 from __future__ import annotations
@@ -55,16 +57,54 @@ def load_litellm() -> ModuleType:
     return litellm
 
 
+class LiteLLMLoader:
+    """litellm, imported once in a worker thread from the moment ``start`` is called; ``await module()`` waits for
+    the import (a failed import is raised to every caller), ``module_now`` is the module once it is loaded."""
+
+    def __init__(self) -> None:
+        self._import: asyncio.Future[ModuleType] | None = None
+
+    def start(self) -> LiteLLMLoader:
+        if self._import is None:
+            self._import = asyncio.ensure_future(asyncio.to_thread(load_litellm))
+            self._import.add_done_callback(_retrieve)
+        return self
+
+    async def module(self) -> ModuleType:
+        return await asyncio.shield(self.start()._import)  # type: ignore[arg-type]  # start() sets it
+
+    @property
+    def module_now(self) -> ModuleType:
+        """The module, once ``module()`` returned it (every caller awaits that first)."""
+        assert self._import is not None and self._import.done(), "litellm is used before it was awaited"
+        return self._import.result()
+
+    async def aclose(self) -> None:
+        """Wait for an import still running, so that no thread outlives the gateway's shutdown."""
+        if self._import is not None:
+            with contextlib.suppress(Exception):
+                await self._import
+
+
+def _retrieve(future: asyncio.Future[ModuleType]) -> None:
+    if not future.cancelled() and (exc := future.exception()) is not None:
+        logging.getLogger("gateway").error("litellm could not be imported: %s", exc)
+
+
 class LiteLLMProvider:
     def __init__(
-        self, litellm: ModuleType, *, model: str, label: str, params: dict[str, Any], drop_params: bool | None
+        self, litellm: LiteLLMLoader, *, model: str, label: str, params: dict[str, Any], drop_params: bool | None
     ) -> None:
-        self._litellm = litellm
+        self._loader = litellm
         self._model = model
         self._label = label
         self._params = {k: v for k, v in params.items() if v is not None}
         if drop_params is not None:
             self._params["drop_params"] = drop_params
+
+    @property
+    def _litellm(self) -> ModuleType:
+        return self._loader.module_now
 
     def _kwargs(self, request: UpstreamRequest) -> dict[str, Any]:
         """The call's keyword arguments: the allowed request fields, then the deployment's own settings.
@@ -76,6 +116,7 @@ class LiteLLMProvider:
         return {**body, **self._params, "model": self._model, "timeout": request.timeout, "num_retries": 0}
 
     async def complete(self, request: UpstreamRequest) -> UpstreamResponse:
+        await self._loader.module()  # at once once loaded; the first requests after start-up wait for the import
         kwargs = self._kwargs(request)
         try:
             if request.endpoint == "chat":
@@ -90,6 +131,7 @@ class LiteLLMProvider:
         return UpstreamResponse(orjson.dumps(_to_openai(result)))
 
     async def stream(self, request: UpstreamRequest) -> LiteLLMStream:
+        await self._loader.module()
         kwargs = self._kwargs(request)
         kwargs["stream"] = True
         try:

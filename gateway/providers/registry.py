@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 
 from gateway.errors import ConfigError
 from gateway.providers.base import Provider
 from gateway.providers.openai_compat import OpenAICompatProvider
+
+if TYPE_CHECKING:
+    from gateway.providers.litellm_provider import LiteLLMLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +33,7 @@ class Upstream:
     model: str  #: ``litellm_params.model`` as configured (``groq/llama-3.1-8b``)
     label: str  #: ``deployment <id> (<model>)``, for messages
     session: aiohttp.ClientSession  #: the process's one pooled upstream session
-    litellm: ModuleType | None  #: the litellm module, when the config needed it
+    litellm: LiteLLMLoader | None  #: the litellm module, when the config needed it
     base_url: str | None  #: the entry's base URL for this deployment (``api_base`` or the entry's default)
     api_key: str | None  #: ``api_key``, else the entry's environment variable
     api_base: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -14,6 +14,9 @@ from gateway.providers.registry import ProviderEntry, Upstream, provider_for
 from gateway.routing.deployment import Deployment, Prices
 from gateway.routing.router import RetryPolicy, Router
 from gateway.routing.strategies import STRATEGIES
+
+if TYPE_CHECKING:
+    from gateway.providers.litellm_provider import LiteLLMLoader
 
 logger = logging.getLogger("gateway.routing")
 
@@ -26,7 +29,7 @@ def needs_litellm(config: GatewayConfig) -> bool:
 def build_router(
     config: GatewayConfig,
     session: aiohttp.ClientSession,
-    litellm: ModuleType | None,
+    litellm: LiteLLMLoader | None,
     environ: Mapping[str, str] | None = None,
 ) -> Router:
     env = os.environ if environ is None else environ
@@ -68,7 +71,7 @@ def _deployment(
     entry: ModelEntry,
     index: int,
     session: aiohttp.ClientSession,
-    litellm: ModuleType | None,
+    litellm: LiteLLMLoader | None,
     env: Mapping[str, str],
 ) -> Deployment:
     params = entry.litellm_params
@@ -109,7 +112,7 @@ def _upstream(
     kind: ProviderEntry,
     label: str,
     session: aiohttp.ClientSession,
-    litellm: ModuleType | None,
+    litellm: LiteLLMLoader | None,
     env: Mapping[str, str],
 ) -> Upstream:
     params = entry.litellm_params
