@@ -147,10 +147,10 @@ def stop(process: subprocess.Popen[Any]) -> None:
 
 
 @contextlib.contextmanager
-def fake_provider(core: int | None, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def fake_provider(core: int | None, log: Path, latency_ms: int = 0) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Its output goes to a file: a pipe nobody reads fills up with the tracebacks it logs for every stream a
     client cuts (wrk does at the end of each run), and the fake then blocks on write."""
-    command = pinned(core, [str(GATEWAY_BIN), "fake-provider", "--port", "0", "--latency-ms", "0"])
+    command = pinned(core, [str(GATEWAY_BIN), "fake-provider", "--port", "0", "--latency-ms", str(latency_ms)])
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
