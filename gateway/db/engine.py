@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -66,12 +67,24 @@ class Database:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest revision of every migration branch."""
+        if self.at_head():
+            return  # the usual restart: nothing to run, and Alembic (about 10 MB) is never imported
         # Alembic narrates every plugin (on import) and revision at INFO; the gateway's own start-up line says
         # enough. So quiet its loggers before the import.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         from alembic import command  # noqa: PLC0415 - alembic
 
         command.upgrade(self.alembic_config(), "heads")
+
+    def at_head(self) -> bool:
+        """Whether the database records exactly the newest migration (an unreachable server raises, as Alembic
+        would). Anything else, a new database, an older one, or the old branched history, is Alembic's to handle."""
+        head = head_revision()
+        with self.engine.connect() as connection:
+            if head is None or not inspect(connection).has_table("alembic_version"):
+                return False
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        return list(rows) == [head]
 
     def alembic_config(self) -> AlembicConfig:
         from alembic.config import Config  # noqa: PLC0415 - alembic
@@ -84,6 +97,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_REVISION = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*"([^"]+)"', re.M)
+
+
+def head_revision() -> str | None:
+    """The one revision of ``migrations/versions`` that no other revision follows, read from the files' text
+    without Alembic; None when there is not exactly one (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for kind, name in _REVISION.findall(path.read_text(encoding="utf-8")):
+            (revisions if kind == "revision" else parents).add(name)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _json_dumps(value: object) -> str:
