@@ -48,6 +48,7 @@ class LiteLLMParams(LiteLLMSection):
     input_cost_per_token: float | None = Field(default=None, ge=0)
     output_cost_per_token: float | None = Field(default=None, ge=0)
     cache_read_input_token_cost: float | None = Field(default=None, ge=0)
+    cache_creation_input_token_cost: float | None = Field(default=None, ge=0)
     input_cost_per_second: float | None = Field(default=None, ge=0)
     output_cost_per_second: float | None = Field(default=None, ge=0)
     extra_headers: dict[str, str] | None = None
@@ -81,6 +82,7 @@ class LiteLLMParams(LiteLLMSection):
 class ModelInfo(LiteLLMSection):
     id: str | None = None
     mode: str | None = None
+    base_model: str | None = None
     input_cost_per_token: float | None = Field(default=None, ge=0)
     output_cost_per_token: float | None = Field(default=None, ge=0)
 

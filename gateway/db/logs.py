@@ -72,6 +72,9 @@ class RequestLog(SQLModel, table=True):
     reasoning_tokens: int | None = None
     tokens_estimated: bool = False
     cache_savings_usd: float | None = None
+    #: Cache writes (Anthropic's cache_creation_input_tokens), inside prompt_tokens; the 1-hour part of them.
+    cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
 
 
 class RollupSums(SQLModel):

@@ -72,6 +72,8 @@ def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:
         "tokens_estimated": record.tokens_estimated,
         "cost_usd": record.cost_usd,
         "cache_savings_usd": record.cache_savings_usd,
+        "cache_write_tokens": record.cache_write_tokens,
+        "cache_write_1h_tokens": record.cache_write_1h_tokens,
         "cache_status": record.cache_status,
         "error_type": record.error_type,
         "error_message": record.error_message,

@@ -20,7 +20,7 @@ from gateway.routing.deployment import Deployment
 
 
 class TokenPrice(Protocol):
-    """USD per token (``gateway.costs.prices.ModelPrice`` is one); ``None`` means unknown."""
+    """USD per token (``gateway.costs.ModelPrice`` is one); ``None`` means unknown."""
 
     @property
     def input(self) -> float | None: ...

@@ -55,6 +55,8 @@ class RequestRecord:
     reasoning_tokens: int | None = None
     tokens_estimated: bool = False
     cache_savings_usd: float | None = None
+    cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
     #: Only for keys that store content (``Principal.store_content``).
     request_body: str | None = None
     response_body: str | None = None
@@ -96,6 +98,8 @@ class RequestRecord:
             reasoning_tokens=usage.reasoning_tokens if usage else None,
             tokens_estimated=ctx.tokens_estimated,
             cache_savings_usd=ctx.cache_savings_usd,
+            cache_write_tokens=usage.cache_write_tokens if usage else None,
+            cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else None,
             request_body=body_text,
             response_body=_response_text(ctx) if ctx.principal.store_content else None,
         )
