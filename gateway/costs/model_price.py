@@ -117,12 +117,16 @@ class ModelPrice:
             total += (completion - reasoning) * rates.output + reasoning * _or(rates.reasoning, rates.output)
         return total
 
-    def highest_rates(self) -> Rates:
-        """The dearest price of each kind over every tier: what a request can cost at most per token."""
-        rates = self.rates
-        for tier in self.tiers:
-            rates = Rates(**{f.name: _max(getattr(rates, f.name), getattr(tier.rates, f.name)) for f in fields(Rates)})
-        return rates
+    def most(self, prompt_tokens: int, output_tokens: int) -> float:
+        """The most a request of up to these many tokens can cost: each token at the dearest price of its kind
+        (input, cache read or cache write; output or reasoning) in any tier a prompt this long can reach."""
+        rates = [self.rates, *(tier.rates for tier in self.tiers if tier.above < prompt_tokens)]
+        prompt_price = max(
+            (p for r in rates for p in (r.input, r.cache_read, r.cache_write, r.cache_write_1h) if p is not None),
+            default=0.0,
+        )
+        output_price = max((p for r in rates for p in (r.output, r.reasoning) if p is not None), default=0.0)
+        return prompt_tokens * prompt_price + output_tokens * output_price
 
 
 def _input_cost(rates: Rates, input_price: float, prompt: int, usage: Usage) -> float:
@@ -185,7 +189,3 @@ def _first(*values: float | None) -> float | None:
 
 def _or(value: float | None, default: float) -> float:
     return default if value is None else value
-
-
-def _max(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else max(a, b)
