@@ -80,6 +80,7 @@ class LimitsStage:
         seeder.trigger()
         if failover is not None:
             failover.on_data_lost(seeder.reseed)  # Redis restarted empty: the budgets' spend so far counts again
+            failover.seed_from(seeder.past_spend)  # a budget counter missing from Redis starts from the spend so far
         parts.keys.on_reload(seeder.trigger)  # a budget may have been added: its spend so far this period counts
         allow_unpriced = config.gateway.budget_unpriced_models == "allow"
         return cls(counters, estimator, deployments=gate, alerts=alerts, seeder=seeder, allow_unpriced=allow_unpriced)
