@@ -80,7 +80,8 @@ def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:
         "key_id": record.key_id,
         "team_id": record.team_id,
         "user": record.user,
-        "tags": [_tag(tag) for tag in record.tags],
+        # Each tag once, after cleaning and cutting (which can make two tags one): reports read the raw log too.
+        "tags": list(dict.fromkeys(_tag(tag) for tag in record.tags)),
         "metadata": bounded_metadata(dict(record.metadata)),
         "prompt_name": record.prompt_name,
         "prompt_version": record.prompt_version,

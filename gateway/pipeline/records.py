@@ -91,7 +91,7 @@ class RequestRecord:
             key_id=ctx.principal.key_id,
             team_id=ctx.principal.team_id,
             user=clean_text(user) if isinstance(user, str) else None,
-            tags=[clean_text(str(tag)) for tag in ctx.tags],
+            tags=list(dict.fromkeys(clean_text(str(tag)) for tag in ctx.tags)),  # each tag once, in order
             metadata=bounded_metadata(metadata) if isinstance(metadata, dict) and metadata else {},
             prompt_name=ctx.prompt_name,
             prompt_version=ctx.prompt_version,
