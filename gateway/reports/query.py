@@ -5,12 +5,14 @@ returns one ``ReportRow`` per group plus the total, sorted by cost, then request
 
 Where the numbers come from, so that a report stays fast at millions of logged requests:
 
-* Whole UTC days come from the roll-ups (``daily_rollups``; ``daily_tag_rollups`` for groupings of tag and day):
-  sums, and p50/p95 from the latency histograms they carry (within a few percent, see ``percentiles.py``).
+* Whole UTC days come from the roll-ups (``daily_rollups``; ``daily_tag_rollups``, which has the same dimensions
+  and the tag, for groupings by tag): sums, and p50/p95 from the latency histograms they carry (within a few
+  percent, see ``percentiles.py``). ``answered`` groups by the model that answered (a fallback's, say), ``model``
+  by the one requested.
 * The part of a range that does not fill a whole day (``--since 12h``, or the first day of ``--since 720h``) is
   read from ``request_logs`` (index on ``created_at``), and merged with the roll-ups' figures.
 * A range shorter than a day is read from the log alone; on PostgreSQL its p50/p95 are then exact
-  (``percentile_cont``). Tags grouped with other dimensions than day, or tags with a filter, also read the log.
+  (``percentile_cont``).
 * A request with several tags counts once under each tag; untagged requests form the ``null`` tag row. The total
   counts every request once. ``cost_usd`` sums the priced requests; ``unpriced`` counts the others.
 """
@@ -38,11 +40,10 @@ from gateway.reports.statements import (
     Statement,
     log_statement,
     rollup_statement,
-    tag_rollup_statement,
 )
 from gateway.reports.timerange import TimeRange
 
-DIMENSIONS: tuple[Dimension, ...] = ("model", "key", "team", "provider", "prompt", "tag", "day")
+DIMENSIONS: tuple[Dimension, ...] = ("model", "answered", "key", "team", "provider", "prompt", "tag", "day")
 Source = Literal["rollups", "tag_rollups", "log"]
 
 
@@ -134,8 +135,6 @@ def plan(query: ReportQuery, group_by: tuple[Dimension, ...]) -> list[Segment]:
     """Split the range into whole days (roll-ups) and the partial days at its ends (raw log)."""
     start, end = query.range.start, query.range.end
     tags = "tag" in group_by
-    if tags and (set(group_by) - {"tag", "day"} or query.filters.any):
-        return [Segment("log", start, end)]
     first_full = _midnight(start) if start == _midnight(start) else _midnight(start) + timedelta(days=1)
     last_full = _midnight(end)
     if first_full >= last_full:
@@ -214,10 +213,9 @@ def _grouped(
 def _statement(
     dialect: str, query: ReportQuery, group_by: tuple[Dimension, ...], segment: Segment, exact: bool
 ) -> Statement:
-    if segment.source == "rollups":
-        return rollup_statement(group_by, segment.start.date(), segment.end.date(), query.filters)
-    if segment.source == "tag_rollups":
-        return tag_rollup_statement(group_by, segment.start.date(), segment.end.date())
+    if segment.source in ("rollups", "tag_rollups"):
+        tags = segment.source == "tag_rollups"
+        return rollup_statement(group_by, segment.start.date(), segment.end.date(), query.filters, tags=tags)
     return log_statement(dialect, group_by, segment.start, segment.end, query.filters, exact)
 
 
