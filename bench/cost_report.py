@@ -45,9 +45,9 @@ from gateway.reports import ReportQuery, parse_range, run_report
 MODELS = [(f"model-{i}", ["openai", "anthropic", "gemini", "bedrock"][i % 4]) for i in range(12)]
 TAGS = ["prod", "staging", "batch", "chat", "search", "summarise", "eval", "internal"]
 COLUMNS = (
-    "request_id", "created_at", "endpoint", "model", "provider", "upstream_model", "status", "stream", "attempts", "latency_ms",
-    "prompt_tokens", "completion_tokens", "cost_usd", "cache_status", "key_id", "team_id", "tags", "metadata",
-    "prompt_name", "prompt_version", "tokens_estimated", "cache_savings_usd",
+    "request_id", "created_at", "endpoint", "model", "provider", "upstream_model", "status", "stream", "attempts",
+    "latency_ms", "prompt_tokens", "completion_tokens", "cost_usd", "cache_status", "key_id", "team_id", "tags",
+    "metadata", "prompt_name", "prompt_version", "tokens_estimated", "cache_savings_usd",
 )
 
 
