@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from decimal import Decimal
 from typing import Any, Self
 
 import orjson
@@ -135,9 +136,11 @@ class CostStage:
 
 
 def format_usd(value: float) -> str:
-    """Dollars with enough digits for one cheap request (12 decimals), without trailing zeros."""
-    text = f"{value:.12f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
+    """Dollars to 15 significant digits (all a float holds exactly; more shows the sum's binary noise, as in
+    0.000017999999999999997), never in exponent notation and never rounded to 0: a few tokens of a cheap embedding
+    model cost less than $1e-12, which a fixed 12 decimals showed as 0.0."""
+    text = format(Decimal(f"{value:.15g}"), "f")
+    return text if "." in text else text + ".0"
 
 
 def _may_have_used_tokens(ctx: RequestContext) -> bool:
