@@ -45,9 +45,9 @@ from gateway.reports import ReportQuery, parse_range, run_report
 MODELS = [(f"model-{i}", ["openai", "anthropic", "gemini", "bedrock"][i % 4]) for i in range(12)]
 TAGS = ["prod", "staging", "batch", "chat", "search", "summarise", "eval", "internal"]
 COLUMNS = (
-    "request_id", "created_at", "endpoint", "model", "provider", "status", "stream", "attempts", "latency_ms",
-    "prompt_tokens", "completion_tokens", "cost_usd", "cache_status", "key_id", "team_id", "tags", "metadata",
-    "prompt_name", "prompt_version", "tokens_estimated", "cache_savings_usd",
+    "request_id", "created_at", "endpoint", "model", "provider", "upstream_model", "status", "stream", "attempts",
+    "latency_ms", "prompt_tokens", "completion_tokens", "cost_usd", "cache_status", "key_id", "team_id", "tags",
+    "metadata", "prompt_name", "prompt_version", "tokens_estimated", "cache_savings_usd",
 )
 
 
@@ -145,6 +145,7 @@ def line(rng: random.Random, index: int, keys: list[tuple[str, str, list[tuple[s
     key, team, models, prompts = keys[rng.randrange(len(keys))]
     model, provider = models[rng.randrange(2)]
     prompt = prompts[rng.randrange(2)]
+    answered = model + "-fallback" if rng.random() < 0.03 else model  # 3% answered by a fallback
     created = now - timedelta(seconds=rng.random() * 30 * 86400)
     status = 500 if rng.random() < 0.02 else 200
     hit = status == 200 and rng.random() < 0.05
@@ -156,7 +157,7 @@ def line(rng: random.Random, index: int, keys: list[tuple[str, str, list[tuple[s
     tags = "[]" if tags == '[""]' else tags
     latency = min(rng.lognormvariate(6.5, 0.8), 600_000.0) if not hit else rng.uniform(1, 5)
     fields = (
-        f"req_{index:010d}", created.isoformat(sep=" "), "chat", model, provider, str(status),
+        f"req_{index:010d}", created.isoformat(sep=" "), "chat", model, provider, answered, str(status),
         "f", "1", f"{latency:.3f}", str(prompt_tokens), str(completion_tokens), cost, "hit" if hit else "miss",
         key, team, tags, "{}", f"prompt-{prompt}" if prompt else "\\N", "1" if prompt else "\\N", "f", savings,
     )
@@ -173,19 +174,21 @@ def build_rollups(url: str) -> int:
             count(*) FILTER (WHERE tokens_estimated), {histogram}"""
     columns = f"""requests, errors, cached, prompt_tokens, completion_tokens, cost_usd, unpriced, cache_savings_usd,
             latency_ms_sum, estimated, {", ".join(LATENCY_COLUMNS)}"""
+    dimensions = "key_id, team_id, model, provider, upstream_model, prompt_name, prompt_version"
+    labels = """coalesce(key_id, ''), coalesce(team_id, ''), model, coalesce(provider, ''),
+            coalesce(upstream_model, ''), coalesce(prompt_name, ''), coalesce(prompt_version, 0)"""
     bucketed = f"SELECT *, width_bucket(latency_ms, ARRAY[{bounds}]::float8[]) AS bucket FROM request_logs"
     by_dimensions = f"""
-        INSERT INTO daily_rollups (day, key_id, team_id, model, provider, prompt_name, prompt_version, {columns})
-        SELECT created_at::date, coalesce(key_id, ''), coalesce(team_id, ''), model, coalesce(provider, ''),
-            coalesce(prompt_name, ''), coalesce(prompt_version, 0), {sums}
-        FROM ({bucketed}) AS log GROUP BY 1, 2, 3, 4, 5, 6, 7
+        INSERT INTO daily_rollups (day, {dimensions}, {columns})
+        SELECT created_at::date, {labels}, {sums}
+        FROM ({bucketed}) AS log GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     """
     by_tag = f"""
-        INSERT INTO daily_tag_rollups (day, tag, {columns})
-        SELECT created_at::date, coalesce(tag.value, ''), {sums}
+        INSERT INTO daily_tag_rollups (day, tag, {dimensions}, {columns})
+        SELECT created_at::date, coalesce(tag.value, ''), {labels}, {sums}
         FROM ({bucketed}) AS log
         LEFT JOIN LATERAL (SELECT DISTINCT value FROM json_array_elements_text(log.tags)) AS tag ON true
-        GROUP BY 1, 2
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
     """
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(by_dimensions)
@@ -223,7 +226,10 @@ CASES = [
     ("by model, 720h (first day partial)", "720h", ("model",)),
     ("by model, last 24h", "24h", ("model",)),
     ("by model, last 6h (exact p50/p95)", "6h", ("model",)),
-    ("by tag, model (raw log only)", "30d", ("tag", "model")),
+    ("by tag, model", "30d", ("tag", "model")),
+    ("by tag, key", "30d", ("tag", "key")),
+    ("by tag, model, 720h (first day partial)", "720h", ("tag", "model")),
+    ("by model, answered", "30d", ("model", "answered")),
 ]
 
 

@@ -18,6 +18,8 @@ from typing import Any, Final
 
 import orjson
 
+from gateway.pipeline.usage import Usage
+
 __all__ = [
     "chat_to_message",
     "error_to_anthropic",
@@ -126,18 +128,25 @@ def new_tool_id() -> str:
     return "toolu_" + uuid.uuid4().hex
 
 
-def map_usage(usage: Any) -> dict[str, int]:
-    """Anthropic usage from OpenAI usage: Anthropic's ``input_tokens`` excludes cache reads, OpenAI's not."""
-    usage = usage if isinstance(usage, dict) else {}
-    prompt = _int(usage.get("prompt_tokens"))
-    details = usage.get("prompt_tokens_details")
-    cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else 0
-    return {
-        "input_tokens": max(prompt - cached, 0),
-        "output_tokens": _int(usage.get("completion_tokens")),
-        "cache_read_input_tokens": cached,
-        "cache_creation_input_tokens": 0,
+def map_usage(usage: Any) -> dict[str, Any]:
+    """Anthropic usage from OpenAI usage. OpenAI's ``prompt_tokens`` counts cache reads and cache writes; Anthropic's
+    ``input_tokens`` counts neither: they are ``cache_read_input_tokens`` and ``cache_creation_input_tokens``, the
+    writes split by lifetime in ``cache_creation``."""
+    counted = Usage.from_openai(usage) or Usage()
+    read, written = counted.cached_tokens, counted.cache_write_tokens
+    written_1h = min(counted.cache_write_1h_tokens, written)
+    mapped: dict[str, Any] = {
+        "input_tokens": max(counted.prompt_tokens - read - written, 0),
+        "output_tokens": counted.completion_tokens,
+        "cache_read_input_tokens": read,
+        "cache_creation_input_tokens": written,
     }
+    if written:
+        mapped["cache_creation"] = {
+            "ephemeral_5m_input_tokens": written - written_1h,
+            "ephemeral_1h_input_tokens": written_1h,
+        }
+    return mapped
 
 
 def map_stop_reason(finish_reason: str | None, *, has_tool_use: bool, stop_sequence: str | None) -> str:

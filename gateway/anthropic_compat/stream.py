@@ -55,7 +55,7 @@ class ChatToMessageStream:
         self._finish_seen = False
         self._finish_reason: str | None = None
         self._stop_sequence: str | None = None
-        self._usage: dict[str, int] | None = None
+        self._usage: dict[str, Any] | None = None
 
     def feed(self, chunk: dict[str, Any]) -> bytes:
         """SSE bytes for one parsed OpenAI chunk (possibly ``b""``)."""

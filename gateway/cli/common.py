@@ -23,6 +23,7 @@ from rich.console import Console
 
 from gateway.bus import announce as announce_on_bus
 from gateway.config import load_config
+from gateway.config.loader import load_database_url
 from gateway.config.models import GatewayConfig
 from gateway.db import Database
 from gateway.errors import ConfigError
@@ -64,14 +65,27 @@ def load(config: Path | None) -> GatewayConfig | None:
 
 
 @contextmanager
-def database(config: Path | None, database_url: str | None, *, migrate: bool = True) -> Iterator[Database]:
+def database(
+    config: Path | None, database_url: str | None, *, migrate: bool = True, whole_config: bool = True
+) -> Iterator[Database]:
     """The database named by ``--database-url``, else ``DATABASE_URL``, else the config's, else ./gateway.db;
-    brought up to date (``migrate``), and closed when the block ends."""
+    brought up to date (``migrate``), and closed when the block ends. ``whole_config=False`` reads only the
+    config's ``database_url``: a command that only reads the database does not need the provider keys."""
+    if database_url is None and config is not None and not whole_config:
+        database_url = _database_url_only(config)
+        config = None  # read: the rest of it is not needed
     opened = _open(config, database_url, migrate=migrate)
     try:
         yield opened
     finally:
         opened.dispose()
+
+
+def _database_url_only(config: Path) -> str | None:
+    try:
+        return os.environ.get("DATABASE_URL") or load_database_url(config)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
 
 
 def _open(config: Path | None, database_url: str | None, *, migrate: bool) -> Database:

@@ -33,13 +33,15 @@ def report(
         typer.Option("--by", help="Group by model, key, team, provider, prompt, tag or day (repeat, or a,b)."),
     ] = None,
     output: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = "table",
-    key: Annotated[str | None, typer.Option("--key", help="Only this key id.")] = None,
-    team: Annotated[str | None, typer.Option("--team", help="Only this team id.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Only this key (id or name).")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Only this team (id or name).")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Only this model name.")] = None,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Requests, tokens, cost, cache savings, error rate and p50/p95 latency, with totals."""
+    """Requests, tokens, cost, cache savings, error rate and p50/p95 latency, with totals.
+
+    Only the database is read: with ``--config``, only its ``database_url`` (provider keys need not be set)."""
     try:
         query = ReportQuery(
             range=parse_range(since, until),
@@ -50,8 +52,11 @@ def report(
         )
     except GatewayError as exc:
         fail(exc.message, EXIT_USAGE)
-    with database(config, database_url) as db:
-        result = run_report(db, query)
+    with database(config, database_url, whole_config=False) as db:
+        try:
+            result = run_report(db, query)
+        except GatewayError as exc:  # a key or team that names nothing
+            fail(exc.message, EXIT_USAGE)
     if output == "json":
         typer.echo(json.dumps(report_dict(result), indent=2))
     elif output == "csv":

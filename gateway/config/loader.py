@@ -68,6 +68,26 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> G
     return config
 
 
+def load_database_url(path: str | Path, environ: Mapping[str, str] | None = None) -> str | None:
+    """Only ``general_settings.database_url`` of ``path``, resolved: for commands that read the database and nothing
+    else (``gateway costs report``), so the provider keys the config names need not be set. ``ConfigError`` when
+    the file cannot be read or parsed, or the setting names a variable that is not set."""
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the config file: {exc.strerror or exc}") from exc
+    data, lines = _parse(source, text)
+    env = dict(os.environ if environ is None else environ)
+    env.update({k: str(v) for k, v in (data.get("environment_variables") or {}).items()})
+    general = data.get("general_settings")
+    value = general.get("database_url") if isinstance(general, dict) else None
+    if value is None:
+        return None
+    resolved = _resolve_env(value, ("general_settings", "database_url"), env, source, lines)
+    return str(resolved)
+
+
 def _parse(source: Path, text: str) -> tuple[dict[str, Any], dict[Path_, int]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

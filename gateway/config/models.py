@@ -48,6 +48,7 @@ class LiteLLMParams(LiteLLMSection):
     input_cost_per_token: float | None = Field(default=None, ge=0)
     output_cost_per_token: float | None = Field(default=None, ge=0)
     cache_read_input_token_cost: float | None = Field(default=None, ge=0)
+    cache_creation_input_token_cost: float | None = Field(default=None, ge=0)
     input_cost_per_second: float | None = Field(default=None, ge=0)
     output_cost_per_second: float | None = Field(default=None, ge=0)
     extra_headers: dict[str, str] | None = None
@@ -81,6 +82,7 @@ class LiteLLMParams(LiteLLMSection):
 class ModelInfo(LiteLLMSection):
     id: str | None = None
     mode: str | None = None
+    base_model: str | None = None
     input_cost_per_token: float | None = Field(default=None, ge=0)
     output_cost_per_token: float | None = Field(default=None, ge=0)
 
@@ -183,6 +185,8 @@ class GatewaySection(BaseModel):
     key_refresh_seconds: float = Field(default=0.5, gt=0, le=60)
     redis_key_prefix: str = Field(default="gateway:", min_length=1)
     budget_alert_webhook: str | None = None
+    #: What a key or team with a budget may do with a model that has no known price (docs/keys-and-limits.md).
+    budget_unpriced_models: Literal["refuse", "allow"] = "refuse"
     # The HTTP server (docs: "Server timeouts and caps", "Shutdown"). Per worker process.
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)  # first byte of a request to its last header
     body_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)  # last header to the body's last byte

@@ -4,7 +4,8 @@ fallback when the provider reports no usage, and the pipeline stage that prices 
 Nothing here imports litellm: its price file and tokenizer files are located with ``importlib.util.find_spec``.
 """
 
-from gateway.costs.prices import DeploymentPrices, ModelPrice, PriceMap, resolve
+from gateway.costs.model_price import ModelPrice, Rates, Tier
+from gateway.costs.prices import DeploymentPrices, PriceMap, resolve
 from gateway.costs.stage import COST_HEADER, CostStage, format_usd
 from gateway.costs.tokens import TokenCounter
 
@@ -14,6 +15,8 @@ __all__ = [
     "DeploymentPrices",
     "ModelPrice",
     "PriceMap",
+    "Rates",
+    "Tier",
     "TokenCounter",
     "format_usd",
     "resolve",

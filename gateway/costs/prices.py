@@ -8,13 +8,13 @@ Contract:
 * ``PriceMap.lookup(provider, model)`` tries ``provider/model`` first, then ``model`` as litellm does; the bare name
   only counts when the entry belongs to the same provider family (``gpt-4o-mini`` is an ``openai`` price, not a
   price for a vLLM server that happens to serve a model of that name).
-* ``resolve(prices, deployment_prices)``: per-deployment overrides from the config win, field by field.
-* ``DeploymentPrices.price(deployment)`` is ``resolve`` for one deployment, worked out once. It is built before the
-  stages and shared by them (``StageParts.prices``): the cost stage prices with it, the limits stage estimates.
-* ``ModelPrice.cost(usage)`` is USD for the usage, or ``None`` when a price the usage needs is unknown: an unknown
-  price is never a silent 0. Cached input tokens are priced at the cache-read price, reasoning tokens at the
-  reasoning price; both fall back to the plain input / output price when the map has none. OpenAI counts cached
-  tokens inside ``prompt_tokens`` and reasoning tokens inside ``completion_tokens``, and so does litellm.
+* ``resolve(prices, deployment_prices)``: per-deployment overrides from the config win, field by field (see its
+  docstring for the cache prices a config input price implies, and why configured prices have no tiers).
+* ``DeploymentPrices.price(deployment)`` is ``resolve`` for one deployment, worked out once, looked up under
+  ``model_info.base_model`` when the config names one. It is built before the stages and shared by them
+  (``StageParts.prices``): the cost stage prices with it, the limits stage estimates.
+* ``ModelPrice.cost(usage)`` (``gateway.costs.model_price``) is USD for the usage, or ``None`` when a price the usage
+  needs is unknown: an unknown price is never a silent 0.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from gateway.pipeline.usage import Usage
+from gateway.costs.model_price import ModelPrice, Rates, tiers_in
 from gateway.routing.deployment import Deployment, Prices
 
 PRICE_FILE = "model_prices_and_context_window_backup.json"
@@ -36,39 +36,6 @@ logger = logging.getLogger("gateway.costs")
 
 # litellm names some providers' entries differently from the provider prefix people write in configs.
 _FAMILY_ALIASES = {"bedrock_converse": "bedrock", "cohere_chat": "cohere", "azure_text": "azure"}
-
-
-@dataclass(frozen=True, slots=True)
-class ModelPrice:
-    """USD per token. ``None`` means unknown; ``source`` says where the price came from (for logs)."""
-
-    input: float | None
-    output: float | None
-    cache_read: float | None = None
-    reasoning: float | None = None
-    source: str = ""
-
-    def cost(self, usage: Usage) -> float | None:
-        prompt = max(usage.prompt_tokens, 0)
-        completion = max(usage.completion_tokens, 0)
-        cached = min(max(usage.cached_tokens, 0), prompt)
-        reasoning = min(max(usage.reasoning_tokens, 0), completion)
-        total = 0.0
-        if prompt:
-            if self.input is None:
-                return None
-            cache_price = self.cache_read if self.cache_read is not None else self.input
-            total += (prompt - cached) * self.input + cached * cache_price
-        if completion:
-            if self.output is None:
-                return None
-            reasoning_price = self.reasoning if self.reasoning is not None else self.output
-            total += (completion - reasoning) * self.output + reasoning * reasoning_price
-        return total
-
-    @property
-    def known(self) -> bool:
-        return self.input is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +69,16 @@ class PriceMap:
         for name, spec in raw.items():
             if name == "sample_spec" or not isinstance(spec, dict):
                 continue
-            price = ModelPrice(
-                input=_number(spec.get("input_cost_per_token")),
-                output=_number(spec.get("output_cost_per_token")),
-                cache_read=_number(spec.get("cache_read_input_token_cost")),
-                reasoning=_number(spec.get("output_cost_per_reasoning_token")),
-                source=name,
-            )
+            provider = str(spec.get("litellm_provider") or "")
+            price = _entry_price(name, spec, provider)
             if price.input is not None or price.output is not None:
-                entries[name] = _Entry(price, str(spec.get("litellm_provider") or ""))
+                entries[name] = _Entry(price, provider)
         return cls(entries)
+
+    def get(self, name: str) -> ModelPrice | None:
+        """The entry named exactly ``name`` (``azure/gpt-4o``)."""
+        entry = self._entries.get(name)
+        return entry.price if entry is not None else None
 
     def lookup(self, provider: str, model: str) -> ModelPrice | None:
         entry = self._entries.get(f"{provider}/{model}")
@@ -139,30 +106,50 @@ class DeploymentPrices:
 
     def price(self, deployment: Deployment) -> ModelPrice | None:
         prices = deployment.prices
-        key = (
-            deployment.id,
-            deployment.provider_name,
-            deployment.upstream_model,
-            prices.input_cost_per_token,
-            prices.output_cost_per_token,
-            prices.cache_read_input_token_cost,
-        )
+        key = (deployment.id, deployment.provider_name, deployment.upstream_model, *astuple(prices))
         if key not in self._resolved:
-            found = self._map.lookup(deployment.provider_name, deployment.upstream_model)
-            self._resolved[key] = resolve(found, prices)
+            self._resolved[key] = resolve(self._found(deployment), prices)
         return self._resolved[key]
+
+    def _found(self, deployment: Deployment) -> ModelPrice | None:
+        """The map's entry: ``model_info.base_model`` when the config names one (how LiteLLM prices an Azure
+        deployment called ``my-gpt-4o-prod``), else the deployment's own model."""
+        base = deployment.prices.base_model
+        if base is None:
+            return self._map.lookup(deployment.provider_name, deployment.upstream_model)
+        found = self._map.get(base) or self._map.lookup(deployment.provider_name, base)
+        if found is None:
+            logger.warning(
+                "model_info.base_model %r of deployment %s is not in litellm's price map; its requests are "
+                "unpriced unless input_cost_per_token and output_cost_per_token are set",
+                base,
+                deployment.id,
+            )
+        return found
 
 
 def resolve(found: ModelPrice | None, overrides: Prices) -> ModelPrice | None:
-    """The map's price with the config's overrides applied; ``None`` when neither gives an input price."""
+    """The map's price with the config's overrides applied; ``None`` when neither gives an input price.
+
+    A deployment the config prices is priced flat, as litellm prices custom prices: the map's tiers are for the
+    map's prices. A config input price without a cache price of its own scales the map's cache prices by the same
+    factor, so a negotiated discount never makes cached tokens dearer than uncached ones.
+    """
     base = found or ModelPrice(None, None)
-    price = ModelPrice(
-        input=_first(overrides.input_cost_per_token, base.input),
+    if not _any_override(overrides):
+        return base if base.known else None
+    input_price = _first(overrides.input_cost_per_token, base.input)
+    scale = _ratio(input_price, base.input)
+    write_price = _first(overrides.cache_creation_input_token_cost, _scaled(base.cache_write, scale))
+    rates = Rates(
+        input=input_price,
         output=_first(overrides.output_cost_per_token, base.output),
-        cache_read=_first(overrides.cache_read_input_token_cost, base.cache_read),
-        reasoning=base.reasoning,
-        source="config" if _any_override(overrides) else base.source,
+        cache_read=_first(overrides.cache_read_input_token_cost, _scaled(base.cache_read, scale)),
+        cache_write=write_price,
+        cache_write_1h=_scaled(base.cache_write_1h, _ratio(write_price, base.cache_write)),
+        reasoning=_first(overrides.output_cost_per_token, base.reasoning) if base.reasoning is not None else None,
     )
+    price = base.with_rates(rates, tiers=(), source="config")
     return price if price.known else None
 
 
@@ -178,10 +165,25 @@ def _family(provider: str) -> str:
     return _FAMILY_ALIASES.get(name, name)
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _entry_price(name: str, spec: dict[str, Any], provider: str) -> ModelPrice:
+    rates = Rates.from_spec(spec)
+    tiers = tiers_in(spec, provider)
+    if rates.input is None and tiers and tiers[0].above == 0:
+        rates = tiers[0].rates.over(rates)  # a ranged table from 0 prices every request; it is the base price
+    max_output = spec.get("max_output_tokens")
+    return ModelPrice(None, None, tiers=tiers, source=name).with_rates(
+        rates, max_output_tokens=max_output if isinstance(max_output, int) and max_output > 0 else None
+    )
+
+
+def _ratio(price: float | None, base: float | None) -> float | None:
+    if price is None or base is None or base == 0:
         return None
-    return float(value)
+    return price / base
+
+
+def _scaled(price: float | None, factor: float | None) -> float | None:
+    return None if price is None or factor is None else price * factor
 
 
 def _first(*values: float | None) -> float | None:
@@ -195,5 +197,6 @@ def _any_override(overrides: Prices) -> bool:
             overrides.input_cost_per_token,
             overrides.output_cost_per_token,
             overrides.cache_read_input_token_cost,
+            overrides.cache_creation_input_token_cost,
         )
     )

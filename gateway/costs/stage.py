@@ -10,6 +10,9 @@ Contract (``after`` only; ``before`` does nothing):
 * A model with no known price: ``cost_usd`` stays ``None`` and a warning is logged once per model.
 * A cache hit costs 0; what it would have cost goes to ``cache_savings_usd``.
 * A request that never reached a provider (blocked, limited, unknown model, every attempt failed) costs 0.
+* A non-streamed request whose client left while the upstream had it (``ctx.upstream_cancelled``) is billed by the
+  provider all the same: its prompt is counted with tiktoken, its output is the most it could have been (the
+  request's ``max_tokens``, else the model's ``max_output_tokens``), and it is marked ``tokens_estimated``.
 
 It runs last in the stage list, so its ``after`` runs first: limits and budgets see the cost.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from decimal import Decimal
 from typing import Any, Self
 
 import orjson
@@ -64,7 +68,7 @@ class CostStage:
         elif ctx.deployment is None:
             ctx.cost_usd = 0.0
         else:
-            if ctx.usage is None and _may_have_used_tokens(ctx):
+            if ctx.usage is None and (_may_have_used_tokens(ctx) or ctx.upstream_cancelled):
                 ctx.usage = await asyncio.to_thread(self._estimate, ctx, ctx.deployment)
                 ctx.tokens_estimated = True
             ctx.cost_usd = self._cost(ctx.deployment, ctx.usage) if ctx.usage is not None else 0.0
@@ -106,7 +110,21 @@ class CostStage:
         prompt = self._tokens.prompt_tokens(model, ctx.endpoint, ctx.body)
         if ctx.endpoint == "embeddings":
             return Usage(prompt_tokens=prompt)
+        if ctx.upstream_cancelled:
+            return Usage(prompt_tokens=prompt, completion_tokens=self._output_bound(ctx, deployment))
         return Usage(prompt_tokens=prompt, completion_tokens=self._completion_tokens(ctx, model))
+
+    def _output_bound(self, ctx: RequestContext, deployment: Deployment) -> int:
+        """The most output the upstream can bill for a request whose answer nobody saw: the request's own limit,
+        else the model's ``max_output_tokens``, for each of its ``n`` choices."""
+        body = ctx.body
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+            price = self._prices.price(deployment)
+            limit = price.max_output_tokens if price is not None else None
+        n = body.get("n")
+        choices = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+        return (limit or 0) * choices
 
     def _completion_tokens(self, ctx: RequestContext, model: str) -> int:
         if ctx.response_text is not None:
@@ -118,9 +136,11 @@ class CostStage:
 
 
 def format_usd(value: float) -> str:
-    """Dollars with enough digits for one cheap request (12 decimals), without trailing zeros."""
-    text = f"{value:.12f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
+    """Dollars to 15 significant digits (all a float holds exactly; more shows the sum's binary noise, as in
+    0.000017999999999999997), never in exponent notation and never rounded to 0: a few tokens of a cheap embedding
+    model cost less than $1e-12, which a fixed 12 decimals showed as 0.0."""
+    text = format(Decimal(f"{value:.15g}"), "f")
+    return text if "." in text else text + ".0"
 
 
 def _may_have_used_tokens(ctx: RequestContext) -> bool:

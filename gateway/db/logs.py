@@ -72,6 +72,9 @@ class RequestLog(SQLModel, table=True):
     reasoning_tokens: int | None = None
     tokens_estimated: bool = False
     cache_savings_usd: float | None = None
+    #: Cache writes (Anthropic's cache_creation_input_tokens), inside prompt_tokens; the 1-hour part of them.
+    cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
 
 
 class RollupSums(SQLModel):
@@ -160,6 +163,7 @@ class DailyRollup(RollupSums, LatencyHistogram, table=True):
             "team_id",
             "model",
             "provider",
+            "upstream_model",
             "prompt_name",
             "prompt_version",
             unique=True,
@@ -172,19 +176,42 @@ class DailyRollup(RollupSums, LatencyHistogram, table=True):
     team_id: str = Field(default="", max_length=64)
     model: str = Field(default="", max_length=255)
     provider: str = Field(default="", max_length=64)
+    upstream_model: str = Field(default="", max_length=255)  # the model that answered (a fallback's, say)
     prompt_name: str = Field(default="", max_length=255)
     prompt_version: int = 0
 
 
 class DailyTagRollup(RollupSums, LatencyHistogram, table=True):
-    """The same sums per day and tag (a request counts once under each of its tags; untagged ones under "")."""
+    """The same sums per day, tag and the roll-ups' dimensions (a request counts once under each of its tags;
+    untagged ones under ""), so that tags crossed with a model, key, team... are read from roll-ups too."""
 
     __tablename__ = "daily_tag_rollups"
-    __table_args__ = (Index("ux_daily_tag_rollups_dims", "day", "tag", unique=True),)
+    __table_args__ = (
+        Index(
+            "ux_daily_tag_rollups_dims",
+            "day",
+            "tag",
+            "key_id",
+            "team_id",
+            "model",
+            "provider",
+            "upstream_model",
+            "prompt_name",
+            "prompt_version",
+            unique=True,
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     day: date
     tag: str = Field(default="", max_length=255)
+    key_id: str = Field(default="", max_length=64)
+    team_id: str = Field(default="", max_length=64)
+    model: str = Field(default="", max_length=255)
+    provider: str = Field(default="", max_length=64)
+    upstream_model: str = Field(default="", max_length=255)
+    prompt_name: str = Field(default="", max_length=255)
+    prompt_version: int = 0
 
 
 #: The sum columns, in one place for the writer and the reports.

@@ -7,7 +7,8 @@ Contract (see the package docstring for the wire behaviour):
 * Every ``POST`` is admitted the same way: parse, record in the stats, check the key,
   wait ``latency_ms``, then apply the first fault that matches (control API first,
   then the magic model name) before the deterministic reply is built.
-* ``/_fake/faults`` and ``/_fake/stats`` are the control API; ``/health`` is liveness.
+* ``/_fake/faults``, ``/_fake/stats`` and ``/_fake/usage`` (scripted usage, ``scripted``) are the control API;
+  ``/health`` is liveness.
 
 All state lives on the application object, so several fakes can share a process.
 """
@@ -33,6 +34,14 @@ from gateway.fake_provider.faults import (
     FaultSpecError,
     RequestStats,
     model_fault,
+)
+from gateway.fake_provider.scripted import (
+    SCRIPTS_KEY,
+    UsageScripts,
+    clear_usage,
+    script_frames,
+    script_reply,
+    set_usage,
 )
 
 Api = Literal["openai", "anthropic"]
@@ -77,6 +86,7 @@ def create_fake_app(options: FakeOptions | None = None) -> web.Application:
     app[OPTIONS_KEY] = options or FakeOptions()
     app[FAULTS_KEY] = FaultRegistry()
     app[STATS_KEY] = RequestStats()
+    app[SCRIPTS_KEY] = UsageScripts()
     router = app.router
     router.add_post("/v1/chat/completions", _endpoint("openai", _chat))
     router.add_post("/v1/completions", _endpoint("openai", _completions))
@@ -90,6 +100,8 @@ def create_fake_app(options: FakeOptions | None = None) -> web.Application:
     router.add_delete("/_fake/faults", _clear_faults)
     router.add_get("/_fake/stats", _get_stats)
     router.add_delete("/_fake/stats", _reset_stats)
+    router.add_post("/_fake/usage", set_usage)
+    router.add_delete("/_fake/usage", clear_usage)
     return app
 
 
@@ -164,9 +176,7 @@ def _error(api: Api, status: int, message: str, retry_after: int | None = None) 
     else:
         body = anthropic_replies.anthropic_error(status, message)
     headers = None if retry_after is None else {"Retry-After": str(retry_after)}
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
-    )
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
 
 
 def _json(payload: Any, status: int = 200) -> web.Response:
@@ -211,8 +221,8 @@ async def _chat(call: Call) -> web.StreamResponse:
     ident, created = "chatcmpl-" + call.digest, int(time.time())
     if call.stream:
         frames = replies.chat_stream(plan, call.model, ident, created, _include_usage(call.body))
-        return await _stream(call, frames)
-    return _json(replies.chat_completion(plan, call.model, ident, created))
+        return await _stream(call, script_frames(frames, _scripted(call)))
+    return _json(script_reply(replies.chat_completion(plan, call.model, ident, created), _scripted(call)))
 
 
 async def _completions(call: Call) -> web.StreamResponse:
@@ -221,15 +231,15 @@ async def _completions(call: Call) -> web.StreamResponse:
     ident, created = "cmpl-" + call.digest, int(time.time())
     if call.stream:
         frames = replies.completion_stream(call.body, call.model, ident, created, _include_usage(call.body))
-        return await _stream(call, frames)
-    return _json(replies.completion(call.body, call.model, ident, created))
+        return await _stream(call, script_frames(frames, _scripted(call)))
+    return _json(script_reply(replies.completion(call.body, call.model, ident, created), _scripted(call)))
 
 
 async def _embeddings(call: Call) -> web.StreamResponse:
     reply = embeddings.embeddings(call.body, call.model, call.request.app[OPTIONS_KEY].embedding_dims)
     if reply is None:
         return _error("openai", 400, "input: a string, an array of strings or token arrays is required")
-    return _json(reply)
+    return _json(script_reply(reply, _scripted(call)))
 
 
 async def _messages(call: Call) -> web.StreamResponse:
@@ -241,8 +251,13 @@ async def _messages(call: Call) -> web.StreamResponse:
     plan = anthropic_replies.plan_message(call.body)
     ident = "msg_" + call.digest
     if call.stream:
-        return await _stream(call, anthropic_replies.message_stream(plan, call.model, ident))
-    return _json(anthropic_replies.message(plan, call.model, ident))
+        frames = anthropic_replies.message_stream(plan, call.model, ident)
+        return await _stream(call, script_frames(frames, _scripted(call)))
+    return _json(script_reply(anthropic_replies.message(plan, call.model, ident), _scripted(call)))
+
+
+def _scripted(call: Call) -> Json | None:
+    return call.request.app[SCRIPTS_KEY].for_model(call.model)
 
 
 async def _read_only(request: web.Request) -> web.Response | None:

@@ -20,9 +20,11 @@ from gateway.db.logs import LATENCY_COLUMNS, ROLLUP_SUM_COLUMNS, latency_bucket
 from gateway.pipeline.records import RequestRecord, bounded_metadata, clean_text
 
 #: The columns of ``daily_rollups`` that identify a row (its unique index), in that index's order.
-ROLLUP_DIMENSIONS = ("day", "key_id", "team_id", "model", "provider", "prompt_name", "prompt_version")
-#: The same for ``daily_tag_rollups``.
-TAG_ROLLUP_DIMENSIONS = ("day", "tag")
+ROLLUP_DIMENSIONS = (
+    "day", "key_id", "team_id", "model", "provider", "upstream_model", "prompt_name", "prompt_version"
+)
+#: The same for ``daily_tag_rollups``: the tag, then the same dimensions.
+TAG_ROLLUP_DIMENSIONS = ("day", "tag", *ROLLUP_DIMENSIONS[1:])
 TAG_LENGTH = 255
 #: The columns of ``daily_rollups`` that are sums.
 ROLLUP_SUMS = (
@@ -30,7 +32,7 @@ ROLLUP_SUMS = (
     *LATENCY_COLUMNS,
 )
 
-RollupKey = tuple[date, str, str, str, str, str, int]
+RollupKey = tuple[date, str, str, str, str, str, str, int]
 
 
 def utc_datetime(timestamp: float) -> datetime:
@@ -72,13 +74,16 @@ def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:
         "tokens_estimated": record.tokens_estimated,
         "cost_usd": record.cost_usd,
         "cache_savings_usd": record.cache_savings_usd,
+        "cache_write_tokens": record.cache_write_tokens,
+        "cache_write_1h_tokens": record.cache_write_1h_tokens,
         "cache_status": record.cache_status,
         "error_type": record.error_type,
         "error_message": record.error_message,
         "key_id": record.key_id,
         "team_id": record.team_id,
         "user": record.user,
-        "tags": [_tag(tag) for tag in record.tags],
+        # Each tag once, after cleaning and cutting (which can make two tags one): reports read the raw log too.
+        "tags": list(dict.fromkeys(_tag(tag) for tag in record.tags)),
         "metadata": bounded_metadata(dict(record.metadata)),
         "prompt_name": record.prompt_name,
         "prompt_version": record.prompt_version,
@@ -101,6 +106,7 @@ def rollup_key(record: RequestRecord, limits: Mapping[str, int]) -> RollupKey:
         cut("team_id", record.team_id),
         cut("model", record.model),
         cut("provider", record.provider),
+        cut("upstream_model", record.upstream_model),
         cut("prompt_name", record.prompt_name),
         record.prompt_version or 0,
     )
@@ -118,15 +124,18 @@ def rollup_rows(records: Iterable[RequestRecord], limits: Mapping[str, int]) -> 
     return [sums[key] for key in sorted(sums)]
 
 
-def tag_rollup_rows(records: Iterable[RequestRecord]) -> list[dict[str, Any]]:
-    """Increments per day and tag: a record adds to each of its distinct tags, or to "" when it has none."""
-    sums: dict[tuple[date, str], dict[str, Any]] = {}
+def tag_rollup_rows(records: Iterable[RequestRecord], limits: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+    """Increments per day, tag and dimension: a record adds to each of its distinct tags, or to "" when it has
+    none. Sorted by key, like ``rollup_rows``."""
+    sums: dict[tuple[Any, ...], dict[str, Any]] = {}
     for record in records:
-        day = utc_datetime(record.created_at).date()
+        day, *dimensions = rollup_key(record, limits or {})
         for tag in {_tag(tag) for tag in record.tags} or {""}:
-            row = sums.get((day, tag))
+            key = (day, tag, *dimensions)
+            row = sums.get(key)
             if row is None:
-                row = sums[(day, tag)] = {"day": day, "tag": tag, **dict.fromkeys(ROLLUP_SUMS, 0)}
+                labels = dict(zip(TAG_ROLLUP_DIMENSIONS, key, strict=True))
+                row = sums[key] = {**labels, **dict.fromkeys(ROLLUP_SUMS, 0)}
             _add(row, record)
     return [sums[key] for key in sorted(sums)]
 

@@ -74,7 +74,7 @@ class LogStore:
             fresh = [record for record in unique if record.request_id in inserted]
             if fresh:
                 self._upsert(connection, self._rollups, ROLLUP_DIMENSIONS, rollup_rows(fresh, self._limits))
-                self._upsert(connection, self._tag_rollups, TAG_ROLLUP_DIMENSIONS, tag_rollup_rows(fresh))
+                self._upsert(connection, self._tag_rollups, TAG_ROLLUP_DIMENSIONS, tag_rollup_rows(fresh, self._limits))
         return len(fresh)
 
     def _insert_logs(self, connection: Connection, rows: list[dict[str, Any]]) -> set[str]:

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from gateway.limits.breaker import REDIS_DOWN, Breaker, BreakerSettings
 from gateway.limits.counters import Check, LocalCounters, Settle, Taken
 from gateway.limits.outage import Apart, Seen
-from gateway.limits.redis_counters import EpochChanged, RedisCounters, Restore
+from gateway.limits.redis_counters import EpochChanged, RedisCounters, Restore, Unseeded
 
 logger = logging.getLogger("gateway.limits")
 _MAX_PENDING = 10_000
@@ -37,6 +37,10 @@ _SLOW_FACTOR = 4
 _SLOW_SECONDS = 10.0
 _UNAVAILABLE: tuple[type[BaseException], ...] = (*REDIS_DOWN, EpochChanged)
 T = TypeVar("T")
+#: The spend so far of a budget counter from the durable record (the database), or None when it cannot be read.
+PastSpend = Callable[[str], Awaitable[float | None]]
+#: While Redis is out of reach, a local budget is raised to the database's spend so far at most this often (s).
+OUTAGE_REFRESH_SECONDS = 1.0
 
 
 class FailoverCounters:
@@ -60,6 +64,9 @@ class FailoverCounters:
         self._clock = clock
         self._slow_until = 0.0  # until then, Redis operations get a longer timeout (see ``_slow_not_down``)
         self._on_data_lost: list[Callable[[], None]] = []
+        self._past_spend: PastSpend | None = None
+        self._followed: dict[str, float] = {}  # budget counter -> when the database's spend was last read (outage)
+        self._seeding: dict[str, asyncio.Task[None]] = {}  # counters being seeded, so concurrent takes share one
         self._tasks: set[asyncio.Task[None]] = set()
         self._probe: asyncio.Task[None] | None = None
 
@@ -70,16 +77,72 @@ class FailoverCounters:
         """``callback`` runs when Redis is found to have lost its data (after a restart, once per restart)."""
         self._on_data_lost.append(callback)
 
+    def seed_from(self, past_spend: PastSpend) -> None:
+        """Where a budget counter gets the spend so far: when Redis does not hold it (``redis_counters.Unseeded``),
+        and while Redis is out of reach (``_follow_database``)."""
+        self._past_spend = past_spend
+
     async def take(self, checks: Sequence[Check]) -> Taken:
         if self._breaker.closed:
             try:
-                taken = await self._shared(lambda: self._redis.take(checks), lambda t: self._undo(checks, t))
+                taken = await self._take_shared(checks)
             except _UNAVAILABLE as exc:
                 self._failed(exc)
             else:
                 self._seen.taken(checks, taken)
                 return taken
+        await self._follow_database(checks)
         return self._take_here(checks)
+
+    async def _take_shared(self, checks: Sequence[Check]) -> Taken:
+        """A take in Redis; a budget counter Redis does not hold seeded is seeded first (at most once per check)."""
+        for _ in checks:
+            try:
+                return await self._shared(lambda: self._redis.take(checks), lambda t: self._undo(checks, t))
+            except Unseeded as missing:
+                await self._seed_missing(missing.check)
+        return await self._shared(lambda: self._redis.take(checks), lambda t: self._undo(checks, t))
+
+    async def _seed_missing(self, check: Check) -> None:
+        task = self._seeding.get(check.key)
+        if task is None:
+            task = self._seeding[check.key] = asyncio.ensure_future(self._seed_counter(check))
+            task.add_done_callback(lambda _: self._seeding.pop(check.key, None))
+        await asyncio.shield(task)
+
+    async def _seed_counter(self, check: Check) -> None:
+        """The spend so far: the database's view, or the level this process last saw if that is higher."""
+        past = await self._past_spend(check.key) if self._past_spend is not None else None
+        seen = self._seen.levels.get(check.key)
+        level = max(past or 0.0, seen.level if seen is not None and seen.kind == "budget" else 0.0)
+        if seen is not None:
+            logger.warning(
+                "budget counter %s was missing from Redis (deleted or evicted); reseeded with $%.6g spent so far",
+                check.key, level,
+            )
+        await self._shared(lambda: self._redis.seed(check.key, level, check.expire_at))
+
+    async def _follow_database(self, checks: Sequence[Check]) -> None:
+        """While Redis is out of reach, a local budget counts on from the spend so far in the database, which every
+        replica still writes: read at most once a second per counter, so replicas see each other's outage spend
+        (within that second and the request log's flush interval) instead of each spending what it last saw left."""
+        if self._past_spend is None:
+            return
+        now = self._clock()
+        if len(self._followed) > 100_000:
+            self._followed.clear()
+        for check in checks:
+            if check.kind != "budget" or now - self._followed.get(check.key, -OUTAGE_REFRESH_SECONDS) < (
+                OUTAGE_REFRESH_SECONDS
+            ):
+                continue
+            self._followed[check.key] = now
+            try:
+                past = await asyncio.wait_for(self._past_spend(check.key), self._breaker.settings.reconcile_timeout)
+            except TimeoutError:
+                continue
+            if past is not None:
+                await self._local.seed(check.key, past, check.expire_at)
 
     async def settle(self, items: Sequence[Settle], source: str) -> tuple[float, ...] | None:
         if source != "redis":
@@ -230,6 +293,7 @@ class FailoverCounters:
                 if not self._apart:
                     break
             self._outage = False
+            self._followed.clear()  # the next outage reads the database's spend afresh
             pending, self._pending = self._pending, []
             if pending:
                 try:

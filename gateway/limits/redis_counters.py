@@ -4,6 +4,10 @@ Same rules as ``LocalCounters`` (see ``counters``); the scripts read the time fr
 replicas with skewed clocks still share one notion of "now". Every key starts with the configured prefix.
 Numbers cross the Lua boundary as strings: Redis would truncate Lua floats to integers.
 
+A lost counter: ``seed`` marks a budget counter ``seeded``; ``take`` on a budget counter without the mark (new this
+period, or deleted or evicted from Redis) changes nothing and raises ``Unseeded``, and the caller seeds it from the
+spend so far before taking again, so a counter that disappears never hands its budget out a second time.
+
 Lost data: ``<prefix>limits:epoch`` holds a random token set by the first process to reach an empty Redis. ``take``
 and ``settle`` carry the token this process knows and change nothing when Redis holds another one (or none: it
 restarted empty, or was flushed); they raise ``EpochChanged`` instead, and the caller runs ``reconcile`` first,
@@ -59,7 +63,8 @@ for i = 1, n do
       return {0, i, tostring(level[i]), tostring((1 - level[i]) * 60 / limit)}
     end
   else
-    local s = redis.call('HMGET', KEYS[i], 'spent', 'reserved')
+    local s = redis.call('HMGET', KEYS[i], 'spent', 'reserved', 'seeded')
+    if not s[3] then return {-2, i} end
     local reserved = tonumber(s[2]) or 0
     level[i] = (tonumber(s[1]) or 0) + reserved
     local amount = tonumber(ARGV[4 * i - 1])
@@ -124,6 +129,7 @@ end
 SEED = _FLOOR + """
 local added = tonumber(redis.call('HGET', KEYS[1], 'added')) or 0
 raise_floor(KEYS[1], tonumber(ARGV[1]) - added)
+redis.call('HSET', KEYS[1], 'seeded', '1')
 redis.call('EXPIREAT', KEYS[1], ARGV[2])
 return 1
 """
@@ -163,6 +169,15 @@ class EpochChanged(Exception):
     """Redis holds another epoch token than this process knows: it lost its data (or this process never looked)."""
 
 
+class Unseeded(Exception):
+    """A budget counter that was never seeded with the spend so far: new this period, or lost (deleted, evicted).
+    ``take`` changed nothing; the caller seeds ``check``'s counter and takes again."""
+
+    def __init__(self, check: Check) -> None:
+        super().__init__(check.key)
+        self.check = check
+
+
 @dataclass(frozen=True, slots=True)
 class Restore:
     """One counter for ``reconcile``: a level last seen in Redis (``None``: none) and what was counted apart."""
@@ -199,6 +214,8 @@ class RedisCounters:
         reply = await self._take(keys=keys, args=[*args, repr(BUDGET_EPSILON), self.epoch])
         if int(reply[0]) == -1:
             raise EpochChanged
+        if int(reply[0]) == -2:
+            raise Unseeded(checks[int(reply[1]) - 1])
         if int(reply[0]) == 0:
             failed = int(reply[1]) - 1
             return Taken(False, failed=failed, wait=float(reply[3]), levels=_levels(checks, failed, float(reply[2])),

@@ -5,6 +5,10 @@ reloads (a budget may have been added since), and again when Redis lost the coun
 of Redis with no data). Each run is one query on ``daily_rollups`` (cost per key, team and UTC day) and one
 ``Counters.seed`` per budget, which raises the counter to at least that spend without counting anything twice
 (see ``gateway.limits.counters``).
+
+``past_spend`` reads one counter's spend so far: for a counter Redis does not hold (deleted, evicted, or new this
+period), and, at most once a second per counter, while Redis is out of reach (the local counters then follow the
+spend every replica writes to the database; see ``gateway.limits.failover``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ _QUERY = text(
     "SELECT key_id, team_id, day, SUM(cost_usd) FROM daily_rollups WHERE day >= :since "
     "GROUP BY key_id, team_id, day"
 )
+_SCOPE_QUERY = {
+    kind: text(f"SELECT SUM(cost_usd) FROM daily_rollups WHERE {kind}_id = :scope AND day >= :since")
+    for kind in ("key", "team")
+}
 logger = logging.getLogger("gateway.limits")
 
 
@@ -56,6 +64,21 @@ class SpendSeeder:
         add what it counted during the outage first (a seed counts the spend only its counter does not hold)."""
         if self._later is None or self._later.done():
             self._later = asyncio.create_task(self._reseed_after(delay), name="limits-reseed")
+
+    async def past_spend(self, counter: str) -> float | None:
+        """The spend so far of one budget counter (``budget:<kind>:<id>:<period>:<yyyymmdd>``) in the daily
+        roll-ups; None when the database cannot be read or the name is not a budget counter's."""
+        head, _, start = counter.rpartition(":")
+        prefix, _, _period = head.rpartition(":")
+        _, kind, scope_id = prefix.split(":", 2) if prefix.count(":") >= 2 else ("", "", "")
+        if kind not in _SCOPE_QUERY or len(start) != 8 or not start.isdigit():
+            return None
+        since = date(int(start[:4]), int(start[4:6]), int(start[6:]))
+        try:
+            return await asyncio.to_thread(_scope_spend, self._db, kind, scope_id, since)
+        except SQLAlchemyError as exc:
+            logger.warning("budgets: could not read the spend so far of %s (%s)", counter, type(exc).__name__)
+            return None
 
     async def aclose(self) -> None:
         for task in (self._task, self._later):
@@ -131,6 +154,12 @@ def spend_by_day(db: Database, since: date) -> tuple[Spend, Spend]:
             if team_id:
                 teams[team_id][day] += float(cost or 0)
     return keys, teams
+
+
+def _scope_spend(db: Database, kind: str, scope_id: str, since: date) -> float:
+    with db.engine.connect() as connection:
+        value = connection.execute(_SCOPE_QUERY[kind], {"scope": scope_id, "since": since}).scalar()
+    return float(value or 0.0)
 
 
 def total_since(days: dict[date, float], start: date) -> float:

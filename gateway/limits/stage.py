@@ -50,12 +50,14 @@ class LimitsStage:
         deployments: DeploymentGate | None = None,
         alerts: BudgetAlerts | None = None,
         seeder: SpendSeeder | None = None,
+        allow_unpriced: bool = False,
     ) -> None:
         self._counters = counters
         self._estimator = estimator
         self._deployments = deployments
         self._alerts = alerts
         self._seeder = seeder
+        self._allow_unpriced = allow_unpriced
 
     @classmethod
     async def start(cls, parts: StageParts) -> Self:
@@ -73,13 +75,15 @@ class LimitsStage:
             router.set_admission(gate.admit)
         webhook = config.gateway.budget_alert_webhook
         alerts = BudgetAlerts(webhook, redis, prefix) if webhook else None
-        estimator = Estimator(router.deployments, parts.prices.price, frozenset(router.model_names))
+        estimator = Estimator(router.reachable, parts.prices.price, frozenset(router.model_names))
         seeder = SpendSeeder(parts.database, parts.keys, counters)
         seeder.trigger()
         if failover is not None:
             failover.on_data_lost(seeder.reseed)  # Redis restarted empty: the budgets' spend so far counts again
+            failover.seed_from(seeder.past_spend)  # a budget counter missing from Redis starts from the spend so far
         parts.keys.on_reload(seeder.trigger)  # a budget may have been added: its spend so far this period counts
-        return cls(counters, estimator, deployments=gate, alerts=alerts, seeder=seeder)
+        allow_unpriced = config.gateway.budget_unpriced_models == "allow"
+        return cls(counters, estimator, deployments=gate, alerts=alerts, seeder=seeder, allow_unpriced=allow_unpriced)
 
     async def before(self, ctx: RequestContext) -> bytes | None:
         principal = ctx.principal
@@ -92,6 +96,8 @@ class LimitsStage:
         scopes = scopes_of(principal)
         if not scopes:
             return None
+        if not self._allow_unpriced and any(scope.limits.budget_usd is not None for scope in scopes):
+            self._refuse_unpriced(ctx.model)
         estimate = self._estimator.estimate(ctx)
         now = datetime.now(UTC)
         slots = [slot for scope in scopes for slot in slots_for(scope, estimate.tokens, estimate.cost_usd, now)]
@@ -146,14 +152,26 @@ class LimitsStage:
             await self._alerts.aclose()
         await self._counters.aclose()
 
+    def _refuse_unpriced(self, model: str) -> None:
+        """A budget cannot hold against a model whose cost is unknown: refused unless the config allows it."""
+        unpriced = self._estimator.unpriced(model)
+        if not unpriced:
+            return
+        names = ", ".join(f"{d.provider_name}/{d.upstream_model}" for d in unpriced)
+        raise PermissionDenied(
+            f"The model `{model}` has no known price ({names}) and this key or its team has a budget, which "
+            "cannot be enforced without one. Set input_cost_per_token and output_cost_per_token in its "
+            "litellm_params, or set gateway.budget_unpriced_models: allow to let budgeted keys use unpriced models.",
+            param="model",
+            code="model_unpriced",
+        )
+
     def _alert(self, slot: Slot, spent: float, *, exhausted: bool = False) -> None:
         if self._alerts is None or slot.period is None:
             return
         scope, limits = slot.scope, slot.scope.limits
         start, end = slot.period
-        state = BudgetState(
-            scope.kind, scope.id, scope.name, slot.check.limit, spent, limits.budget_period, start, end
-        )
+        state = BudgetState(scope.kind, scope.id, scope.name, slot.check.limit, spent, limits.budget_period, start, end)
         self._alerts.observe(state, exhausted=exhausted)
 
 

@@ -81,6 +81,7 @@ class RequestContext:
     response_body: bytes | None = None  # a non-streamed answer, whole (a reference, not a copy)
     response_text: list[str] | None = None  # a stream's text, when it was collected
     stream_chunks: int = 0  # chunks a stream relayed (a token estimate when nothing else is known)
+    upstream_cancelled: bool = False  # the client left while the upstream had the request (which it bills)
     # Set by the cost stage, for the record.
     tokens_estimated: bool = False  # tokens were counted by the gateway, not reported by the provider
     cache_savings_usd: float | None = None  # what a cache hit would have cost

@@ -55,6 +55,8 @@ class RequestRecord:
     reasoning_tokens: int | None = None
     tokens_estimated: bool = False
     cache_savings_usd: float | None = None
+    cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
     #: Only for keys that store content (``Principal.store_content``).
     request_body: str | None = None
     response_body: str | None = None
@@ -89,13 +91,15 @@ class RequestRecord:
             key_id=ctx.principal.key_id,
             team_id=ctx.principal.team_id,
             user=clean_text(user) if isinstance(user, str) else None,
-            tags=[clean_text(str(tag)) for tag in ctx.tags],
+            tags=list(dict.fromkeys(clean_text(str(tag)) for tag in ctx.tags)),  # each tag once, in order
             metadata=bounded_metadata(metadata) if isinstance(metadata, dict) and metadata else {},
             prompt_name=ctx.prompt_name,
             prompt_version=ctx.prompt_version,
             reasoning_tokens=usage.reasoning_tokens if usage else None,
             tokens_estimated=ctx.tokens_estimated,
             cache_savings_usd=ctx.cache_savings_usd,
+            cache_write_tokens=usage.cache_write_tokens if usage else None,
+            cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else None,
             request_body=body_text,
             response_body=_response_text(ctx) if ctx.principal.store_content else None,
         )

@@ -42,6 +42,7 @@ class Pipeline:
 
     async def complete(self, ctx: RequestContext) -> bytes:
         """Run a non-streaming request; returns the OpenAI-shaped response body."""
+        holding: list[Deployment] = []  # the deployment that has the request while the client waits for it
         try:
             cached, ran = await self._before(ctx)
             if cached is not None:
@@ -51,10 +52,15 @@ class Pipeline:
             async def call(deployment: Deployment) -> bytes:
                 upstream = self._upstream_request(ctx, deployment)
                 started = time.perf_counter()
+                holding[:] = [deployment]
                 try:
                     return (await deployment.provider.complete(upstream)).body
                 except UpstreamTimeout as exc:
+                    holding.clear()
                     raise _blame(ctx, deployment, exc) from exc
+                except Exception:
+                    holding.clear()
+                    raise
                 finally:
                     ctx.upstream_seconds += time.perf_counter() - started
 
@@ -68,6 +74,9 @@ class Pipeline:
             raise
         except asyncio.CancelledError:
             ctx.status = 499  # the client went away; the upstream call was cancelled with it
+            if holding and ctx.deployment is None:
+                # The upstream had the request and bills it: the cost stage estimates it, the limits charge it.
+                ctx.deployment, ctx.upstream_cancelled = holding[0], True
             raise
         except Exception as exc:  # a bug: still recorded, as the 500 the client gets
             ctx.fail(GatewayError(f"internal error: {type(exc).__name__}"))

@@ -5,12 +5,14 @@ returns one ``ReportRow`` per group plus the total, sorted by cost, then request
 
 Where the numbers come from, so that a report stays fast at millions of logged requests:
 
-* Whole UTC days come from the roll-ups (``daily_rollups``; ``daily_tag_rollups`` for groupings of tag and day):
-  sums, and p50/p95 from the latency histograms they carry (within a few percent, see ``percentiles.py``).
+* Whole UTC days come from the roll-ups (``daily_rollups``; ``daily_tag_rollups``, which has the same dimensions
+  and the tag, for groupings by tag): sums, and p50/p95 from the latency histograms they carry (within a few
+  percent, see ``percentiles.py``). ``answered`` groups by the model that answered (a fallback's, say), ``model``
+  by the one requested.
 * The part of a range that does not fill a whole day (``--since 12h``, or the first day of ``--since 720h``) is
   read from ``request_logs`` (index on ``created_at``), and merged with the roll-ups' figures.
 * A range shorter than a day is read from the log alone; on PostgreSQL its p50/p95 are then exact
-  (``percentile_cont``). Tags grouped with other dimensions than day, or tags with a filter, also read the log.
+  (``percentile_cont``).
 * A request with several tags counts once under each tag; untagged requests form the ``null`` tag row. The total
   counts every request once. ``cost_usd`` sums the priced requests; ``unpriced`` counts the others.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -29,6 +31,7 @@ from sqlmodel import Field
 from gateway.db import Database
 from gateway.db.logs import LATENCY_COLUMNS, RollupSums
 from gateway.errors import RequestError
+from gateway.reports.names import Names, resolve_filters
 from gateway.reports.percentiles import histogram_percentiles
 from gateway.reports.statements import (
     SUMS,
@@ -37,11 +40,10 @@ from gateway.reports.statements import (
     Statement,
     log_statement,
     rollup_statement,
-    tag_rollup_statement,
 )
 from gateway.reports.timerange import TimeRange
 
-DIMENSIONS: tuple[Dimension, ...] = ("model", "key", "team", "provider", "prompt", "tag", "day")
+DIMENSIONS: tuple[Dimension, ...] = ("model", "answered", "key", "team", "provider", "prompt", "tag", "day")
 Source = Literal["rollups", "tag_rollups", "log"]
 
 
@@ -53,6 +55,8 @@ class ReportQuery:
     key_id: str | None = None
     team_id: str | None = None
     model: str | None = None
+    #: The key and team filters may be names, as a person types them (``GET /v1/usage`` passes the caller's id).
+    by_name: bool = True
 
     @property
     def filters(self) -> Filters:
@@ -107,10 +111,12 @@ class Report:
     rows: list[ReportRow]
     total: ReportRow
     elapsed_ms: float = 0.0
+    #: The names of the key and team the query is filtered to (its filters are ids once resolved).
+    filter_names: dict[str, str] = field(default_factory=dict)
 
 
 def parse_group_by(values: Sequence[str]) -> tuple[Dimension, ...]:
-    """``["model,day", "key"]`` -> ``("model", "day", "key")``; unknown names are a 400."""
+    """``["model,day", "key"]`` -> ``("model", "day", "key")``; unknown names, or none at all, are a 400."""
     found: list[Dimension] = []
     for value in values:
         for name in (part.strip().lower() for part in value.split(",")):
@@ -120,6 +126,8 @@ def parse_group_by(values: Sequence[str]) -> tuple[Dimension, ...]:
                 raise RequestError(f"Cannot group by {name!r}; use any of {', '.join(DIMENSIONS)}.", param="group_by")
             if name not in found:
                 found.append(name)  # type: ignore[arg-type]
+    if not found:
+        raise RequestError(f"Name what to group by: any of {', '.join(DIMENSIONS)}.", param="group_by")
     return tuple(found)
 
 
@@ -127,8 +135,6 @@ def plan(query: ReportQuery, group_by: tuple[Dimension, ...]) -> list[Segment]:
     """Split the range into whole days (roll-ups) and the partial days at its ends (raw log)."""
     start, end = query.range.start, query.range.end
     tags = "tag" in group_by
-    if tags and (set(group_by) - {"tag", "day"} or query.filters.any):
-        return [Segment("log", start, end)]
     first_full = _midnight(start) if start == _midnight(start) else _midnight(start) + timedelta(days=1)
     last_full = _midnight(end)
     if first_full >= last_full:
@@ -141,18 +147,44 @@ def plan(query: ReportQuery, group_by: tuple[Dimension, ...]) -> list[Segment]:
 
 
 def run_report(database: Database, query: ReportQuery) -> Report:
+    """The report; a key or team filter that names nothing is a ``RequestError`` (see ``names``)."""
     started = time.perf_counter()
     segments = plan(query, query.group_by)
     with database.engine.connect() as connection:
         if database.dialect == "postgresql":  # the groups and the total from one snapshot, while writers write
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        query = resolve_filters(connection, query) if query.by_name else query
         rows = _grouped(connection, database.dialect, query, query.group_by, segments)
         totals = _grouped(connection, database.dialect, query, (), plan(query, ()))
+        names = Names.load(connection) if _wants_names(query) else Names({}, {})
     total = totals[0] if totals else ReportRow(group={})
+    for row in rows:
+        row.group = _named(row.group, names)
     rows.sort(key=_order)
     kinds = sorted({"log" if s.source == "log" else "rollups" for s in segments}, reverse=True)
     elapsed = (time.perf_counter() - started) * 1000
-    return Report(query=query, source="+".join(kinds), rows=rows, total=total, elapsed_ms=elapsed)
+    filter_names = {
+        name: found
+        for name, value, table in (("key_name", query.key_id, names.keys), ("team_name", query.team_id, names.teams))
+        if value and (found := table.get(value)) is not None
+    }
+    return Report(query, "+".join(kinds), rows, total, elapsed, filter_names)
+
+
+def _wants_names(query: ReportQuery) -> bool:
+    return bool({"key", "team"} & set(query.group_by)) or bool(query.key_id) or bool(query.team_id)
+
+
+def _named(group: dict[str, str | None], names: Names) -> dict[str, str | None]:
+    """The group's labels with each key's and team's name after its id (``key``, ``key_name``, ...)."""
+    labelled: dict[str, str | None] = {}
+    for dimension, value in group.items():
+        labelled[dimension] = value
+        if dimension == "key":
+            labelled["key_name"] = names.keys.get(value) if value else None
+        elif dimension == "team":
+            labelled["team_name"] = names.teams.get(value) if value else None
+    return labelled
 
 
 def _grouped(
@@ -181,10 +213,9 @@ def _grouped(
 def _statement(
     dialect: str, query: ReportQuery, group_by: tuple[Dimension, ...], segment: Segment, exact: bool
 ) -> Statement:
-    if segment.source == "rollups":
-        return rollup_statement(group_by, segment.start.date(), segment.end.date(), query.filters)
-    if segment.source == "tag_rollups":
-        return tag_rollup_statement(group_by, segment.start.date(), segment.end.date())
+    if segment.source in ("rollups", "tag_rollups"):
+        tags = segment.source == "tag_rollups"
+        return rollup_statement(group_by, segment.start.date(), segment.end.date(), query.filters, tags=tags)
     return log_statement(dialect, group_by, segment.start, segment.end, query.filters, exact)
 
 

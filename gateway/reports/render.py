@@ -2,8 +2,8 @@
 
 JSON: ``{"object": "cost_report", "start", "end", "group_by", "source", "filters", "data": [row...],
 "total": row}``. A row holds its group's labels under the dimension names (``model``, ``key``, ``team``,
-``provider``, ``prompt``, ``tag``, ``day``; ``null`` for none) and the figures below. CSV has one line per row,
-the same columns, and no total.
+``provider``, ``prompt``, ``tag``, ``day``; ``null`` for none), each ``key`` and ``team`` followed by its name
+(``key_name``, ``team_name``), and the figures below. CSV has one line per row, the same columns, and no total.
 """
 
 from __future__ import annotations
@@ -30,6 +30,14 @@ FIGURES = (
     "p50_latency_ms",
     "p95_latency_ms",
 )
+
+
+def label_columns(group_by: tuple[str, ...]) -> list[str]:
+    """A report's label columns: its dimensions, each key and team followed by its name."""
+    columns: list[str] = []
+    for dimension in group_by:
+        columns += [dimension, f"{dimension}_name"] if dimension in ("key", "team") else [dimension]
+    return columns
 
 
 def row_dict(row: ReportRow) -> dict[str, Any]:
@@ -61,7 +69,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "end": query.range.end.isoformat() + "Z",
         "group_by": list(query.group_by),
         "source": report.source,
-        "filters": {name: value for name, value in filters.items() if value is not None},
+        "filters": {**{name: value for name, value in filters.items() if value is not None}, **report.filter_names},
         "data": [row_dict(row) for row in report.rows],
         "total": row_dict(report.total),
     }
@@ -70,10 +78,11 @@ def report_dict(report: Report) -> dict[str, Any]:
 def report_csv(report: Report) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*report.query.group_by, *FIGURES])
+    columns = [*label_columns(report.query.group_by), *FIGURES]
+    writer.writerow(columns)
     for row in report.rows:
         values = row_dict(row)
-        writer.writerow([_cell(values.get(name)) for name in (*report.query.group_by, *FIGURES)])
+        writer.writerow([_cell(values.get(name)) for name in columns])
     return buffer.getvalue()
 
 
@@ -84,7 +93,7 @@ def report_table(report: Report) -> Any:
     query = report.query
     title = f"Costs {query.range.start:%Y-%m-%d %H:%M} .. {query.range.end:%Y-%m-%d %H:%M} UTC"
     table = Table(title=title, show_footer=True, caption=f"source: {report.source}, {report.elapsed_ms:.0f} ms")
-    dimensions = query.group_by or ("",)
+    dimensions = label_columns(query.group_by) or [""]
     for index, dimension in enumerate(dimensions):
         table.add_column(dimension, footer="total" if index == 0 else "", overflow="fold", min_width=10)
     with_unpriced = report.total.unpriced > 0

@@ -23,7 +23,7 @@ from gateway.db.logs import (
     request_logs_table,
 )
 
-Dimension = Literal["model", "key", "team", "provider", "prompt", "tag", "day"]
+Dimension = Literal["model", "answered", "key", "team", "provider", "prompt", "tag", "day"]
 Tail = Literal["histogram", "bucket", "exact"]
 SUMS = ROLLUP_SUM_COLUMNS
 _PERCENTILES = "ARRAY[0.5, 0.95]::float8[]"
@@ -47,15 +47,20 @@ class Statement:
     tail: Tail
 
 
-def rollup_statement(group_by: tuple[Dimension, ...], first_day: Any, end_day: Any, filters: Filters) -> Statement:
-    table = daily_rollups_table()
+def rollup_statement(
+    group_by: tuple[Dimension, ...], first_day: Any, end_day: Any, filters: Filters, *, tags: bool = False
+) -> Statement:
+    """From ``daily_rollups``, or with ``tags`` from ``daily_tag_rollups`` (the same dimensions and a tag)."""
+    table = daily_tag_rollups_table() if tags else daily_rollups_table()
     columns = {
         "model": [table.c.model],
+        "answered": [table.c.upstream_model],
         "key": [table.c.key_id],
         "team": [table.c.team_id],
         "provider": [table.c.provider],
         "prompt": [table.c.prompt_name, table.c.prompt_version],
         "day": [table.c.day],
+        "tag": [table.c.tag] if tags else [],
     }
     dimensions = [column for name in group_by for column in columns[name]]
     statement = _summed(table, dimensions).where(table.c.day >= first_day, table.c.day < end_day)
@@ -66,14 +71,6 @@ def rollup_statement(group_by: tuple[Dimension, ...], first_day: Any, end_day: A
     ):
         if value is not None:
             statement = statement.where(column == value)
-    return Statement(statement.group_by(*dimensions) if dimensions else statement, len(dimensions), "histogram")
-
-
-def tag_rollup_statement(group_by: tuple[Dimension, ...], first_day: Any, end_day: Any) -> Statement:
-    """Only for groupings of tag and day, without filters: the tag roll-ups have no other dimension."""
-    table = daily_tag_rollups_table()
-    dimensions = [table.c.tag if name == "tag" else table.c.day for name in group_by]
-    statement = _summed(table, dimensions).where(table.c.day >= first_day, table.c.day < end_day)
     return Statement(statement.group_by(*dimensions) if dimensions else statement, len(dimensions), "histogram")
 
 
@@ -116,6 +113,8 @@ def _log_dimension(table: Table, name: Dimension, dialect: str, tag: Any) -> lis
     empty: ColumnElement[Any] = literal_column("''")
     if name == "model":
         return [table.c.model]
+    if name == "answered":
+        return [func.coalesce(table.c.upstream_model, empty)]
     if name == "key":
         return [func.coalesce(table.c.key_id, empty)]
     if name == "team":

@@ -68,7 +68,10 @@ def parse_range(
     start = parse_moment(since or default, now=now, as_end=False, param=names[0])
     end = parse_moment(until, now=now, as_end=True, param=names[1]) if until else _midnight(now) + timedelta(days=1)
     if end <= start:
-        raise RequestError(f"The range is empty: {start.isoformat()} is not before {end.isoformat()}.", param=names[1])
+        given = f"`{names[0]}` {_shown(since or default)} ({start.isoformat()})"
+        ending = f"`{names[1]}` {_shown(until)}" if until else "the default end"
+        ending += f" ({end.isoformat()})"
+        raise RequestError(f"The range is empty: {given} is not before {ending}.", param=names[1])
     return TimeRange(start, end)
 
 

@@ -97,6 +97,8 @@ def _deployment(
             input_cost_per_token=_first_set(params.input_cost_per_token, entry.model_info.input_cost_per_token),
             output_cost_per_token=_first_set(params.output_cost_per_token, entry.model_info.output_cost_per_token),
             cache_read_input_token_cost=params.cache_read_input_token_cost,
+            cache_creation_input_token_cost=params.cache_creation_input_token_cost,
+            base_model=entry.model_info.base_model,
         ),
     )
 

@@ -18,6 +18,9 @@ class Prices:
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None
     cache_read_input_token_cost: float | None = None
+    cache_creation_input_token_cost: float | None = None
+    #: ``model_info.base_model``: the price map's name for this deployment's model (LiteLLM's Azure convention).
+    base_model: str | None = None
 
 
 @dataclass(eq=False, slots=True)

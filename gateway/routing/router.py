@@ -88,6 +88,10 @@ class Router:
     def deployments(self, model_name: str) -> Sequence[Deployment]:
         return self._groups.get(model_name, ())
 
+    def reachable(self, model_name: str) -> list[Deployment]:
+        """Every deployment a request for ``model_name`` may end on: its own and its fallbacks'."""
+        return [d for name in self._chain(model_name, None) for d in self.deployments(name)]
+
     def all_deployments(self) -> list[Deployment]:
         return [d for group in self._groups.values() for d in group]
 

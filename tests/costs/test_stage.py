@@ -113,3 +113,10 @@ async def test_a_config_price_beats_the_map(stage: CostStage) -> None:
     ctx = context(deployment=own, usage=Usage(prompt_tokens=10, completion_tokens=10))
     await stage.after(ctx)
     assert ctx.cost_usd == pytest.approx(10 * IN + 10 * 1e-5)
+
+
+@pytest.mark.parametrize("value", [1.5e-13, 2e-08, 0.0123, 0.008, 0.1 + 0.2, 12345.678901234567, 0.0])
+def test_the_cost_header_is_the_exact_cost_however_small(value: float) -> None:
+    text = format_usd(value)
+    assert float(text) == pytest.approx(value, rel=1e-14, abs=0) and "e" not in text.lower()  # before: "0.0"
+    assert format_usd(1.5e-13) == "0.00000000000015"

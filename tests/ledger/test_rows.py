@@ -47,3 +47,8 @@ def test_metadata_is_bounded_in_depth_and_size() -> None:
     assert TRUNCATED in orjson.dumps(row["metadata"]).decode()
     assert bounded_json({"x": "y" * (MAX_JSON_BYTES + 1)}) == {TRUNCATED: f"larger than {MAX_JSON_BYTES} bytes"}
     assert clean_text("plain") == "plain"
+
+
+def test_a_tag_is_written_once_even_when_given_twice_or_made_equal_by_cleaning() -> None:
+    row = log_row(record(tags=["web", "web", "a\x00b", "ab", "x" * 300, "x" * 256]), {})
+    assert row["tags"] == ["web", "ab", "x" * 255]  # the raw log counts each tag once, as the roll-ups do

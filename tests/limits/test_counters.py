@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from support.throwaway import REDIS_URL, redis_prefix
 
 from gateway.limits.counters import Check, Counters, LocalCounters, Settle
-from gateway.limits.redis_counters import RedisCounters
+from gateway.limits.redis_counters import RedisCounters, Unseeded
 
 FAR = 4_000_000_000.0  # a period end far in the future (epoch seconds)
 
@@ -24,6 +24,7 @@ async def counters(request: pytest.FixtureRequest) -> AsyncIterator[Counters]:
     with redis_prefix("counters") as prefix:
         shared = RedisCounters(client, prefix)
         await shared.reconcile("start", [])  # learns the epoch token (see test_failover for a Redis that lost it)
+        await shared.seed(budget(0, 0).key, 0.0, FAR)  # a budget counter counts once seeded (see test_unseeded)
         yield shared
     await client.aclose()
 
@@ -128,3 +129,21 @@ def test_local_counters_refill_with_time() -> None:
     now[0] += 30  # 2 per minute: one back after 30 s
     assert counters.take_now([rpm(2)]).ok
     assert not counters.take_now([rpm(2)]).ok
+
+
+async def test_unseeded_a_budget_counter_redis_does_not_hold_is_not_taken_until_it_is_seeded() -> None:
+    client = aioredis.from_url(REDIS_URL)
+    with redis_prefix("unseeded") as prefix:
+        shared = RedisCounters(client, prefix)
+        await shared.reconcile("start", [])
+        check = budget(1.0, 0.1)
+        with pytest.raises(Unseeded) as missing:
+            await shared.take([rpm(5), check])
+        assert missing.value.check == check
+        await shared.seed(check.key, 0.95, FAR)  # the spend so far, from the database
+        taken = await shared.take([check])  # running alone, it takes the rest of the budget
+        assert taken.ok and taken.taken[0] == pytest.approx(0.05)
+        await client.delete(prefix + "limits:" + check.key)  # lost: the next take asks for a seed again
+        with pytest.raises(Unseeded):
+            await shared.take([check])
+    await client.aclose()

@@ -190,3 +190,39 @@ async def timed(url: str, key: str) -> float:
     outcome = await call(url, key)
     assert outcome.status == 200, outcome
     return time.monotonic() - started
+
+
+async def test_a_budget_counter_deleted_from_redis_is_reseeded_from_the_database_not_reset(
+    replicas: Replicas,
+) -> None:
+    key, key_id = new_key(replicas.admin, budget_usd=10 * CALL_COST)
+    await asyncio.sleep(0.5)
+    assert await admitted(replicas.urls, key, 6) == 6
+    await asyncio.sleep(1.0)  # the six calls are in the request log's roll-ups
+    with redis.Redis.from_url(replicas.own.url) as client:
+        lost = client.keys(f"*limits:budget:key:{key_id}:*")
+        assert lost and client.delete(*lost) == len(lost)
+    # Before: the key spent its whole budget again (10 more calls).
+    assert await admitted(replicas.urls, key, 10) == 4
+    assert "was missing from Redis" in replicas.a.log() + replicas.b.log()
+
+
+async def test_during_an_outage_each_replica_counts_on_from_the_spend_in_the_database(replicas: Replicas) -> None:
+    key, key_id = new_key(replicas.admin, budget_usd=10 * CALL_COST)
+    await asyncio.sleep(0.5)
+    assert await admitted([replicas.a.v1], key, 6) == 6  # only a has seen the counter in Redis
+    await asyncio.sleep(1.0)  # the six calls are in the request log
+    before = replicas.stop_redis()
+    during = 0
+    for i in range(10):  # alternating, slower than a replica re-reads the database (once a second per counter)
+        outcome = await call(replicas.urls[i % 2], key)
+        assert outcome.status in (200, 429)
+        during += outcome.status == 200
+        await asyncio.sleep(1.2)
+    # Before: b counted from its start-up seed and a from what it saw, 4 + 5 calls in all.
+    assert during == 4
+    replicas.restart_redis()
+    await both_back(replicas, before)
+    # What the replicas spent apart was written back to Redis when it returned.
+    assert await admitted(replicas.urls, key, 4) == 0
+    assert budget_spent(replicas.own, key_id) >= 10 * CALL_COST * 0.999

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,7 +35,8 @@ def world(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """A gateway with traffic from the master key (3 requests) and from a virtual key (3 requests)."""
     tmp = tmp_path_factory.mktemp("reports")
     with pg_database("reports") as url:
-        owner_key = cli("keys", "create", "--name", "owner", "--database-url", url).strip()
+        cli("teams", "create", "--name", "alpha", "--database-url", url)
+        owner_key = cli("keys", "create", "--name", "owner", "--team", "alpha", "--database-url", url).strip()
         config = {
             "model_list": [
                 {"model_name": name, "litellm_params": {"model": f"openai/{upstream}", "api_base": fake.v1,
@@ -103,6 +105,9 @@ def test_csv_from_the_cli_and_the_api_is_identical(world: tuple[Gateway, str, st
     assert from_cli == response.text
     header, *lines = from_cli.splitlines()
     assert header.startswith("model,requests,errors,error_rate,") and len(lines) == 3
+    by_key = cli("costs", "report", "--database-url", world[1], "--by", "key,team", "--format", "csv").splitlines()
+    assert by_key[0].startswith("key,key_name,team,team_name,requests,")
+    assert any(",owner,team_" in line and ",alpha," in line for line in by_key[1:])
 
 
 def test_the_report_prices_each_model_and_leaves_the_unpriced_one_unknown(world: tuple[Gateway, str, str]) -> None:
@@ -136,3 +141,62 @@ def test_bad_parameters_are_a_400_that_names_them(world: tuple[Gateway, str, str
     response = admin(server, "/admin/costs", group_by="colour")
     assert response.status_code == 400 and response.json()["error"]["param"] == "group_by"
     assert admin(server, "/admin/costs", start="last tuesday").json()["error"]["param"] == "start"
+
+
+def failing(*args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "gateway", *args], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode != 0, result.stdout
+    return result
+
+
+def test_filters_take_names_or_ids_and_an_unknown_one_is_an_error(world: tuple[Gateway, str, str]) -> None:
+    server, url, _ = world
+    by_name = json.loads(cli("costs", "report", "--database-url", url, "--key", "owner", "--format", "json"))
+    assert by_name["total"]["requests"] == 3 and by_name["filters"]["key_name"] == "owner"
+    key_id = by_name["filters"]["key"]
+    assert key_id.startswith("key_")
+    response = httpx.get(server.url + "/admin/costs", params={"key": key_id},
+                         headers={"authorization": f"Bearer {MASTER}"}, timeout=10)
+    by_id = response.json()
+    assert by_id["data"] == by_name["data"]
+    team = admin(server, "/admin/costs", team="alpha").json()
+    assert team["total"]["requests"] == 3 and team["filters"]["team_name"] == "alpha"
+    unknown = admin(server, "/admin/costs", team="beta")
+    assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "team"
+    assert "No team has the id or name 'beta'" in unknown.json()["error"]["message"]
+    refused = failing("costs", "report", "--database-url", url, "--key", "nobody")
+    assert "No key has the id or name 'nobody'" in refused.stderr
+
+
+def test_every_report_by_key_or_team_names_them(world: tuple[Gateway, str, str]) -> None:
+    server, _, _ = world
+    rows = admin(server, "/admin/costs", group_by="team,key").json()["data"]
+    owner = next(row for row in rows if row["key_name"] == "owner")
+    assert owner["team_name"] == "alpha" and owner["team"].startswith("team_") and owner["key"].startswith("key_")
+    master = next(row for row in rows if row["key"] == "master")
+    assert master["key_name"] is None and master["team_name"] is None
+
+
+def test_grouping_by_nothing_and_an_empty_range_are_errors_that_say_what_was_given(
+    world: tuple[Gateway, str, str],
+) -> None:
+    server, url, _ = world
+    assert "Name what to group by" in failing("costs", "report", "--database-url", url, "--by", "").stderr
+    empty = admin(server, "/admin/costs", start="2026-11-05", end="2026-11-05T00:00:00").json()["error"]
+    assert empty["param"] == "end"
+    assert "`start` '2026-11-05'" in empty["message"] and "`end` '2026-11-05T00:00:00'" in empty["message"]
+
+
+def test_a_report_from_a_config_needs_only_its_database_not_the_provider_keys(
+    world: tuple[Gateway, str, str], tmp_path: Path
+) -> None:
+    _, url, _ = world
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/gpt-4o-mini\n"
+        "      api_key: os.environ/A_PROVIDER_KEY_NOBODY_SET\n"
+        f"general_settings:\n  database_url: {url}\n"
+    )
+    report = json.loads(cli("costs", "report", "--config", str(config), "--format", "json"))
+    assert report["total"]["requests"] == 6

@@ -29,11 +29,14 @@ def at(days_ago: int, index: int, **fields: object) -> RequestRecord:
 
 
 ROWS = [
-    *(at(2, i, model="m1", provider="openai", key_id="a", team_id="t1", tags=["x"], cost_usd=0.01,
+    *(at(2, i, model="m1", upstream_model="m1-upstream", provider="openai", key_id="a", team_id="t1", tags=["x"],
+         cost_usd=0.01,
          prompt_tokens=10, completion_tokens=5, latency_ms=100.0 * (i + 1)) for i in range(3)),
-    *(at(1, i, model="m2", provider="anthropic", key_id="b", team_id="t2", tags=["x", "y"], cost_usd=None,
+    *(at(1, i, model="m2", upstream_model="fallback-model", provider="anthropic", key_id="b", team_id="t2",
+         tags=["x", "y"], cost_usd=None,
          prompt_tokens=20, completion_tokens=10) for i in range(2)),
-    at(1, 9, model="m2", provider="anthropic", key_id="b", team_id="t2", tags=["x", "y"], status=500, cost_usd=0.0),
+    at(1, 9, model="m2", upstream_model="fallback-model", provider="anthropic", key_id="b", team_id="t2",
+       tags=["x", "y"], status=500, cost_usd=0.0),
     at(0, 0, model="m1", provider="openai", key_id="a", team_id="t1", prompt_name="p", prompt_version=2,
        cache_status="hit", cost_usd=0.0, cache_savings_usd=0.02, prompt_tokens=10, completion_tokens=5),
     at(30, 0, model="m1", key_id="a", cost_usd=5.0),  # outside the week
@@ -88,11 +91,23 @@ def test_a_request_counts_in_each_of_its_tags_and_once_in_the_total(database: Da
     assert by(raw, "tag") == by(report, "tag")
 
 
-def test_tags_with_other_dimensions_are_read_from_the_log(database: Database) -> None:
+def test_tags_with_other_dimensions_and_filters_are_read_from_the_tag_roll_ups(database: Database) -> None:
     report = run_report(database, ReportQuery(WEEK, ("tag", "model")))
-    assert report.source == "log"
+    assert report.source == "rollups"  # before: the whole log, unnested (seconds at a million rows)
     groups = {(row.group["tag"], row.group["model"]): row.requests for row in report.rows}
     assert groups == {("x", "m1"): 3, ("x", "m2"): 3, ("y", "m2"): 3, (None, "m1"): 1}
+    raw = run_report(database, ReportQuery(WEEK_RAW, ("tag", "model")))
+    assert {(row.group["tag"], row.group["model"]): row.requests for row in raw.rows} == groups
+    filtered = run_report(database, ReportQuery(WEEK, ("tag",), key_id="b"))
+    assert filtered.source == "rollups" and {row.group["tag"]: row.requests for row in filtered.rows} == {
+        "x": 3, "y": 3,
+    }
+
+
+def test_answered_groups_by_the_model_that_answered_not_the_one_requested(database: Database) -> None:
+    report = run_report(database, ReportQuery(WEEK, ("model", "answered")))
+    groups = {(row.group["model"], row.group["answered"]): row.requests for row in report.rows}
+    assert groups == {("m1", "m1-upstream"): 3, ("m1", None): 1, ("m2", "fallback-model"): 3}
 
 
 def test_grouping_by_several_dimensions_and_filtering_by_key(database: Database) -> None:

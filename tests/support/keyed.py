@@ -57,6 +57,7 @@ def keyed_config(
     return {
         "model_list": [
             model("gpt-4o-mini", "openai/gpt-4o-mini"),
+            model("long-answers", "openai/gpt-4o-mini-2024-07-18"),  # usage scripted by the tests that use it
             model("backup", "openai/backup-model"),
             model("priced", "openai/gpt-4o-mini", input_cost_per_token=INPUT_PRICE,
                   output_cost_per_token=OUTPUT_PRICE),

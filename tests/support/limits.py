@@ -32,12 +32,16 @@ class Outcome:
     error: dict[str, Any] | None = None
 
 
-async def call(base_url: str, key: str, model: str = "priced", **params: Any) -> Outcome:
+async def call(
+    base_url: str, key: str, model: str = "priced", max_tokens: int | None = 2, **params: Any
+) -> Outcome:
     """One chat completion through the OpenAI SDK; its status, headers and error body."""
     client = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=0)
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
     try:
         raw = await client.chat.completions.with_raw_response.create(
-            model=model, messages=ONE_WORD, max_tokens=2, **params  # type: ignore[arg-type]
+            model=model, messages=ONE_WORD, **params  # type: ignore[arg-type]
         )
         return Outcome(raw.status_code, dict(raw.headers))
     except openai.APIStatusError as exc:
@@ -47,9 +51,12 @@ async def call(base_url: str, key: str, model: str = "priced", **params: Any) ->
         await client.close()
 
 
-async def burst(urls: list[str], key: str, count: int, model: str = "priced") -> list[Outcome]:
+async def burst(
+    urls: list[str], key: str, count: int, model: str = "priced", max_tokens: int | None = 2
+) -> list[Outcome]:
     """``count`` requests at once, spread over the gateways in ``urls``."""
-    return list(await asyncio.gather(*(call(urls[i % len(urls)], key, model) for i in range(count))))
+    calls = (call(urls[i % len(urls)], key, model, max_tokens) for i in range(count))
+    return list(await asyncio.gather(*calls))
 
 
 __all__ = ["CALL_COST", "Outcome", "Pair", "burst", "call"]

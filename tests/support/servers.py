@@ -44,6 +44,13 @@ class FakeProvider:
         response.raise_for_status()
         return str(response.json()["id"])
 
+    def script_usage(self, model: str, usage: dict[str, Any]) -> None:
+        """Every reply for ``model`` reports ``usage`` (the provider's own shape) until ``clear_usage``."""
+        httpx.post(self.url + "/_fake/usage", json={"model": model, "usage": usage}).raise_for_status()
+
+    def clear_usage(self) -> None:
+        httpx.delete(self.url + "/_fake/usage").raise_for_status()
+
     def reset(self) -> None:
         httpx.delete(self.url + "/_fake/faults").raise_for_status()
         httpx.delete(self.url + "/_fake/stats").raise_for_status()

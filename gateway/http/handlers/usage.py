@@ -43,6 +43,7 @@ def report_query(params: Mapping[str, str], *, key_id: str | None = None, filter
         key_id=key_id if key_id is not None else _filter(params, "key", filters),
         team_id=_filter(params, "team", filters),
         model=_filter(params, "model", filters),
+        by_name=key_id is None,  # the caller's own id, not a name to look up
     )
 
 
