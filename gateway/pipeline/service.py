@@ -250,7 +250,8 @@ class Relay:
 
 
 class CachedStream:
-    """A stage's stored answer (a JSON list of chunk payloads), replayed as if it came from the upstream."""
+    """A stage's stored answer (a JSON list of chunk payloads), replayed as if it came from the upstream: one
+    chunk at a time, as a live stream arrives, so that clients and stream filters see the same shapes."""
 
     def __init__(self, body: bytes) -> None:
         self._payloads: list[Any] = orjson.loads(body)
@@ -259,7 +260,8 @@ class CachedStream:
         return self._replay()
 
     async def _replay(self) -> AsyncIterator[list[bytes]]:
-        yield [orjson.dumps(payload) for payload in self._payloads]
+        for payload in self._payloads:
+            yield [orjson.dumps(payload)]
 
     async def aclose(self) -> None:
         return None
