@@ -106,10 +106,9 @@ def _whole(index: int, parts: dict[str, Any], endpoint: str) -> dict[str, Any]:
     if endpoint != "chat":
         return {"index": index, "text": parts.get("text", ""), "logprobs": None,
                 "finish_reason": parts["finish_reason"]}
-    message: dict[str, Any] = {"role": "assistant", "content": parts.get("content")}
-    for field in ("reasoning_content", "refusal"):
-        if field in parts:
-            message[field] = parts[field]
+    message: dict[str, Any] = {"role": "assistant", "content": parts.get("content"), "refusal": parts.get("refusal")}
+    if "reasoning_content" in parts:
+        message["reasoning_content"] = parts["reasoning_content"]
     if "tool_calls" in parts:
         message["tool_calls"] = [
             {"id": call.get("id"), "type": call.get("type", "function"), "function": call["function"]}

@@ -29,6 +29,7 @@ from gateway.cache.replay import assemble, chunks_of, has_tool_calls
 from gateway.config.models import CacheSettings
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.stages import StageParts, StreamFilter
+from gateway.pipeline.usage import Usage
 
 if TYPE_CHECKING:
     import numpy as np
@@ -218,6 +219,8 @@ class CacheStage:
             if pending.ident.raw:
                 return {"chunks": [orjson.loads(p) for p in pending.chunks]}
             body = assemble(ctx.endpoint, pending.chunks)
+            if body is not None and "usage" not in body and ctx.usage is not None:
+                body["usage"] = _usage_json(ctx.usage)  # the usage chunk was hidden from this client
         else:
             body = _parsed(pending.answer)
         if body is None or (has_tool_calls(body) and not pending.policy.tool_calls):
@@ -311,6 +314,16 @@ def _parsed(value: bytes | None) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _usage_json(usage: Usage) -> dict[str, Any]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+    }
 
 
 def _text_of(body: Any) -> str:
