@@ -72,6 +72,7 @@ class RequestLog(SQLModel, table=True):
     reasoning_tokens: int | None = None
     tokens_estimated: bool = False
     cache_savings_usd: float | None = None
+    cache_similarity: float | None = None
 
 
 class RollupSums(SQLModel):

@@ -24,6 +24,7 @@ ROLLUP_DIMENSIONS = ("day", "key_id", "team_id", "model", "provider", "prompt_na
 #: The same for ``daily_tag_rollups``.
 TAG_ROLLUP_DIMENSIONS = ("day", "tag")
 TAG_LENGTH = 255
+CACHE_HITS = ("hit", "semantic-hit")  # a roll-up's `cached`: answers the cache gave, exact or semantic
 #: The columns of ``daily_rollups`` that are sums.
 ROLLUP_SUMS = (
     *ROLLUP_SUM_COLUMNS,
@@ -73,6 +74,7 @@ def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:
         "cost_usd": record.cost_usd,
         "cache_savings_usd": record.cache_savings_usd,
         "cache_status": record.cache_status,
+        "cache_similarity": record.cache_similarity,
         "error_type": record.error_type,
         "error_message": record.error_message,
         "key_id": record.key_id,
@@ -138,7 +140,7 @@ def _tag(tag: object) -> str:
 def _add(row: dict[str, Any], record: RequestRecord) -> None:
     row["requests"] += 1
     row["errors"] += record.status >= 400
-    row["cached"] += record.cache_status == "hit"
+    row["cached"] += record.cache_status in CACHE_HITS
     row["prompt_tokens"] += record.prompt_tokens or 0
     row["completion_tokens"] += record.completion_tokens or 0
     if record.cost_usd is None:

@@ -54,7 +54,8 @@ class RequestRecord:
     prompt_version: int | None = None
     reasoning_tokens: int | None = None
     tokens_estimated: bool = False
-    cache_savings_usd: float | None = None
+    cache_savings_usd: float | None = None  # what a cache hit saved (the cost of the answer it replayed)
+    cache_similarity: float | None = None  # a cache hit's similarity (1.0 exact)
     #: Only for keys that store content (``Principal.store_content``).
     request_body: str | None = None
     response_body: str | None = None
@@ -96,6 +97,7 @@ class RequestRecord:
             reasoning_tokens=usage.reasoning_tokens if usage else None,
             tokens_estimated=ctx.tokens_estimated,
             cache_savings_usd=ctx.cache_savings_usd,
+            cache_similarity=ctx.cache_similarity,
             request_body=body_text,
             response_body=_response_text(ctx) if ctx.principal.store_content else None,
         )
