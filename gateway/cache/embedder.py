@@ -33,7 +33,9 @@ class EmbedderBusy(RuntimeError):
 class Embedder(Protocol):
     name: str
 
-    async def embed(self, text: str) -> np.ndarray: ...
+    async def embed(self, text: str, *, wait: bool = False) -> np.ndarray:
+        """``wait``: queue for a free slot (background filing) rather than refuse (a lookup)."""
+        ...
 
 
 class LocalEmbedder:
@@ -41,20 +43,17 @@ class LocalEmbedder:
 
     def __init__(self, models: LocalModels) -> None:
         self._models = models
-        self._running = 0
+        self._slots = asyncio.Semaphore(MAX_RUNNING)  # released when the thread ends, not when its waiter left
 
-    async def embed(self, text: str) -> np.ndarray:
+    async def embed(self, text: str, *, wait: bool = False) -> np.ndarray:
         model = await self._models.minilm()
-        if self._running >= MAX_RUNNING:
-            raise EmbedderBusy(f"{self._running} encodings running")
-        self._running += 1
+        if self._slots.locked() and not wait:
+            raise EmbedderBusy(f"{MAX_RUNNING} encodings running")
+        await self._slots.acquire()
         future = asyncio.get_running_loop().run_in_executor(None, model.encode, [text])
-        future.add_done_callback(self._done)
+        future.add_done_callback(lambda _: self._slots.release())
         vectors = await asyncio.shield(future)
         return np.asarray(vectors[0], dtype=np.float32)
-
-    def _done(self, _: object) -> None:
-        self._running -= 1
 
 
 class RoutedEmbedder:
@@ -64,7 +63,7 @@ class RoutedEmbedder:
         self._router = router
         self.name = model
 
-    async def embed(self, text: str) -> np.ndarray:
+    async def embed(self, text: str, *, wait: bool = False) -> np.ndarray:
         async def call(deployment: Deployment) -> bytes:
             body = {"model": deployment.upstream_model, "input": [text], "encoding_format": "float"}
             return (await deployment.provider.complete(UpstreamRequest("embeddings", body, ROUTED_TIMEOUT))).body

@@ -69,10 +69,10 @@ class SemanticCache:
         self._evidence: dict[str, Evidence] = {}  # adaptive: per namespace, and "" for the whole process
         self._warned: set[str] = set()
 
-    async def vector(self, text: str, timeout: float) -> np.ndarray | None:
+    async def vector(self, text: str, timeout: float, *, wait: bool = False) -> np.ndarray | None:
         """``text`` embedded, or None when the embedder fails or takes longer than ``timeout`` seconds."""
         try:
-            return await asyncio.wait_for(self.embedder.embed(text), timeout)
+            return await asyncio.wait_for(self.embedder.embed(text, wait=wait), timeout)
         except Exception as exc:  # any failure of any embedder is a miss, said once per kind
             self._warn_once(f"embedding with {self.embedder.name} failed or was late", exc)
             return None

@@ -40,6 +40,7 @@ NAME = "cache"
 STATUS_HEADER = "x-gateway-cache"
 SIMILARITY_HEADER = "x-gateway-cache-similarity"
 KEY_HEADER = "x-gateway-cache-key"
+BACKGROUND_TIMEOUT = 30.0  # seconds an embedding for filing may take (off the request path)
 MAX_BACKGROUND = 256  # stores in flight; past that an answer is not filed (the request never waits for it)
 logger = logging.getLogger("gateway.cache")
 
@@ -237,7 +238,7 @@ class CacheStage:
         if pending.explored is not None and self.semantic is not None and policy.delta is not None:
             agreed = await self._agrees(pending.explored, entry, ident, policy.delta)
         if self.semantic is not None and ident.text is not None and not agreed:  # agreed: the old entry does
-            vector = pending.vector if pending.vector is not None else await self.semantic.vector(ident.text, 30.0)
+            vector = pending.vector if pending.vector is not None else await self.semantic.vector(ident.text, BACKGROUND_TIMEOUT, wait=True)
             if vector is not None:
                 await self.semantic.add(ident, policy, vector)
 
@@ -247,7 +248,7 @@ class CacheStage:
         stored = await self.store.get(found.entry.key, found.entry.tag)
         cached = _parsed(stored)
         texts = [_text_of(cached.get("body") if cached else None), _text_of(fresh.get("body"))]
-        vectors = [await self.semantic.vector(text, 30.0) for text in texts]
+        vectors = [await self.semantic.vector(text, BACKGROUND_TIMEOUT, wait=True) for text in texts]
         if vectors[0] is None or vectors[1] is None:
             return False
         agreed = float(vectors[0] @ vectors[1]) >= self._settings.answer_agreement
@@ -257,7 +258,7 @@ class CacheStage:
     async def _warm_up(self) -> None:
         """Load the embedder now, so the first lookups are not misses for its load time."""
         if self.semantic is not None:
-            await self.semantic.vector("warm up", 120.0)
+            await self.semantic.vector("warm up", 120.0, wait=True)
 
     def _background(self, work: Any) -> None:
         if len(self._tasks) >= MAX_BACKGROUND:

@@ -17,7 +17,9 @@ MODEL = "gpt-4o-mini"
 
 
 def cache_config(fake: FakeProvider, tmp: Path, **cache: Any) -> dict[str, Any]:
-    return base_config(fake, tmp, gateway={"cache": {"mode": "semantic", **cache}})
+    """The semantic cache on; lookups get 5 s (not 50 ms) so that a loaded test machine does not turn hits into
+    misses (the deadline's own behaviour is tested with an embedder that hangs)."""
+    return base_config(fake, tmp, gateway={"cache": {"mode": "semantic", "lookup_timeout_ms": 5000, **cache}})
 
 
 def ask(client: openai.OpenAI, text: str, **params: Any) -> tuple[str, dict[str, str]]:
