@@ -14,18 +14,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 CHECKS = ("numbers", "negation", "entities", "quotes", "order")
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*|\d+(?:[.,:/]\d+)*")
-_QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|`([^`]+)`|(?:^|\s)'([^']+)'(?=[\s.,;:?!]|$)")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019\-]*|\d+(?:[.,:/]\d+)*")
+_QUOTED = re.compile(r"\"([^\"]+)\"|\u201c([^\u201d]+)\u201d|`([^`]+)`|(?:^|\s)'([^']+)'(?=[\s.,;:?!]|$)")
 _SENTENCE_END = re.compile(r"[.?!]\s*$")
-_NEGATIONS = frozenset(
-    "not no never none nobody nothing nowhere neither nor without cannot cant dont doesnt didnt isnt arent "
-    "wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt aint".split()
-)
+_NEGATIONS = frozenset({
+    "not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot", "cant",
+    "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt", "couldnt",
+    "hasnt", "havent", "hadnt", "aint",
+})
 _NUMBER_WORDS = {
     word: str(value)
     for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen twenty".split()
+        (
+            "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+            "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+            "twenty",
+        )
     )
 } | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
      "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000",
@@ -42,8 +46,8 @@ class Features:
 
 def features(text: str) -> Features:
     tokens = [(m.group(0), m.start()) for m in _TOKEN.finditer(text)]
-    numbers = frozenset(_number(word) for word, _ in tokens if _number(word) is not None)
-    negated = any(_plain(word) in _NEGATIONS or _plain(word).endswith("nt") and "'" in word for word, _ in tokens)
+    numbers = frozenset(number for word, _ in tokens if (number := _number(word)) is not None)
+    negated = any(_plain(word) in _NEGATIONS or (_plain(word).endswith("nt") and "'" in word) for word, _ in tokens)
     entities: list[str] = []
     for position, (word, start) in enumerate(tokens):
         if _is_entity(word, position, text[:start]) and word.lower() not in entities:
@@ -76,7 +80,7 @@ def _agree(check: str, a: Features, b: Features) -> bool:
 
 
 def _plain(word: str) -> str:
-    return word.lower().replace("'", "").replace("’", "")
+    return word.lower().replace("'", "").replace("\u2019", "")
 
 
 def _number(word: str) -> str | None:

@@ -69,18 +69,18 @@ class SemanticCache:
         self._evidence: dict[str, Evidence] = {}  # adaptive: per namespace, and "" for the whole process
         self._warned: set[str] = set()
 
-    async def vector(self, text: str, timeout: float, *, wait: bool = False) -> np.ndarray | None:
-        """``text`` embedded, or None when the embedder fails or takes longer than ``timeout`` seconds."""
+    async def vector(self, text: str, seconds: float, *, wait: bool = False) -> np.ndarray | None:
+        """``text`` embedded, or None when the embedder fails or takes longer than ``seconds``."""
         try:
-            return await asyncio.wait_for(self.embedder.embed(text, wait=wait), timeout)
+            return await asyncio.wait_for(self.embedder.embed(text, wait=wait), seconds)
         except Exception as exc:  # any failure of any embedder is a miss, said once per kind
             self._warn_once(f"embedding with {self.embedder.name} failed or was late", exc)
             return None
 
-    async def lookup(self, ident: Identity, policy: Policy, vector: np.ndarray, timeout: float) -> Found | None:
-        """The nearest agreeing entry above the threshold, or None; never raises, never waits past ``timeout``."""
+    async def lookup(self, ident: Identity, policy: Policy, vector: np.ndarray, seconds: float) -> Found | None:
+        """The nearest agreeing entry above the threshold, or None; never raises, never waits past ``seconds``."""
         try:
-            return await asyncio.wait_for(self._lookup(ident, policy, vector), timeout)
+            return await asyncio.wait_for(self._lookup(ident, policy, vector), seconds)
         except Exception as exc:  # the vector store failing is a miss, never an error
             self._warn_once("semantic lookup failed or was late", exc)
             return None

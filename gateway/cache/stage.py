@@ -238,7 +238,9 @@ class CacheStage:
         if pending.explored is not None and self.semantic is not None and policy.delta is not None:
             agreed = await self._agrees(pending.explored, entry, ident, policy.delta)
         if self.semantic is not None and ident.text is not None and not agreed:  # agreed: the old entry does
-            vector = pending.vector if pending.vector is not None else await self.semantic.vector(ident.text, BACKGROUND_TIMEOUT, wait=True)
+            vector = pending.vector
+            if vector is None:
+                vector = await self.semantic.vector(ident.text, BACKGROUND_TIMEOUT, wait=True)
             if vector is not None:
                 await self.semantic.add(ident, policy, vector)
 

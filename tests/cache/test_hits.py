@@ -4,9 +4,8 @@ that means the same thing hits."""
 from __future__ import annotations
 
 import openai
-from support.servers import FakeProvider, Gateway
-
 from support.caching import MODEL, ask, entries, wait_filed
+from support.servers import FakeProvider, Gateway
 
 
 def test_a_repeated_request_is_answered_from_the_cache_without_the_upstream(
@@ -59,8 +58,9 @@ def test_namespaces_keep_models_system_prompts_and_parameters_apart(
     assert headers["x-gateway-cache"] == "miss"
     _, headers = ask(sdk, question, temperature=0.2)
     assert headers["x-gateway-cache"] == "miss"
+    system = {"role": "system", "content": "Answer in French."}
     raw = sdk.chat.completions.with_raw_response.create(
-        model=MODEL, messages=[{"role": "system", "content": "Answer in French."}, {"role": "user", "content": question}]
+        model=MODEL, messages=[system, {"role": "user", "content": question}]  # type: ignore[list-item]
     )
     assert raw.headers["x-gateway-cache"] == "miss"
     _, headers = ask(sdk, question, extra_body={"cache": {"namespace": "tenant-docs"}})
