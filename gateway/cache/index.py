@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from gateway.cache.checks import Features
 from gateway.cache.exact import tag_matches
@@ -32,7 +33,8 @@ class Entry:
 
 
 class Namespace:
-    def __init__(self, dim: int, capacity: int) -> None:
+    def __init__(self, dim: int, capacity: int, threads: ThreadpoolController | None = None) -> None:
+        self._threads = threads or ThreadpoolController()
         self.vectors = np.zeros((_FIRST_ROWS, dim), dtype=np.float32)
         self.entries: list[Entry] = []
         self.capacity = capacity
@@ -55,7 +57,9 @@ class Namespace:
         count = len(self.entries)
         if count == 0:
             return []
-        scores = self.vectors[:count] @ query
+        # One BLAS thread: on a busy machine OpenBLAS's pool makes this product 10-40x slower, as in minilm.py.
+        with self._threads.limit(limits=1, user_api="blas"):
+            scores = self.vectors[:count] @ query
         top = np.argpartition(-scores, k - 1)[:k] if count > k else np.arange(count)
         now = time.time()
         ranked = sorted(((float(scores[i]), self.entries[i]) for i in top), key=lambda pair: -pair[0])
@@ -88,11 +92,12 @@ class VectorIndex:
         self._per_namespace = per_namespace
         self._max_namespaces = max_namespaces
         self._spaces: OrderedDict[str, Namespace] = OrderedDict()
+        self._threads = ThreadpoolController()  # found once: looking the BLAS libraries up costs milliseconds
 
     def namespace(self, name: str) -> Namespace:
         space = self._spaces.get(name)
         if space is None:
-            space = self._spaces[name] = Namespace(self.dim, self._per_namespace)
+            space = self._spaces[name] = Namespace(self.dim, self._per_namespace, self._threads)
             while len(self._spaces) > self._max_namespaces:
                 self._spaces.popitem(last=False)
         self._spaces.move_to_end(name)
