@@ -104,6 +104,12 @@ class SemanticCache:
         return self._index.clear(tag_pattern) if self._index is not None else 0
 
     @property
+    def observations(self) -> int:
+        """Adaptive mode: how many explored would-be hits were compared with a fresh answer (this process)."""
+        evidence = self._evidence.get("")
+        return len(evidence.observations) if evidence is not None else 0
+
+    @property
     def entries(self) -> int:
         return self._index.entries if self._index is not None else 0
 

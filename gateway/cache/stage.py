@@ -170,6 +170,7 @@ class CacheStage:
         stats: dict[str, Any] = dict(await self.store.stats())
         if self.semantic is not None:
             stats["semantic_entries"] = self.semantic.entries
+            stats["observations"] = self.semantic.observations
             stats["embedder"] = self.semantic.embedder.name
         return stats
 

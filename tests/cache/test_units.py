@@ -8,14 +8,16 @@ from typing import Any
 
 import orjson
 import pytest
+from pydantic import ValidationError
 from support.contracts import validate
 
 from gateway.cache.adaptive import Evidence, decide, learned_threshold, wilson_upper
 from gateway.cache.checks import disagreement, features
 from gateway.cache.exact import MemoryStore
 from gateway.cache.identity import identity, scope_of
-from gateway.cache.policy import Policy
+from gateway.cache.policy import Policy, base_policy, with_controls
 from gateway.cache.replay import assemble, chunks_of
+from gateway.config.models import CachePolicy, CacheSettings, GatewayConfig
 from gateway.pipeline.context import Principal, RequestContext
 
 BODY: dict[str, Any] = {
@@ -102,3 +104,30 @@ def test_the_key_holds_the_scope_and_every_parameter_but_not_the_stream_flags() 
     assert key(base) != key({**base, "response_format": {"type": "json_object"}})
     assert scope_of(Principal(key_id="k1"), "team") == "key:k1"
     assert scope_of(Principal(key_id="k1", team_id="t"), "shared") == "shared"
+
+
+def test_one_config_line_turns_the_cache_on_and_a_typo_stops_the_start() -> None:
+    assert GatewayConfig.model_validate({"gateway": {"cache": "semantic"}}).gateway.cache.mode == "semantic"
+    with pytest.raises(ValidationError):
+        GatewayConfig.model_validate({"gateway": {"cache": {"mode": "semantic", "treshold": 0.9}}})
+
+
+def test_the_most_specific_policy_wins_and_a_request_can_only_make_it_stricter() -> None:
+    settings = CacheSettings(
+        mode="semantic", ttl_seconds=600,
+        models={"m": CachePolicy(threshold=0.97)}, teams={"blue": CachePolicy(mode="exact")},
+        keys={"k-off": CachePolicy(mode="off")}, prompts={"faq": CachePolicy(ttl_seconds=60)},
+    )
+
+    def policy(key: str = "k", team: str | None = None, prompt: str | None = None, **controls: Any) -> Policy:
+        ctx = RequestContext("r", "chat", {}, "m", principal=Principal(key_id=key, team_name=team))
+        ctx.prompt_name = prompt
+        return with_controls(base_policy(settings, ctx), controls or None, ctx)
+
+    assert (policy().mode, policy().threshold, policy().ttl) == ("semantic", 0.97, 600)
+    assert policy(team="blue").mode == "exact" and policy(key="k-off", team="blue").mode == "off"
+    assert policy(prompt="faq").ttl == 60
+    assert policy(ttl=30).ttl == 30 and policy(ttl=6000).ttl == 600
+    assert policy(**{"no-store": True}).store is False and policy(ttl=0).store is False
+    refreshed = policy(**{"no-cache": True})
+    assert refreshed.lookup is False and refreshed.refresh is True
