@@ -53,16 +53,19 @@ class Namespace:
         self.entries.append(entry)
 
     def search(self, query: np.ndarray, k: int = 4) -> list[tuple[float, Entry]]:
-        """The ``k`` nearest live entries, most similar first."""
-        count = len(self.entries)
+        """The ``k`` nearest live entries, most similar first. Safe to run in a worker thread while the event loop
+        adds entries: it reads the matrix and the list it started with (``add`` only appends to both; a compaction
+        replaces them with new objects), so a row and its entry always belong together."""
+        vectors, entries = self.vectors, self.entries
+        count = min(len(entries), len(vectors))
         if count == 0:
             return []
         # One BLAS thread: on a busy machine OpenBLAS's pool makes this product 10-40x slower, as in minilm.py.
         with self._threads.limit(limits=1, user_api="blas"):
-            scores = self.vectors[:count] @ query
+            scores = vectors[:count] @ query
         top = np.argpartition(-scores, k - 1)[:k] if count > k else np.arange(count)
         now = time.time()
-        ranked = sorted(((float(scores[i]), self.entries[i]) for i in top), key=lambda pair: -pair[0])
+        ranked = sorted(((float(scores[i]), entries[i]) for i in top), key=lambda pair: -pair[0])
         return [(score, entry) for score, entry in ranked if entry.expires > now]
 
     def remove(self, tag_pattern: str) -> int:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("gateway.cache")
 SYNC_SECONDS = 0.5
+INLINE_SEARCH = 20_000  # entries up to which a namespace is searched on the event loop (about a millisecond)
 _CANDIDATES = 4
 
 
@@ -120,7 +121,11 @@ class SemanticCache:
             await self._sync(ident.namespace, space)
         asked = features(ident.text)
         oldest = time.time() - policy.max_age if policy.max_age is not None else None
-        for similarity, entry in space.search(vector, _CANDIDATES):
+        if len(space.entries) > INLINE_SEARCH:  # a large product in a thread: the deadline can then abandon it
+            candidates = await asyncio.to_thread(space.search, vector, _CANDIDATES)
+        else:
+            candidates = space.search(vector, _CANDIDATES)
+        for similarity, entry in candidates:
             if similarity < policy.threshold:
                 break
             if oldest is not None and entry.created < oldest:

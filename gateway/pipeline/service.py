@@ -1,6 +1,6 @@
 """The pipeline, in order, for one request. The HTTP handlers call ``complete`` or ``stream`` and nothing else.
 
-    stages' before, in list order (today: prompt -> limits -> cost)
+    stages' before, in list order (today: prompt -> limits -> cache -> cost)
     -> route + call (retries, fallbacks, cooldown), or a stage's answer (a ``before`` that returns a body)
     -> the answer through the stages' ``answer`` (a whole body) or ``stream_filter`` (a stream), in reverse
     -> usage, and the answer kept on the context (``response_body``, or a stream's ``response_text``)
