@@ -18,6 +18,7 @@ import aiohttp
 
 from gateway.auth import Authenticator
 from gateway.bus import InvalidationBus
+from gateway.cache.stage import CacheStage
 from gateway.config.models import GatewayConfig
 from gateway.costs import CostStage
 from gateway.costs.prices import DeploymentPrices
@@ -131,6 +132,7 @@ def stage_classes() -> list[type[Stage]]:
     return [
         PromptStage,  # prompt references -> rendered messages, model, params: first, later stages see the result
         LimitsStage,  # model access, RPM/TPM and budgets of the key and its team; charges the real cost in `after`
+        CacheStage,  # after limits (a hit still counts as a request), before cost (a hit costs 0, its savings noted)
         CostStage,  # last, so its `after` runs first: the stages above see ctx.cost_usd
     ]
 

@@ -27,14 +27,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from gateway.bus.signals import Deliver, SignalTransport, append, signal_path
-from gateway.bus.topics import KEYS, PROMPTS, TOPICS, known
+from gateway.bus.topics import CACHE, KEYS, PROMPTS, TOPICS, known
 from gateway.config.models import GatewayConfig
 from gateway.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["KEYS", "PROMPTS", "TOPICS", "Handler", "InvalidationBus", "Transport", "announce"]
+__all__ = ["CACHE", "KEYS", "PROMPTS", "TOPICS", "Handler", "InvalidationBus", "Transport", "announce"]
 
 Handler = Callable[[str], Awaitable[None]]
 Told = Literal["redis", "signal"]

@@ -15,12 +15,15 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+CACHE: Final = "cache"
 KEYS: Final = "keys"
 PROMPTS: Final = "prompts"
 
 #: topic -> what a message on it means, and what its payload is.
 TOPICS: Final[Mapping[str, str]] = MappingProxyType(
     {
+        CACHE: "cached answers were deleted (payload: JSON {namespace, prompt}, either null for any): every cache "
+        "stage drops the matching entries it holds in memory (and in Redis)",
         KEYS: "a virtual key or team changed (payload unused): every KeyCache reloads",
         PROMPTS: "prompt versions or labels changed (payload: the prompt names, comma-separated, informational): "
         "every PromptCache reloads",

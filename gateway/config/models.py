@@ -164,6 +164,52 @@ class LiteLLMSettings(LiteLLMSection):
     num_retries: int | None = Field(default=None, ge=0)
 
 
+CacheMode = Literal["off", "exact", "semantic"]
+
+
+class CachePolicy(BaseModel):
+    """What a model, team, key or prompt says about caching; a field left out keeps the broader setting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: CacheMode | None = None
+    ttl_seconds: float | None = Field(default=None, gt=0)
+    threshold: float | None = Field(default=None, gt=0, le=1)  # cosine similarity a semantic hit needs
+    delta: float | None = Field(default=None, gt=0, lt=1)  # adaptive mode: the wrong-hit bound it learns under
+    multi_turn: bool | None = None  # semantic lookups for conversations with earlier turns
+    tool_calls: bool | None = None  # store answers that call tools (and semantic lookups of tool traffic)
+
+
+class CacheSettings(CachePolicy):
+    """The response cache (docs/caching.md). ``gateway: {cache: semantic}`` turns it on with the defaults."""
+
+    mode: CacheMode | None = "off"
+    ttl_seconds: float | None = Field(default=3600.0, gt=0)
+    threshold: float | None = Field(default=0.92, gt=0, le=1)
+    multi_turn: bool | None = False
+    tool_calls: bool | None = False
+    scope: Literal["team", "key", "shared"] = "team"  # who shares entries: a key's team, the key, or everyone
+    backend: Literal["auto", "memory", "redis"] = "auto"  # auto: Redis when gateway.redis_url is set
+    max_entries: int = Field(default=10_000, gt=0)  # in-process exact entries (LRU)
+    max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)  # in-process bytes of answers (LRU)
+    max_entry_bytes: int = Field(default=1024 * 1024, gt=0)  # a larger answer is not stored
+    namespace_entries: int = Field(default=100_000, gt=0)  # semantic entries per namespace
+    embedding_model: str | None = None  # a model of model_list to embed with; None: the local all-MiniLM-L6-v2
+    lookup_timeout_ms: float = Field(default=50.0, gt=0, le=10_000)  # embed + search; later is a miss
+    explore_rate: float = Field(default=0.1, ge=0, le=1)  # adaptive: share of uncertain would-be hits checked
+    answer_agreement: float = Field(default=0.9, gt=0, le=1)  # adaptive: answer similarity that counts as same
+    models: dict[str, CachePolicy] = Field(default_factory=dict)  # by model name
+    teams: dict[str, CachePolicy] = Field(default_factory=dict)  # by team id or name
+    keys: dict[str, CachePolicy] = Field(default_factory=dict)  # by key id or name
+    prompts: dict[str, CachePolicy] = Field(default_factory=dict)  # by prompt name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_alone(cls, value: Any) -> Any:
+        """``cache: semantic`` is ``cache: {mode: semantic}``."""
+        return {"mode": value} if isinstance(value, str) else value
+
+
 class GatewaySection(BaseModel):
     """The gateway's own settings. Strict: a typo here stops the start."""
 
@@ -195,6 +241,7 @@ class GatewaySection(BaseModel):
     max_url_bytes: int = Field(default=16 * 1024, ge=1024)  # a longer request target gets 414
     max_header_bytes: int = Field(default=64 * 1024, ge=4096)  # larger headers in total get 431
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)  # requests may finish; then streams end
+    cache: CacheSettings = Field(default_factory=CacheSettings)  # the response cache (docs/caching.md)
 
 
 class GatewayConfig(BaseSettings):

@@ -62,7 +62,7 @@ class CostStage:
         return None
 
     async def after(self, ctx: RequestContext) -> None:
-        if ctx.cache_status == "hit":
+        if ctx.cache_status in ("hit", "semantic-hit"):
             ctx.cost_usd = 0.0
             ctx.cache_savings_usd = self._would_have_cost(ctx)
         elif ctx.deployment is None:

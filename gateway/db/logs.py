@@ -75,6 +75,7 @@ class RequestLog(SQLModel, table=True):
     #: Cache writes (Anthropic's cache_creation_input_tokens), inside prompt_tokens; the 1-hour part of them.
     cache_write_tokens: int | None = None
     cache_write_1h_tokens: int | None = None
+    cache_similarity: float | None = None
 
 
 class RollupSums(SQLModel):

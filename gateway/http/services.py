@@ -14,6 +14,8 @@ from gateway.pipeline.context import RequestContext
 from gateway.providers.base import Endpoint
 from gateway.services import ReadinessCheck, Services
 
+#: A request with this header set to true skips the cache's lookup and stores the fresh answer.
+REFRESH_HEADER = "x-gateway-cache-refresh"
 __all__ = ["ReadinessCheck", "Services", "request_context", "services"]
 
 
@@ -44,6 +46,8 @@ async def request_context(
         timeout=bounds.timeout_seconds(request.headers.get("x-gateway-timeout")),
         tags=tags,
         client_wants_usage=wants_usage,
+        cache_control=request.headers.get("cache-control"),
+        cache_refresh=request.headers.get(REFRESH_HEADER, "").strip().lower() in ("1", "true", "yes"),
     )
 
 

@@ -26,6 +26,7 @@ ROLLUP_DIMENSIONS = (
 #: The same for ``daily_tag_rollups``: the tag, then the same dimensions.
 TAG_ROLLUP_DIMENSIONS = ("day", "tag", *ROLLUP_DIMENSIONS[1:])
 TAG_LENGTH = 255
+CACHE_HITS = ("hit", "semantic-hit")  # a roll-up's `cached`: answers the cache gave, exact or semantic
 #: The columns of ``daily_rollups`` that are sums.
 ROLLUP_SUMS = (
     *ROLLUP_SUM_COLUMNS,
@@ -77,6 +78,7 @@ def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:
         "cache_write_tokens": record.cache_write_tokens,
         "cache_write_1h_tokens": record.cache_write_1h_tokens,
         "cache_status": record.cache_status,
+        "cache_similarity": record.cache_similarity,
         "error_type": record.error_type,
         "error_message": record.error_message,
         "key_id": record.key_id,
@@ -147,7 +149,7 @@ def _tag(tag: object) -> str:
 def _add(row: dict[str, Any], record: RequestRecord) -> None:
     row["requests"] += 1
     row["errors"] += record.status >= 400
-    row["cached"] += record.cache_status == "hit"
+    row["cached"] += record.cache_status in CACHE_HITS
     row["prompt_tokens"] += record.prompt_tokens or 0
     row["completion_tokens"] += record.completion_tokens or 0
     if record.cost_usd is None:

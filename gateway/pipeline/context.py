@@ -61,6 +61,8 @@ class RequestContext:
     timeout: float | None = None
     tags: list[str] = field(default_factory=list)
     client_wants_usage: bool = False
+    cache_control: str | None = None  # the request's Cache-Control header (no-cache, no-store, max-age=N)
+    cache_refresh: bool = False  # the force-refresh header: skip the cache's lookup, store the fresh answer
     started: float = field(default_factory=time.perf_counter)
     started_at: float = field(default_factory=time.time)
     # Filled in as the request goes through the pipeline.
@@ -72,7 +74,8 @@ class RequestContext:
     upstream_seconds: float = 0.0
     first_token_at: float | None = None
     finished: float | None = None
-    cache_status: str = "none"
+    cache_status: str = "none"  # hit, semantic-hit, miss, refresh, bypass (cache stage), none (cache off)
+    cache_similarity: float | None = None  # a cache hit's similarity to the stored request (1.0 when exact)
     cost_usd: float | None = None
     prompt_name: str | None = None
     prompt_version: int | None = None

@@ -54,9 +54,10 @@ class RequestRecord:
     prompt_version: int | None = None
     reasoning_tokens: int | None = None
     tokens_estimated: bool = False
-    cache_savings_usd: float | None = None
     cache_write_tokens: int | None = None
     cache_write_1h_tokens: int | None = None
+    cache_savings_usd: float | None = None  # what a cache hit saved (the cost of the answer it replayed)
+    cache_similarity: float | None = None  # a cache hit's similarity (1.0 exact)
     #: Only for keys that store content (``Principal.store_content``).
     request_body: str | None = None
     response_body: str | None = None
@@ -100,6 +101,7 @@ class RequestRecord:
             cache_savings_usd=ctx.cache_savings_usd,
             cache_write_tokens=usage.cache_write_tokens if usage else None,
             cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else None,
+            cache_similarity=ctx.cache_similarity,
             request_body=body_text,
             response_body=_response_text(ctx) if ctx.principal.store_content else None,
         )

@@ -1,6 +1,6 @@
 """The pipeline, in order, for one request. The HTTP handlers call ``complete`` or ``stream`` and nothing else.
 
-    stages' before, in list order (today: prompt -> limits -> cost)
+    stages' before, in list order (today: prompt -> limits -> cache -> cost)
     -> route + call (retries, fallbacks, cooldown), or a stage's answer (a ``before`` that returns a body)
     -> the answer through the stages' ``answer`` (a whole body) or ``stream_filter`` (a stream), in reverse
     -> usage, and the answer kept on the context (``response_body``, or a stream's ``response_text``)
@@ -259,7 +259,8 @@ class Relay:
 
 
 class CachedStream:
-    """A stage's stored answer (a JSON list of chunk payloads), replayed as if it came from the upstream."""
+    """A stage's stored answer (a JSON list of chunk payloads), replayed as if it came from the upstream: one
+    chunk at a time, as a live stream arrives, so that clients and stream filters see the same shapes."""
 
     def __init__(self, body: bytes) -> None:
         self._payloads: list[Any] = orjson.loads(body)
@@ -268,7 +269,8 @@ class CachedStream:
         return self._replay()
 
     async def _replay(self) -> AsyncIterator[list[bytes]]:
-        yield [orjson.dumps(payload) for payload in self._payloads]
+        for payload in self._payloads:
+            yield [orjson.dumps(payload)]
 
     async def aclose(self) -> None:
         return None

@@ -137,7 +137,7 @@ def _log_sums(table: Table) -> list[ColumnElement[Any]]:
     return [
         func.count(),
         count_if(table.c.status >= 400),
-        count_if(table.c.cache_status == "hit"),
+        count_if(table.c.cache_status.in_(("hit", "semantic-hit"))),
         func.sum(func.coalesce(table.c.prompt_tokens, 0)),
         func.sum(func.coalesce(table.c.completion_tokens, 0)),
         func.sum(func.coalesce(table.c.cost_usd, 0.0)),
