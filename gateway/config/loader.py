@@ -68,6 +68,20 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> G
     return config
 
 
+def read_yaml(source: Path) -> tuple[dict[str, Any], dict[Path_, int]]:
+    """A YAML mapping file and the line of every key in it (for messages that name ``file:line: key``)."""
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the file: {exc.strerror or exc}") from exc
+    return _parse(source, text)
+
+
+def describe(exc: ValidationError, source: Path, lines: Mapping[Path_, int]) -> str:
+    """One line per problem of ``exc``, each naming ``file:line: key``."""
+    return _describe(exc, source, lines)
+
+
 def _parse(source: Path, text: str) -> tuple[dict[str, Any], dict[Path_, int]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -72,6 +72,8 @@ class RequestLog(SQLModel, table=True):
     reasoning_tokens: int | None = None
     tokens_estimated: bool = False
     cache_savings_usd: float | None = None
+    # What guardrails found and did: [{guardrail, policy, stage, action, entity}], never the values; None: nothing.
+    guardrails: list[dict[str, str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class RollupSums(SQLModel):

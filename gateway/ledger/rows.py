@@ -72,6 +72,7 @@ def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:
         "tokens_estimated": record.tokens_estimated,
         "cost_usd": record.cost_usd,
         "cache_savings_usd": record.cache_savings_usd,
+        "guardrails": record.guardrails,
         "cache_status": record.cache_status,
         "error_type": record.error_type,
         "error_message": record.error_message,

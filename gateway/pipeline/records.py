@@ -55,6 +55,8 @@ class RequestRecord:
     reasoning_tokens: int | None = None
     tokens_estimated: bool = False
     cache_savings_usd: float | None = None
+    #: What guardrails found and did (``GuardrailFinding.as_dict``), never the matched values; None: nothing.
+    guardrails: list[dict[str, str]] | None = None
     #: Only for keys that store content (``Principal.store_content``).
     request_body: str | None = None
     response_body: str | None = None
@@ -96,6 +98,7 @@ class RequestRecord:
             reasoning_tokens=usage.reasoning_tokens if usage else None,
             tokens_estimated=ctx.tokens_estimated,
             cache_savings_usd=ctx.cache_savings_usd,
+            guardrails=[f.as_dict() for f in ctx.guardrail_findings] if ctx.guardrail_findings else None,
             request_body=body_text,
             response_body=_response_text(ctx) if ctx.principal.store_content else None,
         )

@@ -10,9 +10,9 @@ from gateway.wiring import stage_classes
 
 
 def test_the_stage_list_is_in_pipeline_order() -> None:
-    # prompt first (later stages see the rendered request and its model), limits next, cost last (its `after`
-    # runs first, so the limits stage charges the real cost).
-    assert [stage.name for stage in stage_classes()] == ["prompts", "limits", "cost"]
+    # prompt first (later stages see the rendered request and its model), guardrails on the rendered text, limits
+    # next, cost last (its `after` runs first, so the limits stage charges the real cost).
+    assert [stage.name for stage in stage_classes()] == ["prompts", "guardrails", "limits", "cost"]
 
 
 def test_every_stage_has_the_one_start_shape() -> None:
