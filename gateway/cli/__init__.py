@@ -81,6 +81,7 @@ GROUPS = (
     ("costs", "gateway.cli.costs", "costs_app"),
     ("prompts", "gateway.cli.prompts", "prompts_app"),
     ("eval", "gateway.cli.evals", "eval_app"),
+    ("guardrails", "gateway.cli.guardrails", "guardrails_app"),
 )
 
 

@@ -57,7 +57,12 @@ class Recorder:
             return
         found.append(finding)
         logger.info(
-            "guardrail %s (policy %s) %s: %s %s", guardrail.name, guardrail.policy, self.stage, action, entity,
+            "guardrail %s (policy %s) %s: %s %s",
+            guardrail.name,
+            guardrail.policy,
+            self.stage,
+            action,
+            entity,
             extra={"request_id": self.ctx.request_id},
         )
         pairs = dict.fromkeys(f"{f.guardrail}:{f.action}" for f in found)
@@ -94,9 +99,7 @@ class Engine:
                     names += mapping[key]
         names += requested
         chosen = [self.policies[name] for name in dict.fromkeys(names)]
-        return Selection(
-            tuple(g for p in chosen for g in p.input), tuple(g for p in chosen for g in p.output)
-        )
+        return Selection(tuple(g for p in chosen for g in p.input), tuple(g for p in chosen for g in p.output))
 
     def requested(self, body: dict[str, Any]) -> list[str]:
         """The body's ``guardrails: [...]`` (removed from the body: it never reaches the upstream)."""
@@ -104,12 +107,14 @@ class Engine:
         if raw is None:
             return []
         if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
-            raise RequestError("`guardrails` must be a list of policy names; it can add policies, not remove them.",
-                               param="guardrails")
+            raise RequestError(
+                "`guardrails` must be a list of policy names; it can add policies, not remove them.", param="guardrails"
+            )
         unknown = [n for n in raw if n not in self.policies]
         if unknown:
-            raise RequestError(f"Unknown guardrail policy: {', '.join(unknown[:5])}.", param="guardrails",
-                               code="unknown_guardrail")
+            raise RequestError(
+                f"Unknown guardrail policy: {', '.join(unknown[:5])}.", param="guardrails", code="unknown_guardrail"
+            )
         return raw
 
 
@@ -120,12 +125,22 @@ async def run(guardrail: Guardrail, detector: Detector, texts: Sequence[str], re
     except Exception as exc:  # any failure of a detector, ours or a plugin's: the same decision
         kind = "TimeoutError" if isinstance(exc, TimeoutError) else type(exc).__name__
         if guardrail.fail_open:
-            logger.warning("guardrail %s (policy %s) failed (%s); fail-open: request %s goes on unchecked",
-                           guardrail.name, guardrail.policy, kind, rec.ctx.request_id)
+            logger.warning(
+                "guardrail %s (policy %s) failed (%s); fail-open: request %s goes on unchecked",
+                guardrail.name,
+                guardrail.policy,
+                kind,
+                rec.ctx.request_id,
+            )
             rec.add(guardrail, "fail_open", kind)
             return [[] for _ in texts]
-        logger.warning("guardrail %s (policy %s) failed (%s); fail closed: request %s refused",
-                       guardrail.name, guardrail.policy, kind, rec.ctx.request_id)
+        logger.warning(
+            "guardrail %s (policy %s) failed (%s); fail closed: request %s refused",
+            guardrail.name,
+            guardrail.policy,
+            kind,
+            rec.ctx.request_id,
+        )
         raise GuardrailUnavailable(
             f"Guardrail `{guardrail.name}` (policy `{guardrail.policy}`) could not check the "
             f"{STAGE_WORDS.get(rec.stage, rec.stage)} ({kind}); it fails closed, so it was refused.",
@@ -167,8 +182,11 @@ def _act(guardrail: Guardrail, slot: Slot, matches: Sequence[Match], rec: Record
         return
     text = slot.text
     edits = [
-        Edit(m.start, m.end, vault.placeholder(m.entity, text[m.start : m.end]) if action == "mask"
-             else redaction(m.entity))
+        Edit(
+            m.start,
+            m.end,
+            vault.placeholder(m.entity, text[m.start : m.end]) if action == "mask" else redaction(m.entity),
+        )
         for m in matches
         if not m.whole
     ]
@@ -182,8 +200,9 @@ async def check_request(guardrails: Sequence[Guardrail], ctx: RequestContext, va
     await check_slots(guardrails, list(slots_of(ctx.body)), ctx.body, Recorder(ctx, "pre_call"), vault)
 
 
-async def check_answer(guardrails: Sequence[Guardrail], ctx: RequestContext, answer: dict[str, Any],
-                       vault: Vault) -> None:
+async def check_answer(
+    guardrails: Sequence[Guardrail], ctx: RequestContext, answer: dict[str, Any], vault: Vault
+) -> None:
     """Check a whole answer (its text as the upstream wrote it, placeholders included), then give the masked
     values back."""
     slots_of = ANSWER_TEXT.get(ctx.endpoint)

@@ -126,7 +126,7 @@ class Piece:
 
 def _chat_pieces(chunk: Json) -> Iterator[Piece]:
     for choice in _choices(chunk):
-        index = choice.get("index") if isinstance(choice.get("index"), int) else 0
+        index = _index(choice, 0)
         delta = choice.get("delta")
         if not isinstance(delta, dict):
             continue
@@ -135,21 +135,26 @@ def _chat_pieces(chunk: Json) -> Iterator[Piece]:
         calls = delta.get("tool_calls")
         for position, call in enumerate(calls if isinstance(calls, list) else ()):
             function = call.get("function") if isinstance(call, dict) else None
-            tool = call.get("index") if isinstance(call, dict) and isinstance(call.get("index"), int) else position
+            tool = _index(call, position) if isinstance(call, dict) else position
             if isinstance(function, dict):
                 for slot in _string(function, "arguments"):
                     yield Piece((index, tool), slot)
 
 
+def _index(item: Json, default: int) -> int:
+    value = item.get("index")
+    return value if isinstance(value, int) else default
+
+
 def finished_choices(chunk: Json) -> list[int]:
     """The choices a chunk ends (it carries their ``finish_reason``)."""
-    return [c.get("index", 0) for c in _choices(chunk) if c.get("finish_reason")]
+    return [_index(c, 0) for c in _choices(chunk) if c.get("finish_reason")]
 
 
 #: endpoint -> the text pieces of one stream chunk (OpenAI chunk shape; /v1/messages streams as chat).
 STREAM_TEXT: dict[str, Callable[[Json], Iterator[Piece]]] = {
     "chat": _chat_pieces,
     "completions": lambda chunk: (
-        Piece((c.get("index", 0), -1), slot) for c in _choices(chunk) for slot in _string(c, "text")
+        Piece((_index(c, 0), -1), slot) for c in _choices(chunk) for slot in _string(c, "text")
     ),
 }

@@ -97,7 +97,9 @@ def load_policies(section: GuardrailsSection, build: DetectorFactory, base: Path
         for data, source, lines in _documents(entry, index, base or Path.cwd()):
             policy = _policy(data, source, lines, build)
             if policy.name in policies:
-                raise ConfigError(f"{source}: policy name {policy.name!r} is also used by {policies[policy.name].source}")
+                raise ConfigError(
+                    f"{source}: policy name {policy.name!r} is also used by {policies[policy.name].source}"
+                )
             policies[policy.name] = policy
     _check_references(section, policies)
     return policies
@@ -142,7 +144,9 @@ def _guardrail(item: GuardrailSpec, policy: str, side: Side, build: DetectorFact
     except (TypeError, ValueError, LookupError, ImportError) as exc:
         raise ConfigError(f"{where}: {item.type}: {exc}") from exc
     if item.action in ("redact", "mask") and not detector.spans:
-        raise ConfigError(f"{where}: {item.type} judges whole texts; its action can be block or warn, not {item.action}")
+        raise ConfigError(
+            f"{where}: {item.type} judges whole texts; its action can be block or warn, not {item.action}"
+        )
     roles = item.roles if item.roles is not None else (["user", "tool"] if item.type == "prompt_injection" else None)
     return Guardrail(
         name=item.name or item.type,
@@ -158,7 +162,9 @@ def _guardrail(item: GuardrailSpec, policy: str, side: Side, build: DetectorFact
 
 def _check_references(section: GuardrailsSection, policies: Mapping[str, Policy]) -> None:
     named = [("gateway.guardrails.default", section.default)]
-    named += [(f"gateway.guardrails.{kind}.{who}", names) for kind, m in section.attached.items() for who, names in m.items()]
+    named += [
+        (f"gateway.guardrails.{kind}.{who}", names) for kind, m in section.attached.items() for who, names in m.items()
+    ]
     for where, names in named:
         for name in names:
             if name not in policies:

@@ -120,8 +120,10 @@ class GuardrailStage:
 
 
 def _uses_classifier(policy: Policy) -> bool:
-    return any(isinstance(g.detector, InjectionDetector) and g.detector.uses_classifier
-               for g in (*policy.input, *policy.output))
+    return any(
+        isinstance(g.detector, InjectionDetector) and g.detector.uses_classifier
+        for g in (*policy.input, *policy.output)
+    )
 
 
 async def _warm(models: LocalModels) -> None:

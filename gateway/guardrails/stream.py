@@ -19,7 +19,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-
 import orjson
 
 from gateway.guardrails.engine import Recorder, bound, run
@@ -189,5 +188,3 @@ def window_for(guardrails: Sequence[Guardrail], vault: Vault, configured: int) -
         return configured
     lengths = [g.detector.max_length or 0 for g in guardrails if g.detector.spans]
     return max([*lengths, vault.longest, 1])
-
-

@@ -28,7 +28,7 @@ POLICIES: dict[str, dict[str, Any]] = {
     "slow": {"input": [{"type": "python", "name": "slow", "class": "guardrails/plugins.py:Slow", "timeout_ms": 200}]},
 }
 
-PLUGINS = '''
+PLUGINS = """
 import asyncio
 
 
@@ -47,7 +47,7 @@ class Slow:
     async def scan(self, texts):
         await asyncio.sleep(30)
         return [[] for _ in texts]
-'''
+"""
 
 SECTION = {
     "policies": ["guardrails/*.yaml"],

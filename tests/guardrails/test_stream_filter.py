@@ -12,7 +12,7 @@ from gateway.errors import GuardrailViolation
 from gateway.guardrails.detectors.registry import build_detector
 from gateway.guardrails.extract import STREAM_TEXT
 from gateway.guardrails.masking import Vault
-from gateway.guardrails.policy import GuardrailSpec, load_policies
+from gateway.guardrails.policy import load_policies
 from gateway.guardrails.stream import GuardedStream, window_for
 from gateway.pipeline.context import RequestContext
 

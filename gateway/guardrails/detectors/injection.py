@@ -56,9 +56,10 @@ def windows(text: str) -> list[str]:
 class InjectionHead:
     """The learned head: ``score(embeddings)`` is the probability that each embedded window is an attack."""
 
-    def __init__(self, weights: np.ndarray, bias: float) -> None:
+    def __init__(self, weights: np.ndarray, bias: float, threshold: float) -> None:
         self.weights = weights
         self.bias = bias
+        self.threshold = threshold  # chosen at training time for a 1% false-positive rate on benign text
 
     @classmethod
     def load(cls) -> InjectionHead:
@@ -66,7 +67,7 @@ class InjectionHead:
 
         with resources.files("gateway.guardrails").joinpath("data", HEAD_FILE).open("rb") as handle:
             saved = np.load(handle)
-            return cls(saved["weights"].astype(np.float32), float(saved["bias"]))
+            return cls(saved["weights"].astype(np.float32), float(saved["bias"]), float(saved["threshold"]))
 
     def score(self, embeddings: np.ndarray) -> np.ndarray:
         import numpy as np  # noqa: PLC0415 - see load
@@ -77,13 +78,14 @@ class InjectionHead:
 
 
 class InjectionDetector:
-    """``threshold``: the classifier's probability above which a text is an attack; ``classifier: false`` keeps
-    only the heuristics (no model in memory, microseconds)."""
+    """``threshold``: the classifier's probability above which a text is an attack (default: the head's own, chosen
+    for 1% false positives on benign training text); ``classifier: false`` keeps only the heuristics (no model in
+    memory, microseconds)."""
 
     spans = False
     max_length: int | None = None
 
-    def __init__(self, models: LocalModels | None, threshold: float = 0.5, classifier: bool = True) -> None:
+    def __init__(self, models: LocalModels | None, threshold: float | None = None, classifier: bool = True) -> None:
         self._patterns = [re.compile(p, re.IGNORECASE) for p in HEURISTICS]
         self._models = models if classifier else None
         self._threshold = threshold
@@ -106,10 +108,14 @@ class InjectionDetector:
                 pending.append(index)
         if pending and self._models is not None:
             scores = await self.classify([texts[i] for i in pending])
+            threshold = self._threshold if self._threshold is not None else self._head_threshold()
             for index, score in zip(pending, scores, strict=True):
-                if score >= self._threshold:
+                if score >= threshold:
                     out[index] = [Match("prompt_injection", score=score, whole=True)]
         return out
+
+    def _head_threshold(self) -> float:
+        return self._head.threshold if self._head is not None else 0.5
 
     async def classify(self, texts: Sequence[str]) -> list[float]:
         """The classifier's highest window score for each text (in a worker thread: it is CPU for milliseconds)."""

@@ -15,7 +15,7 @@ _INVISIBLE = re.compile(
 
 
 class InvisibleDetector(SyncDetector):
-    max_length = 64
+    max_length: int | None = 64
 
     def find(self, text: str) -> list[Match]:
         if text.isascii() and text.isprintable():

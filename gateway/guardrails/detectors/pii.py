@@ -100,7 +100,7 @@ class PIIDetector(SyncDetector):
     """``entities``: which of ``ENTITIES`` to look for (all by default); ``regions``: phone regions tried for
     numbers written without a country code (``+44 ...`` is found whatever the region)."""
 
-    max_length = 320  # the longest email address
+    max_length: int | None = 320  # the longest email address
 
     def __init__(self, entities: Sequence[str] | None = None, regions: Sequence[str] = ("US",)) -> None:
         wanted = set(entities or ENTITIES)

@@ -4,7 +4,8 @@ The patterns are detect-secrets' plugins (Yelp's, kept up to date with the provi
 entropy and keyword plugins (they flag ordinary words and hashes), plus the formats it lacks: today's OpenAI and
 Anthropic keys, Google API keys, Hugging Face, GitHub fine-grained tokens, AWS secret keys by name, and database
 URLs with a password. Each pattern is a regular expression run over the text; the span reported is the secret
-itself (a pattern's first group when that is long enough to be the value, so ``aws_secret_access_key = "..."`` redacts only the value).
+itself (a pattern's first group when that is long enough to be the value, so ``aws_secret_access_key = "..."``
+redacts only the value; a private key from its header to its footer).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ _TAIL: dict[str, re.Pattern[str]] = {
 class SecretsDetector(SyncDetector):
     """``entities``: which of ``ENTITIES`` to look for (all by default)."""
 
-    max_length = 200  # a detectable prefix: a private key's header, a JWT's first two parts
+    max_length: int | None = 200  # a detectable prefix: a private key's header, a JWT's first two parts
 
     def __init__(self, entities: Sequence[str] | None = None) -> None:
         wanted = set(entities or ENTITIES)
