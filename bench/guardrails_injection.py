@@ -48,7 +48,7 @@ class Embedder:
 
     def windows(self, texts: list[str]) -> list[np.ndarray]:
         """One (n_windows, 384) array per text."""
-        todo = sorted({w for t in texts for w in windows(t) if _key(w) not in self.cache})
+        todo = sorted({w for t in texts for w in windows(t) if _key(w) not in self.cache}, key=len)  # little padding
         for start in range(0, len(todo), 16):
             batch = todo[start : start + 16]
             for window, vector in zip(batch, self.model.encode(batch), strict=True):
@@ -67,14 +67,14 @@ def training_set(rng: random.Random) -> tuple[list[str], list[int]]:
     attacks = data.giskard()[0] + data.gptfuzz()[0]
     benign = data.alpaca_seed()[0] + data.presidio_sentences()[0]
     sentences = data.presidio_sentences()[0]
-    passages = [" ".join(rng.sample(sentences, rng.randint(12, 30))) for _ in range(50)]
+    passages = [" ".join(rng.sample(sentences, rng.randint(8, 16))) for _ in range(40)]
     openings = [a.split("\n")[0][:400] for a in attacks]
     hidden = []
-    for passage in rng.sample(passages, 40):
+    for passage in rng.sample(passages, 30):
         words = passage.split()
         at = rng.randint(0, len(words))
         hidden.append(" ".join([*words[:at], rng.choice(openings), *words[at:]]))
-    attacks = [" ".join(a.split()[:2 * WINDOW_WORDS]) for a in attacks]  # two windows each: MiniLM is slow here
+    attacks = [" ".join(a.split()[:WINDOW_WORDS]) for a in attacks]  # one window each: MiniLM is slow here
     texts = attacks + hidden + benign + passages
     return texts, [1] * (len(attacks) + len(hidden)) + [0] * (len(benign) + len(passages))
 

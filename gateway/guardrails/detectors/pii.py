@@ -19,13 +19,13 @@ from gateway.guardrails.detectors.base import Match, SyncDetector
 ENTITIES = ("email", "phone", "credit_card", "iban", "us_ssn", "ip_address")
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}\b")
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){11,18}\d(?![\d-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
 _SSN = re.compile(r"(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _SSN_CONTEXT = re.compile(r"ssn|social security", re.IGNORECASE)
-_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|6(?:011|5|4[4-9]|22)|35)")
+_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|6(?:011|5|4[4-9]|22)|35|1800|2131|50|5[6-8]|6)")
 _DIGITS = re.compile(r"\d")
 
 
@@ -55,7 +55,7 @@ def _emails(text: str) -> Iterable[Match]:
 def _cards(text: str) -> Iterable[Match]:
     for found in _CARD.finditer(text):
         digits = re.sub(r"\D", "", found.group())
-        if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and luhn(digits):
+        if 12 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and luhn(digits):
             yield Match("credit_card", found.start(), found.end())
 
 
@@ -85,12 +85,17 @@ def _ips(text: str) -> Iterable[Match]:
             yield Match("ip_address", found.start(), found.end())
 
 
-def _phones(regions: Sequence[str]) -> Callable[[str], Iterable[Match]]:
+LENIENCY = {"valid": phonenumbers.Leniency.VALID, "possible": phonenumbers.Leniency.POSSIBLE}
+
+
+def _phones(regions: Sequence[str], leniency: str) -> Callable[[str], Iterable[Match]]:
+    level = LENIENCY[leniency]
+
     def find(text: str) -> Iterable[Match]:
         if len(_DIGITS.findall(text)) < 7:  # the matcher costs; fewer digits cannot be a phone number
             return
         for region in regions:
-            for found in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            for found in phonenumbers.PhoneNumberMatcher(text, region, leniency=level):
                 yield Match("phone", found.start, found.end)
 
     return find
@@ -98,11 +103,16 @@ def _phones(regions: Sequence[str]) -> Callable[[str], Iterable[Match]]:
 
 class PIIDetector(SyncDetector):
     """``entities``: which of ``ENTITIES`` to look for (all by default); ``regions``: phone regions tried for
-    numbers written without a country code (``+44 ...`` is found whatever the region)."""
+    numbers written without a country code (``+44 ...`` is found whatever the region); ``phone_leniency``:
+    ``valid`` (the number exists in the region's numbering plan) or ``possible`` (it has a possible length)."""
 
     max_length: int | None = 320  # the longest email address
 
-    def __init__(self, entities: Sequence[str] | None = None, regions: Sequence[str] = ("US",)) -> None:
+    def __init__(
+        self, entities: Sequence[str] | None = None, regions: Sequence[str] = ("US",), phone_leniency: str = "valid"
+    ) -> None:
+        if phone_leniency not in LENIENCY:
+            raise ValueError(f"phone_leniency is one of {sorted(LENIENCY)}, not {phone_leniency!r}")
         wanted = set(entities or ENTITIES)
         unknown = wanted - set(ENTITIES)
         if unknown:
@@ -113,7 +123,7 @@ class PIIDetector(SyncDetector):
             "iban": _ibans,
             "us_ssn": _ssns,
             "ip_address": _ips,
-            "phone": _phones(tuple(regions)),
+            "phone": _phones(tuple(regions), phone_leniency),
         }
         # Order matters for overlaps: the more specific checks come first and win (a card is not also a phone).
         self._finders = [finders[name] for name in finders if name in wanted]

@@ -85,7 +85,7 @@ class SecretsDetector(SyncDetector):
 
     max_length: int | None = 200  # a detectable prefix: a private key's header, a JWT's first two parts
 
-    def __init__(self, entities: Sequence[str] | None = None) -> None:
+    def __init__(self, entities: Sequence[str] | None = None, extra: bool = True) -> None:
         wanted = set(entities or ENTITIES)
         unknown = wanted - set(ENTITIES)
         if unknown:
@@ -94,7 +94,8 @@ class SecretsDetector(SyncDetector):
         for entity, plugin in PLUGINS.items():
             if entity in wanted:
                 patterns += [(entity, pattern) for pattern in plugin().denylist]
-        patterns += [(entity, re.compile(pattern)) for entity, pattern in EXTRA.items() if entity in wanted]
+        if extra:  # False: detect-secrets' own formats only (the benchmark's baseline)
+            patterns += [(entity, re.compile(pattern)) for entity, pattern in EXTRA.items() if entity in wanted]
         self._patterns = patterns
 
     def find(self, text: str) -> list[Match]:
