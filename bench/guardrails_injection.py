@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-import guardrails_data as data  # noqa: E402
+import guardrails_data as data
 
-from gateway.guardrails.detectors.injection import WINDOW_WORDS, InjectionDetector, windows  # noqa: E402
-from gateway.localmodels.minilm import MiniLM  # noqa: E402
+from gateway.guardrails.detectors.injection import WINDOW_WORDS, InjectionDetector, windows
+from gateway.localmodels import LocalModels
+from gateway.localmodels.minilm import MiniLM
 
 HEAD = Path(__file__).parents[1] / "gateway" / "guardrails" / "data" / "injection_head.npz"
 CACHE = data.DATA / "embeddings.npz"
@@ -79,7 +80,9 @@ def training_set(rng: random.Random) -> tuple[list[str], list[int]]:
     return texts, [1] * (len(attacks) + len(hidden)) + [0] * (len(benign) + len(passages))
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 3000, rate: float = 0.5) -> tuple[np.ndarray, float]:
+def fit(
+    x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 3000, rate: float = 0.5
+) -> tuple[np.ndarray, float]:
     """Logistic regression by gradient descent, classes weighted to balance."""
     weights = np.zeros(x.shape[1], np.float64)
     bias = 0.0
@@ -116,8 +119,13 @@ def evaluate(sample: int) -> None:
     sets: list[tuple[str, list[str], list[int]]] = []
     texts, labels = data.qualifire()
     picked = rng.sample(range(len(texts)), min(sample, len(texts)))
-    sets.append((f"qualifire prompt-injections-benchmark (random {len(picked)} of {len(texts)})",
-                 [texts[i] for i in picked], [labels[i] for i in picked]))
+    sets.append(
+        (
+            f"qualifire prompt-injections-benchmark (random {len(picked)} of {len(texts)})",
+            [texts[i] for i in picked],
+            [labels[i] for i in picked],
+        )
+    )
     texts, labels = data.notinject()
     texts = rng.sample(texts, min(sample, len(texts)))
     labels = [0] * len(texts)
@@ -139,8 +147,6 @@ async def _heuristics(texts: list[str]) -> list[bool]:
 
 
 async def _with_classifier(texts: list[str]) -> list[bool]:
-    from gateway.localmodels import LocalModels
-
     detector = InjectionDetector(LocalModels())
     return [bool(m) for m in await _scan(detector, texts)]
 
@@ -157,9 +163,9 @@ def _row(name: str, detector: str, labels: list[int], flagged: list[bool]) -> st
     benign = len(labels) - attacks
     hits = sum(1 for label, f in zip(labels, flagged, strict=True) if label and f)
     false = sum(1 for label, f in zip(labels, flagged, strict=True) if not label and f)
-    recall = f"{hits / attacks:.3f}" if attacks else "–"
-    fpr = f"{false / benign:.3f} ({false})" if benign else "–"
-    precision = f"{hits / (hits + false):.3f}" if hits + false else "–"
+    recall = f"{hits / attacks:.3f}" if attacks else "-"
+    fpr = f"{false / benign:.3f} ({false})" if benign else "-"
+    precision = f"{hits / (hits + false):.3f}" if hits + false else "-"
     return f"| {name} | {len(labels)} | {attacks} | {detector} | {recall} | {fpr} | {precision} |"
 
 

@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-import guardrails_data as data  # noqa: E402
+import guardrails_data as data
 
-from gateway.config.guardrails import GuardrailsSection  # noqa: E402
-from gateway.guardrails.detectors.registry import build_detector  # noqa: E402
-from gateway.guardrails.engine import Engine  # noqa: E402
-from gateway.guardrails.policy import load_policies  # noqa: E402
-from gateway.guardrails.stage import GuardrailStage  # noqa: E402
-from gateway.localmodels import LocalModels  # noqa: E402
-from gateway.pipeline.context import RequestContext  # noqa: E402
+from gateway.config.guardrails import GuardrailsSection
+from gateway.guardrails.detectors.registry import build_detector
+from gateway.guardrails.engine import Engine
+from gateway.guardrails.policy import load_policies
+from gateway.guardrails.stage import GuardrailStage
+from gateway.localmodels import LocalModels
+from gateway.pipeline.context import RequestContext
 
 ROWS: list[tuple[str, list[dict[str, Any]]]] = [
     ("pii (default: US phones)", [{"type": "pii", "action": "warn"}]),
@@ -95,8 +95,10 @@ async def main() -> None:
         rows.append((*CLASSIFIER_ROW, args.classifier_runs))
     for name, guardrails, runs in rows:
         timings = await measure(guardrails, text, runs, models)
-        print(f"| {name} | {runs} | {statistics.median(timings):.2f} | {_pct(timings, 0.99):.2f} | "
-              f"{statistics.fmean(timings):.2f} |")
+        print(
+            f"| {name} | {runs} | {statistics.median(timings):.2f} | {_pct(timings, 0.99):.2f} | "
+            f"{statistics.fmean(timings):.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -15,11 +15,11 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import json  # noqa: E402
+import json
 
-import guardrails_data as data  # noqa: E402
+import guardrails_data as data
 
-from gateway.guardrails.detectors.pii import PIIDetector  # noqa: E402
+from gateway.guardrails.detectors.pii import PIIDetector
 
 TYPES = {
     "EMAIL_ADDRESS": "email",
@@ -38,8 +38,11 @@ def score(detector: PIIDetector, rows: list[dict[str, object]]) -> tuple[dict[st
     started = time.perf_counter()
     for row in rows:
         text = str(row["full_text"])
-        gold = [(TYPES[s["entity_type"]], s["start_position"], s["end_position"])
-                for s in row["spans"] if s["entity_type"] in TYPES]  # type: ignore[attr-defined]
+        gold = [
+            (TYPES[s["entity_type"]], s["start_position"], s["end_position"])
+            for s in row["spans"]
+            if s["entity_type"] in TYPES
+        ]  # type: ignore[attr-defined]
         found = detector.find(text)
         for entity, start, end in gold:
             counts[entity][0] += 1
@@ -52,8 +55,15 @@ def score(detector: PIIDetector, rows: list[dict[str, object]]) -> tuple[dict[st
 
 def main() -> None:
     rows = json.loads((data.DATA / "synth_dataset_v2.json").read_text(encoding="utf-8"))
-    print(f"{len(rows)} texts; " + ", ".join(f"{k}: {v}" for k, v in Counter(
-        TYPES[s["entity_type"]] for r in rows for s in r["spans"] if s["entity_type"] in TYPES).items()))
+    print(
+        f"{len(rows)} texts; "
+        + ", ".join(
+            f"{k}: {v}"
+            for k, v in Counter(
+                TYPES[s["entity_type"]] for r in rows for s in r["spans"] if s["entity_type"] in TYPES
+            ).items()
+        )
+    )
     print()
     print("| entity | phone setting | labelled | recall | findings | precision |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")

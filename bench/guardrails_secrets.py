@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import guardrails_data as data  # noqa: E402
+import guardrails_data as data
 
-from gateway.guardrails.detectors.secrets import SecretsDetector  # noqa: E402
+from gateway.guardrails.detectors.secrets import SecretsDetector
 
 RNG = random.Random(11)
 ALNUM = string.ascii_letters + string.digits
@@ -52,7 +52,9 @@ def real_format() -> dict[str, str]:
         "PyPI token": "pypi-AgEIcHlwaS5vcmc" + r(70, ALNUM + "-_"),
         "JWT": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0." + r(43, ALNUM + "-_"),
         "RSA private key": "-----BEGIN RSA PRIVATE KEY-----\n" + r(64, b64) + "\n-----END RSA PRIVATE KEY-----",
-        "OpenSSH private key": "-----BEGIN OPENSSH PRIVATE KEY-----\n" + r(64, b64) + "\n-----END OPENSSH PRIVATE KEY-----",
+        "OpenSSH private key": "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+        + r(64, b64)
+        + "\n-----END OPENSSH PRIVATE KEY-----",
         "Azure storage key": "AccountKey=" + r(86, b64) + "==",
         "PostgreSQL URL with password": f"postgresql://app:{r(16)}@db.internal:5432/prod",
         "MongoDB URL with password": f"mongodb+srv://admin:{r(12)}@cluster0.example.net/test",
@@ -114,8 +116,10 @@ def main() -> None:
         for _ in range(200):
             detector.find(prose)
         micro = (time.perf_counter() - started) / 200 * 1e6
-        print(f"| {label} | {sum(found)}/{len(found)} | {sum(flagged)}/{len(flagged)} | "
-              f"{sum(false)}/{len(false)} | {micro:.0f} |")
+        print(
+            f"| {label} | {sum(found)}/{len(found)} | {sum(flagged)}/{len(flagged)} | "
+            f"{sum(false)}/{len(false)} | {micro:.0f} |"
+        )
     missed = [name for (name, _), hit in zip(real.items(), run(ours, list(real.values())), strict=True) if not hit]
     wrong = [name for (name, _), hit in zip(fake.items(), run(ours, list(fake.values())), strict=True) if hit]
     print(f"\nmissed: {', '.join(missed) or 'none'}; look-alikes flagged: {', '.join(wrong) or 'none'}")

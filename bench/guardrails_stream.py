@@ -44,8 +44,11 @@ def wait_for(pattern: str, log: Path, timeout: float = 60) -> str:
 def run_gateway(tmp: Path, fake: str, window: int | None, port: int) -> subprocess.Popen[bytes]:
     section: dict[str, Any] = {}
     if window is not None:
-        section = {"policies": [{"name": "out", "output": [{"type": "secrets", "action": "block"}]}],
-                   "default": ["out"], "stream_window": window}
+        section = {
+            "policies": [{"name": "out", "output": [{"type": "secrets", "action": "block"}]}],
+            "default": ["out"],
+            "stream_window": window,
+        }
     config = {
         "model_list": [{"model_name": "m", "litellm_params": {"model": "openai/m", "api_base": fake, "api_key": "x"}}],
         "general_settings": {"database_url": f"sqlite:///{tmp / f'g{port}.db'}"},
@@ -53,7 +56,9 @@ def run_gateway(tmp: Path, fake: str, window: int | None, port: int) -> subproce
     }
     path = tmp / f"g{port}.yaml"
     path.write_text(yaml.safe_dump(config))
-    process = start(["serve", "--config", str(path), "--port", str(port), "--log-level", "warning"], tmp / f"g{port}.log")
+    process = start(
+        ["serve", "--config", str(path), "--port", str(port), "--log-level", "warning"], tmp / f"g{port}.log"
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -99,9 +104,11 @@ def main() -> None:
                 gateway.terminate()
                 gateway.wait()
             label = "none" if window is None else "secrets (block)"
-            shown = "–" if window is None else ("auto (200)" if window == 0 else str(window))
-            print(f"| {label} | {shown} | {statistics.median(t[0] for t in timings):.1f} | "
-                  f"{statistics.median(t[1] for t in timings):.1f} |")
+            shown = "-" if window is None else ("auto (200)" if window == 0 else str(window))
+            print(
+                f"| {label} | {shown} | {statistics.median(t[0] for t in timings):.1f} | "
+                f"{statistics.median(t[1] for t in timings):.1f} |"
+            )
     finally:
         fake.terminate()
         fake.wait()

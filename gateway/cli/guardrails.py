@@ -52,8 +52,10 @@ def list_policies(config: ConfigOption = None, as_json: JsonOption = False) -> N
         out.print(f"[bold]{policy['name']}[/bold]  ({policy['source']})")
         for g in policy["guardrails"]:
             fail_mode = "fail-open" if g["fail_open"] else "fail-closed"
-            out.print(f"  {g['side']:<6} {g['name']:<20} {g['detector']:<18} {g['action']:<6} "
-                      f"{g['timeout_ms']} ms {fail_mode}")
+            out.print(
+                f"  {g['side']:<6} {g['name']:<20} {g['detector']:<18} {g['action']:<6} "
+                f"{g['timeout_ms']} ms {fail_mode}"
+            )
 
 
 @guardrails_app.command("test")

@@ -61,9 +61,7 @@ class Trial:
         return {"blocked_by": self.blocked_by, "error": self.error, "findings": self.findings, "text": self.text}
 
 
-async def try_text(
-    policies: Mapping[str, Policy], names: Sequence[str], text: str, side: str = "input"
-) -> Trial:
+async def try_text(policies: Mapping[str, Policy], names: Sequence[str], text: str, side: str = "input") -> Trial:
     """Run the named policies' guardrails of ``side`` (``input`` or ``output``) over ``text``."""
     unknown = [n for n in names if n not in policies]
     if unknown:
@@ -84,8 +82,16 @@ async def try_text(
         edits: list[Edit] = []
         for m in matches:
             span = None if m.whole else [m.start, m.end]
-            trial.findings.append({"guardrail": guardrail.name, "policy": guardrail.policy, "action":
-                                   guardrail.action, "entity": m.entity, "span": span, "score": round(m.score, 3)})
+            trial.findings.append(
+                {
+                    "guardrail": guardrail.name,
+                    "policy": guardrail.policy,
+                    "action": guardrail.action,
+                    "entity": m.entity,
+                    "span": span,
+                    "score": round(m.score, 3),
+                }
+            )
             if not m.whole and guardrail.action in ("redact", "mask"):
                 value = trial.text[m.start : m.end]
                 token = vault.placeholder(m.entity, value) if guardrail.action == "mask" else redaction(m.entity)
@@ -110,8 +116,11 @@ def report(database: Database, since: datetime, group_by: Sequence[str]) -> list
     with database.session() as session:
         for found, key, team, prompt, version in session.execute(query):
             for finding in found or ():
-                row = {**finding, "key": key or "", "team": team or "",
-                       "prompt": f"{prompt}@{version}" if prompt else ""}
+                row = {
+                    **finding,
+                    "key": key or "",
+                    "team": team or "",
+                    "prompt": f"{prompt}@{version}" if prompt else "",
+                }
                 counts[tuple(str(row.get(d, "")) for d in group_by)] += 1
     return [{**dict(zip(group_by, key, strict=True)), "count": n} for key, n in counts.most_common()]
-
