@@ -52,8 +52,15 @@ def create_key(
     """Create a key and print it once (it is stored hashed and cannot be shown again)."""
     spec = _spec(
         KeySpec,
-        name=name, team=team, models=_split(models), budget_usd=budget, budget_period=budget_period,
-        rpm=rpm, tpm=tpm, expires=expires, store_content=store_content,
+        name=name,
+        team=team,
+        models=_split(models),
+        budget_usd=budget,
+        budget_period=budget_period,
+        rpm=rpm,
+        tpm=tpm,
+        expires=expires,
+        store_content=store_content,
     )
     row, secret = _run(config, database_url, store.create_key, spec)
     typer.echo(secret)
@@ -140,8 +147,12 @@ def update_team(
 ) -> None:
     """Change a team's name or limits; only the options given change."""
     given: dict[str, Any] = {
-        "name": name, "models": _split(models), "budget_usd": budget, "budget_period": budget_period,
-        "rpm": rpm, "tpm": tpm,
+        "name": name,
+        "models": _split(models),
+        "budget_usd": budget,
+        "budget_period": budget_period,
+        "rpm": rpm,
+        "tpm": tpm,
     }
     changes = {field: value for field, value in given.items() if value is not None}
     for field in clear or []:
