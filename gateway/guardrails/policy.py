@@ -10,7 +10,7 @@ A policy file (``guardrails/pii.yaml``)::
     output:                    # post_call on whole answers, during_stream on streams
       - type: secrets
         action: block
-        timeout_ms: 200        # the detector's deadline; past it the request is blocked...
+        timeout_ms: 200        # the detector's deadline (default 2000; 10000 for prompt_injection)...
         fail_open: false       # ...unless this is true (then it goes on, and the failure is logged)
 
 Every key other than the common ones (``type``, ``name``, ``action``, ``timeout_ms``, ``fail_open``, ``roles``) is
@@ -38,6 +38,8 @@ Side = Literal["input", "output"]
 #: The options every guardrail has; the rest go to its detector.
 COMMON = frozenset({"type", "name", "action", "timeout_ms", "fail_open", "roles"})
 DEFAULT_TIMEOUT_MS = 2000.0
+#: The injection classifier runs MiniLM on every 150-word window: ~0.1-0.5 s a window on one busy core.
+SLOW_TIMEOUT_MS = {"prompt_injection": 10_000.0}
 
 
 class GuardrailSpec(BaseModel):
@@ -46,7 +48,7 @@ class GuardrailSpec(BaseModel):
     type: str
     name: str | None = None
     action: Action = "block"
-    timeout_ms: float = Field(default=DEFAULT_TIMEOUT_MS, gt=0, le=60_000)
+    timeout_ms: float | None = Field(default=None, gt=0, le=60_000)  # default: DEFAULT_TIMEOUT_MS or SLOW_...
     fail_open: bool = False
     #: Which messages' text it reads (chat roles); None: all. Injection checks default to user and tool text.
     roles: list[str] | None = None
@@ -147,14 +149,15 @@ def _guardrail(item: GuardrailSpec, policy: str, side: Side, build: DetectorFact
         raise ConfigError(
             f"{where}: {item.type} judges whole texts; its action can be block or warn, not {item.action}"
         )
-    roles = item.roles if item.roles is not None else (["user", "tool"] if item.type == "prompt_injection" else None)
+    kind = item.type.replace("-", "_")
+    roles = item.roles if item.roles is not None else (["user", "tool"] if kind == "prompt_injection" else None)
     return Guardrail(
         name=item.name or item.type,
         policy=policy,
         side=side,
         action=item.action,
         detector=detector,
-        timeout=item.timeout_ms / 1000,
+        timeout=(item.timeout_ms or SLOW_TIMEOUT_MS.get(kind, DEFAULT_TIMEOUT_MS)) / 1000,
         fail_open=item.fail_open,
         roles=frozenset(roles) if roles is not None else None,
     )

@@ -51,7 +51,8 @@ def test_unknown_entities_are_refused() -> None:
 
 
 def test_secrets_report_the_value_span_and_the_whole_private_key() -> None:
-    text = 'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" and\n-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----'
+    key = "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----"
+    text = f'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" and\n{key}'
     found = _found(SecretsDetector(), text)
     assert found[0] == "aws_secret_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     assert found[1].startswith("private_key=-----BEGIN") and found[1].endswith("END RSA PRIVATE KEY-----")
