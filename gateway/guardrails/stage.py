@@ -20,6 +20,7 @@ from typing import Self
 
 import orjson
 
+from gateway.errors import GuardrailUnavailable
 from gateway.guardrails.detectors.base import Detector
 from gateway.guardrails.detectors.injection import InjectionDetector
 from gateway.guardrails.detectors.registry import build_detector
@@ -93,9 +94,13 @@ class GuardrailStage:
 
     def stream_filter(self, ctx: RequestContext) -> StreamFilter | None:
         guarded = self._guarded(ctx)
-        pieces_of = STREAM_TEXT.get(ctx.endpoint)
-        if guarded is None or pieces_of is None or not (guarded.selection.output or guarded.vault.originals):
+        if guarded is None or not (guarded.selection.output or guarded.vault.originals):
             return None
+        pieces_of = STREAM_TEXT.get(ctx.endpoint)
+        if pieces_of is None:  # fail closed: a stream whose text this stage cannot read is not let through
+            raise GuardrailUnavailable(
+                f"The output guardrails cannot read streams of this endpoint ({ctx.endpoint}); ask without `stream`."
+            )
         output = guarded.selection.output
         window = window_for(output, guarded.vault, self.engine.section.stream_window)
         return GuardedStream(ctx, output, guarded.vault, pieces_of, window)

@@ -195,6 +195,16 @@ def test_v1_messages_is_guarded_like_chat(guard_gateway: Gateway, fake: FakeProv
     assert reply.content[0].text == f"Echo: mail {EMAIL}"  # type: ignore[union-attr]
 
 
+def test_a_v1_messages_stream_is_masked_and_restored(guard_gateway: Gateway, fake: FakeProvider) -> None:
+    client = anthropic.Anthropic(base_url=guard_gateway.url, api_key=MASTER_KEY, max_retries=0)
+    with client.messages.stream(
+        model="gpt-4o", max_tokens=50, messages=[{"role": "user", "content": f"write {EMAIL} down"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+    assert text == f"Echo: write {EMAIL} down"
+    assert EMAIL not in _upstream_text(fake)
+
+
 def test_prompt_rendered_requests_are_guarded(sdk: openai.OpenAI, admin: httpx.Client, fake: FakeProvider) -> None:
     doc = {
         "name": "guarded-prompt",
