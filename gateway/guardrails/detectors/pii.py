@@ -119,8 +119,8 @@ class PIIDetector(SyncDetector):
             raise ValueError(f"unknown PII entities {sorted(unknown)}; known: {list(ENTITIES)}")
         finders: dict[str, Callable[[str], Iterable[Match]]] = {
             "email": _emails,
+            "iban": _ibans,  # before cards: an IBAN's digits can pass Luhn
             "credit_card": _cards,
-            "iban": _ibans,
             "us_ssn": _ssns,
             "ip_address": _ips,
             "phone": _phones(tuple(regions), phone_leniency),
