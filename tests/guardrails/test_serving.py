@@ -253,6 +253,7 @@ def test_the_report_counts_findings_by_guardrail_and_action(admin: httpx.Client)
 def test_the_cli_tries_a_policy_and_exits_1_when_it_blocks(guard_gateway: Gateway) -> None:
     folder = guard_gateway.config_path.parent
     command = [sys.executable, "-m", "gateway", "guardrails", "test", "-c", str(guard_gateway.config_path)]
+
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*command, *args], cwd=folder, capture_output=True, text=True, timeout=120)
 
