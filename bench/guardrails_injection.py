@@ -147,7 +147,7 @@ async def _heuristics(texts: list[str]) -> list[bool]:
 
 
 async def _with_classifier(texts: list[str]) -> list[bool]:
-    detector = InjectionDetector(LocalModels())
+    detector = InjectionDetector(LocalModels(), classifier=True)
     return [bool(m) for m in await _scan(detector, texts)]
 
 

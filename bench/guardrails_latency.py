@@ -46,7 +46,10 @@ ROWS: list[tuple[str, list[dict[str, Any]]]] = [
         ],
     ),
 ]
-CLASSIFIER_ROW = ("prompt_injection with the MiniLM classifier", [{"type": "prompt_injection", "action": "warn"}])
+CLASSIFIER_ROW = (
+    "prompt_injection with the MiniLM classifier",
+    [{"type": "prompt_injection", "action": "warn", "classifier": True}],
+)
 
 
 def text_of(words: int) -> str:

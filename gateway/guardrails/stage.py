@@ -133,7 +133,7 @@ def _uses_classifier(policy: Policy) -> bool:
 
 async def _warm(models: LocalModels) -> None:
     try:
-        detector = InjectionDetector(models)
+        detector = InjectionDetector(models, classifier=True)
         await detector.classify(["warm up"])
     except Exception as exc:  # the detector fails (closed) on the request that needs it; say why now
         logger.warning("guardrails: the injection classifier could not load (%s)", type(exc).__name__)

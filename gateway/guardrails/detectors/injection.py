@@ -79,13 +79,14 @@ class InjectionHead:
 
 class InjectionDetector:
     """``threshold``: the classifier's probability above which a text is an attack (default: the head's own, chosen
-    for 1% false positives on benign training text); ``classifier: false`` keeps only the heuristics (no model in
-    memory, microseconds)."""
+    for 1% false positives on benign training text); ``classifier: true`` adds the MiniLM classifier to the
+    heuristics. It is off by default: the shipped head, trained on the small permissively licensed sets there are,
+    finds more attacks but also flags long creative prompts (docs/guardrails.md has the figures)."""
 
     spans = False
     max_length: int | None = None
 
-    def __init__(self, models: LocalModels | None, threshold: float | None = None, classifier: bool = True) -> None:
+    def __init__(self, models: LocalModels | None, threshold: float | None = None, classifier: bool = False) -> None:
         self._patterns = [re.compile(p, re.IGNORECASE) for p in HEURISTICS]
         self._models = models if classifier else None
         self._threshold = threshold
