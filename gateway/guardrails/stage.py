@@ -70,6 +70,8 @@ class GuardrailStage:
         return cls(Engine(policies, section), warmup)
 
     async def before(self, ctx: RequestContext) -> bytes | None:
+        if not self.engine.policies and "guardrails" not in ctx.body:
+            return None  # no policies loaded: one dict lookup per request
         requested = self.engine.requested(ctx.body)
         selection = self.engine.select(ctx, requested)
         if not selection:

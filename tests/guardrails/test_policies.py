@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,18 @@ def test_problems_name_the_file_and_line(tmp_path: Path, text: str, message: str
 def test_an_attachment_to_an_unknown_policy_stops_the_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"gateway.guardrails.keys.bot: unknown guardrail policy 'nope'"):
         _load(GuardrailsSection(policies=[{"name": "a", "input": []}], keys={"bot": ["nope"]}), tmp_path)
+
+
+def test_check_config_loads_the_policies_and_names_a_bad_one(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("model_list: []\ngateway:\n  guardrails:\n    policies: ['guardrails/*.yaml']\n")
+    (tmp_path / "guardrails").mkdir()
+    _write(tmp_path / "guardrails", "pii.yaml", "input:\n  - type: pii\n")
+    command = [sys.executable, "-m", "gateway", "check-config", str(config)]
+    good = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert good.returncode == 0, good.stderr
+    assert "1 guardrail policies" in good.stdout
+    _write(tmp_path / "guardrails", "bad.yaml", "output:\n  - type: secrets\n    action: explode\n")
+    bad = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert "bad.yaml:3: output[0].action" in bad.stderr
