@@ -116,8 +116,11 @@ def train() -> None:
 
 def evaluate(sample: int) -> None:
     rng = random.Random(SEED)
+    print("| data set | texts | attacks | detector | detection (recall) | false positives (of benign) | precision |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
     sets: list[tuple[str, list[str], list[int]]] = []
     texts, labels = data.qualifire()
+    print(_row("qualifire prompt-injections-benchmark (all)", "heuristics", labels, asyncio.run(_heuristics(texts))))
     picked = rng.sample(range(len(texts)), min(sample, len(texts)))
     sets.append(
         (
@@ -132,8 +135,6 @@ def evaluate(sample: int) -> None:
     sets.append(("NotInject-style benign prompts with trigger words", texts, labels))
     if (found := data.deepset()) is not None:
         sets.append(("deepset/prompt-injections", *found))
-    print("| data set | texts | attacks | detector | detection (recall) | false positives (of benign) | precision |")
-    print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
     for name, texts, labels in sets:
         for label, predict in (("heuristics", _heuristics), ("heuristics + classifier", _with_classifier)):
             started = time.perf_counter()
