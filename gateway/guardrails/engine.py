@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 from gateway.config.guardrails import GuardrailsSection
@@ -78,26 +79,49 @@ class Recorder:
         )
 
 
+class Attachments:
+    """One of the section's maps (key, team, model or prompt -> policy names): exact names, and glob patterns
+    (``support-*``) tried in their order, so keys created later at run time get a policy by their name."""
+
+    def __init__(self, mapping: Mapping[str, Sequence[str]]) -> None:
+        self._exact = {name: list(policies) for name, policies in mapping.items() if not _is_glob(name)}
+        self._globs = [(name, list(policies)) for name, policies in mapping.items() if _is_glob(name)]
+
+    def policies(self, *names: str | None) -> list[str]:
+        found: list[str] = []
+        for name in names:
+            if name is None:
+                continue
+            found += self._exact.get(name, ())
+            found += [p for pattern, policies in self._globs if fnmatchcase(name, pattern) for p in policies]
+        return found
+
+
+def _is_glob(name: str) -> bool:
+    return any(c in name for c in "*?[")
+
+
 class Engine:
     def __init__(self, policies: Mapping[str, Policy], section: GuardrailsSection) -> None:
         self.policies = dict(policies)
         self.section = section
+        self._keys = Attachments(section.keys)
+        self._teams = Attachments(section.teams)
+        self._models = Attachments(section.models)
+        self._prompts = Attachments(section.prompts)
 
     def select(self, ctx: RequestContext, requested: Sequence[str]) -> Selection:
         """The union of the default policies, the key's, the team's, the model's, the prompt's, and those the
         request asked for (which can only add)."""
-        section, who = self.section, ctx.principal
-        names = [*section.default]
-        for mapping, keys in (
-            (section.keys, (who.key_name, who.key_id)),
-            (section.teams, (who.team_name, who.team_id)),
-            (section.models, (ctx.model,)),
-            (section.prompts, (ctx.prompt_name,)),
-        ):
-            for key in keys:
-                if key is not None and key in mapping:
-                    names += mapping[key]
-        names += requested
+        who = ctx.principal
+        names = [
+            *self.section.default,
+            *self._keys.policies(who.key_name, who.key_id),
+            *self._teams.policies(who.team_name, who.team_id),
+            *self._models.policies(ctx.model),
+            *self._prompts.policies(ctx.prompt_name),
+            *requested,
+        ]
         chosen = [self.policies[name] for name in dict.fromkeys(names)]
         return Selection(tuple(g for p in chosen for g in p.input), tuple(g for p in chosen for g in p.output))
 

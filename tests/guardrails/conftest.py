@@ -52,7 +52,7 @@ class Slow:
 SECTION = {
     "policies": ["guardrails/*.yaml"],
     "default": [],
-    "keys": {"guarded-key": ["pii-mask"]},
+    "keys": {"guarded-key": ["pii-mask"], "glob-*": ["redact"]},
     "teams": {"guarded-team": ["redact"]},
     "models": {"gpt-4o": ["secrets", "pii-mask"]},
     "prompts": {"guarded-prompt": ["injection", "secrets"]},

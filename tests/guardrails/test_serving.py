@@ -161,6 +161,18 @@ def test_a_teams_policy_applies_to_its_keys(guard_gateway: Gateway, admin: httpx
         _eventually(redacted)
 
 
+def test_a_key_created_later_gets_a_policy_by_name_pattern(
+    guard_gateway: Gateway, admin: httpx.Client, fake: FakeProvider
+) -> None:
+    with _client(guard_gateway, _key(admin, "glob-support-bot")) as bot:
+
+        def redacted() -> None:
+            _ask(bot, f"card {CARD}")
+            assert _upstream_text(fake) == "card <CREDIT_CARD>"
+
+        _eventually(redacted)
+
+
 def test_a_failing_detector_blocks_the_request(sdk: openai.OpenAI, fake: FakeProvider) -> None:
     error = _refused(lambda: _ask(sdk, "hello", guardrails=["broken"]), openai.InternalServerError)
     assert error.code == "guardrail_unavailable"  # type: ignore[attr-defined]
