@@ -74,7 +74,8 @@ class RequestLog(SQLModel, table=True):
     cache_savings_usd: float | None = None
     # What guardrails found and did: [{guardrail, policy, stage, action, entity}], never the values; None: nothing.
     guardrails: list[dict[str, str]] | None = Field(
-        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)  # None: SQL NULL, not JSON null
+        default=None,
+        sa_column=Column(JSON(none_as_null=True), nullable=True),  # None: SQL NULL, not JSON null
     )
 
 

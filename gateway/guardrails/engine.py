@@ -114,8 +114,14 @@ class Engine:
         """The union of the default policies, the key's, the team's, the model's, the prompt's, and those the
         request asked for (which can only add)."""
         who = ctx.principal
+        missing = [name for name in who.guardrails if name not in self.policies]
+        if missing:  # fail closed: a key must not lose a policy because this gateway's config lacks it
+            raise GuardrailUnavailable(
+                f"Guardrail policy `{missing[0]}`, attached to this key or its team, is not loaded by this gateway."
+            )
         names = [
             *self.section.default,
+            *who.guardrails,
             *self._keys.policies(who.key_name, who.key_id),
             *self._teams.policies(who.team_name, who.team_id),
             *self._models.policies(ctx.model),

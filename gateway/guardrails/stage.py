@@ -70,7 +70,7 @@ class GuardrailStage:
         return cls(Engine(policies, section), warmup)
 
     async def before(self, ctx: RequestContext) -> bytes | None:
-        if not self.engine.policies and "guardrails" not in ctx.body:
+        if not self.engine.policies and "guardrails" not in ctx.body and not ctx.principal.guardrails:
             return None  # no policies loaded: one dict lookup per request
         requested = self.engine.requested(ctx.body)
         selection = self.engine.select(ctx, requested)

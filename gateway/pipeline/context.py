@@ -61,6 +61,7 @@ class Principal:
     team_name: str | None = None
     key_limits: Limits = NO_LIMITS
     team_limits: Limits = NO_LIMITS
+    guardrails: tuple[str, ...] = ()  # guardrail policies attached to the key and its team (in the database)
 
     def may_use(self, model: str) -> bool:
         """A key is held to its own model list and to its team's, when either has one."""

@@ -173,6 +173,39 @@ def test_a_key_created_later_gets_a_policy_by_name_pattern(
         _eventually(redacted)
 
 
+def test_policies_attached_to_a_key_and_a_team_in_the_database_apply(
+    guard_gateway: Gateway, admin: httpx.Client, fake: FakeProvider
+) -> None:
+    created = admin.post("/admin/keys", json={"name": "db-guarded", "guardrails": ["pii-mask"]})
+    assert created.status_code == 201 and created.json()["guardrails"] == ["pii-mask"]
+    admin.post("/admin/teams", json={"name": "db-team", "guardrails": ["redact"]}).raise_for_status()
+    member = admin.post("/admin/keys", json={"name": "db-member", "team": "db-team"}).json()["key"]
+    with _client(guard_gateway, created.json()["key"]) as keyed, _client(guard_gateway, member) as teamed:
+
+        def applied() -> None:
+            _ask(keyed, f"I am {EMAIL}")
+            assert EMAIL not in _upstream_text(fake)
+            _ask(teamed, f"card {CARD}")
+            assert _upstream_text(fake) == "card <CREDIT_CARD>"
+
+        _eventually(applied)
+
+
+def test_a_key_naming_a_policy_this_gateway_lacks_is_refused(
+    guard_gateway: Gateway, admin: httpx.Client, fake: FakeProvider
+) -> None:
+    secret = admin.post("/admin/keys", json={"name": "db-unknown", "guardrails": ["not-loaded"]}).json()["key"]
+    with _client(guard_gateway, secret) as client:
+
+        def refused() -> None:
+            with pytest.raises(openai.InternalServerError) as raised:
+                _ask(client, "hello")
+            assert "not-loaded" in raised.value.message
+
+        _eventually(refused)
+    assert fake.stats()["total"] == 0
+
+
 def test_a_failing_detector_blocks_the_request(sdk: openai.OpenAI, fake: FakeProvider) -> None:
     error = _refused(lambda: _ask(sdk, "hello", guardrails=["broken"]), openai.InternalServerError)
     assert error.code == "guardrail_unavailable"  # type: ignore[attr-defined]

@@ -1,4 +1,5 @@
-"""Guardrail findings on the request log: what each guardrail found and did (never the matched values).
+"""Guardrails: findings on the request log (what each guardrail found and did, never the matched values), and the
+guardrail policies attached to a virtual key or a team.
 
 Revision ID: 0008_guardrails
 Revises: 0005_evals
@@ -19,8 +20,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("request_logs") as batch:
         batch.add_column(sa.Column("guardrails", sa.JSON(), nullable=True))
+    for table in ("virtual_keys", "teams"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("guardrails", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("request_logs") as batch:
-        batch.drop_column("guardrails")
+    for table in ("teams", "virtual_keys", "request_logs"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("guardrails")
