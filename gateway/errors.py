@@ -13,6 +13,7 @@ Upstream failures are translated into this tree at one boundary (the providers),
     │   ├── NotFound                     404 (unknown route)
     │   ├── MethodNotAllowed             405
     │   ├── Conflict                     409 (a name in use, a refused prompt move; code says which)
+    │   ├── GuardrailViolation           400 (code guardrail_violation: a guardrail blocked the text)
     │   ├── RequestTimeout               408 (headers or body arrived too slowly)
     │   ├── URLTooLong                   414
     │   └── HeadersTooLarge              431
@@ -22,7 +23,8 @@ Upstream failures are translated into this tree at one boundary (the providers),
     ├── ServerBusy                       503 service_unavailable (too many connections)
     │   └── ServerShuttingDown           503 (the grace period ended while the request was open)
     ├── DependencyUnavailable            503 service_unavailable (a store not reachable yet, e.g. keys' database)
-    │   └── DatabaseUnavailable          503 (code database_unavailable: no database, or it cannot be reached)
+    │   ├── DatabaseUnavailable          503 (code database_unavailable: no database, or it cannot be reached)
+    │   └── GuardrailUnavailable         503 (code guardrail_unavailable: a detector failed; fail closed)
     └── UpstreamError                    502 upstream_error     (the provider failed)
         ├── UpstreamBadRequest           400 (the provider refused the request itself; its message is kept)
         ├── UpstreamRateLimited          429 (still limited after retries)
@@ -114,6 +116,13 @@ class Conflict(RequestError):
     default_code = "conflict"
 
 
+class GuardrailViolation(RequestError):
+    """A guardrail blocked the request or the answer. The message names the guardrail and the entity type,
+    never the text that matched."""
+
+    default_code = "guardrail_violation"
+
+
 class RequestTimeout(RequestError):
     status = 408
     default_code = "request_timeout"
@@ -170,6 +179,13 @@ class DatabaseUnavailable(DependencyUnavailable):
     cannot be reached."""
 
     default_code = "database_unavailable"
+
+
+class GuardrailUnavailable(DependencyUnavailable):
+    """A guardrail's detector failed or overran its deadline, and the guardrail fails closed (the default):
+    the request is refused rather than let through unchecked."""
+
+    default_code = "guardrail_unavailable"
 
 
 class UpstreamError(GatewayError):

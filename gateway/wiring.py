@@ -127,10 +127,12 @@ async def build(
 def stage_classes() -> list[type[Stage]]:
     """The pipeline's stages, in the order they run: every ``before`` top to bottom before the call, every
     ``after`` bottom to top once the request has ended. Each starts as ``await stage.start(parts)``."""
+    from gateway.guardrails.stage import GuardrailStage  # noqa: PLC0415 - detectors' libraries load at start-up
     from gateway.prompts.stage import PromptStage  # noqa: PLC0415 - Jinja2 loads at start-up, not with the app module
 
     return [
         PromptStage,  # prompt references -> rendered messages, model, params: first, later stages see the result
+        GuardrailStage,  # after the prompt (it checks the rendered text), before limits, cache and the call
         LimitsStage,  # model access, RPM/TPM and budgets of the key and its team; charges the real cost in `after`
         CacheStage,  # after limits (a hit still counts as a request), before cost (a hit costs 0, its savings noted)
         CostStage,  # last, so its `after` runs first: the stages above see ctx.cost_usd

@@ -50,7 +50,14 @@ def check_config(config: Annotated[Path, typer.Argument(help="YAML config to val
         fail(str(exc), EXIT_USAGE)
     for entry in loaded.model_list:
         typer.echo(f"{entry.model_name}: {entry.litellm_params.model}")
-    typer.echo(f"{config}: ok ({len(loaded.model_list)} deployments)")
+    from gateway.guardrails.detectors.registry import build_detector  # noqa: PLC0415 - detectors' libraries
+    from gateway.guardrails.policy import load_policies  # noqa: PLC0415 - only when checking a config
+
+    try:
+        policies = load_policies(loaded.gateway.guardrails, lambda spec: build_detector(spec.type, spec.options, None))
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    typer.echo(f"{config}: ok ({len(loaded.model_list)} deployments, {len(policies)} guardrail policies)")
 
 
 @app.command("fake-provider")
@@ -82,6 +89,7 @@ GROUPS = (
     ("prompts", "gateway.cli.prompts", "prompts_app"),
     ("eval", "gateway.cli.evals", "eval_app"),
     ("cache", "gateway.cli.cache", "cache_app"),
+    ("guardrails", "gateway.cli.guardrails", "guardrails_app"),
 )
 
 

@@ -32,6 +32,9 @@ BudgetOption = Annotated[float | None, typer.Option("--budget", help="Budget in 
 PeriodOption = Annotated[str, typer.Option("--budget-period", help="daily, weekly or monthly (UTC calendar).")]
 RpmOption = Annotated[int | None, typer.Option("--rpm", help="Requests per minute.", min=0)]
 TpmOption = Annotated[int | None, typer.Option("--tpm", help="Tokens per minute.", min=0)]
+GuardrailsOption = Annotated[
+    str | None, typer.Option("--guardrails", help="Comma-separated guardrail policies every request gets.")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -46,14 +49,23 @@ def create_key(
     tpm: TpmOption = None,
     expires: Annotated[str | None, typer.Option("--expires", help="30d, 12h, 2w... or an ISO date.")] = None,
     store_content: Annotated[bool, typer.Option("--store-content", help="Log prompt and response text.")] = False,
+    guardrails: GuardrailsOption = None,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Create a key and print it once (it is stored hashed and cannot be shown again)."""
     spec = _spec(
         KeySpec,
-        name=name, team=team, models=_split(models), budget_usd=budget, budget_period=budget_period,
-        rpm=rpm, tpm=tpm, expires=expires, store_content=store_content,
+        name=name,
+        team=team,
+        models=_split(models),
+        budget_usd=budget,
+        budget_period=budget_period,
+        rpm=rpm,
+        tpm=tpm,
+        expires=expires,
+        store_content=store_content,
+        guardrails=_split(guardrails),
     )
     row, secret = _run(config, database_url, store.create_key, spec)
     typer.echo(secret)
@@ -102,12 +114,20 @@ def create_team(
     budget_period: PeriodOption = "monthly",
     rpm: RpmOption = None,
     tpm: TpmOption = None,
+    guardrails: GuardrailsOption = None,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Create a team; its budget and limits apply to all its keys together."""
     spec = _spec(
-        TeamSpec, name=name, models=_split(models), budget_usd=budget, budget_period=budget_period, rpm=rpm, tpm=tpm
+        TeamSpec,
+        name=name,
+        models=_split(models),
+        budget_usd=budget,
+        budget_period=budget_period,
+        rpm=rpm,
+        tpm=tpm,
+        guardrails=_split(guardrails),
     )
     row = _run(config, database_url, store.create_team, spec)
     typer.echo(f"created team {row.id} ({row.name})")
@@ -132,21 +152,28 @@ def update_team(
     budget_period: Annotated[str | None, typer.Option("--budget-period", help="daily, weekly or monthly.")] = None,
     rpm: RpmOption = None,
     tpm: TpmOption = None,
+    guardrails: GuardrailsOption = None,
     clear: Annotated[
-        list[str] | None, typer.Option("--clear", help="Remove a limit: models, budget, rpm or tpm (repeatable).")
+        list[str] | None,
+        typer.Option("--clear", help="Remove a limit: models, budget, rpm, tpm or guardrails (repeatable)."),
     ] = None,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Change a team's name or limits; only the options given change."""
     given: dict[str, Any] = {
-        "name": name, "models": _split(models), "budget_usd": budget, "budget_period": budget_period,
-        "rpm": rpm, "tpm": tpm,
+        "name": name,
+        "models": _split(models),
+        "budget_usd": budget,
+        "budget_period": budget_period,
+        "rpm": rpm,
+        "tpm": tpm,
+        "guardrails": _split(guardrails),
     }
     changes = {field: value for field, value in given.items() if value is not None}
     for field in clear or []:
-        if field not in ("models", "budget", "rpm", "tpm"):
-            fail(f"--clear takes models, budget, rpm or tpm, not {field!r}", EXIT_USAGE)
+        if field not in ("models", "budget", "rpm", "tpm", "guardrails"):
+            fail(f"--clear takes models, budget, rpm, tpm or guardrails, not {field!r}", EXIT_USAGE)
         changes["budget_usd" if field == "budget" else field] = None
     if not changes:
         fail("nothing to change; give at least one option", EXIT_USAGE)

@@ -73,11 +73,7 @@ def load_database_url(path: str | Path, environ: Mapping[str, str] | None = None
     else (``gateway costs report``), so the provider keys the config names need not be set. ``ConfigError`` when
     the file cannot be read or parsed, or the setting names a variable that is not set."""
     source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read the config file: {exc.strerror or exc}") from exc
-    data, lines = _parse(source, text)
+    data, lines = read_yaml(source)
     env = dict(os.environ if environ is None else environ)
     env.update({k: str(v) for k, v in (data.get("environment_variables") or {}).items()})
     general = data.get("general_settings")
@@ -86,6 +82,17 @@ def load_database_url(path: str | Path, environ: Mapping[str, str] | None = None
         return None
     resolved = _resolve_env(value, ("general_settings", "database_url"), env, source, lines)
     return str(resolved)
+
+
+def read_yaml(source: Path) -> tuple[dict[str, Any], dict[Path_, int]]:
+    """A YAML mapping file and the line of every key in it (for messages that name ``file:line: key``)."""
+        raise ConfigError(f"{source}: cannot read the file: {exc.strerror or exc}") from exc
+    return _parse(source, text)
+
+
+def describe(exc: ValidationError, source: Path, lines: Mapping[Path_, int]) -> str:
+    """One line per problem of ``exc``, each naming ``file:line: key``."""
+    return _describe(exc, source, lines)
 
 
 def _parse(source: Path, text: str) -> tuple[dict[str, Any], dict[Path_, int]]:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gateway.config.guardrails import GuardrailsSection
+
 RoutingStrategy = Literal["simple-shuffle", "least-busy", "latency-based-routing"]
 
 #: LiteLLM routing strategies that the gateway maps onto one of its own, with a warning.
@@ -242,6 +244,8 @@ class GatewaySection(BaseModel):
     max_header_bytes: int = Field(default=64 * 1024, ge=4096)  # larger headers in total get 431
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)  # requests may finish; then streams end
     cache: CacheSettings = Field(default_factory=CacheSettings)  # the response cache (docs/caching.md)
+    # Guardrail policies and who they apply to (docs/guardrails.md).
+    guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
 
 
 class GatewayConfig(BaseSettings):

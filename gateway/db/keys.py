@@ -27,6 +27,7 @@ class Team(SQLModel, table=True):
     budget_period: str = Field(default="monthly", max_length=16)
     rpm: int | None = None
     tpm: int | None = None
+    guardrails: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # policy names
     created_at: datetime
     updated_at: datetime
 
@@ -46,6 +47,7 @@ class VirtualKey(SQLModel, table=True):
     rpm: int | None = None
     tpm: int | None = None
     store_content: bool = False
+    guardrails: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # policy names
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     created_at: datetime

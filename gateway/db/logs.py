@@ -76,6 +76,11 @@ class RequestLog(SQLModel, table=True):
     cache_write_tokens: int | None = None
     cache_write_1h_tokens: int | None = None
     cache_similarity: float | None = None
+    # What guardrails found and did: [{guardrail, policy, stage, action, entity}], never the values; None: nothing.
+    guardrails: list[dict[str, str]] | None = Field(
+        default=None,
+        sa_column=Column(JSON(none_as_null=True), nullable=True),  # None: SQL NULL, not JSON null
+    )
 
 
 class RollupSums(SQLModel):
@@ -229,4 +234,3 @@ def daily_rollups_table() -> Table:
 
 def daily_tag_rollups_table() -> Table:
     return SQLModel.metadata.tables[DailyTagRollup.__tablename__]  # type: ignore[index]
-

@@ -139,6 +139,7 @@ def _cached(key: VirtualKey, team: Team | None) -> CachedKey:
         team_name=team.name if team else None,
         key_limits=_limits(key),
         team_limits=_limits(team) if team else NO_LIMITS,
+        guardrails=(*(key.guardrails or ()), *((team.guardrails or ()) if team else ())),
     )
     expires_at = key.expires_at
     if expires_at is not None and expires_at.tzinfo is None:

@@ -62,6 +62,8 @@ class _Limits(BaseModel):
     budget_period: Period = "monthly"
     rpm: int | None = Field(default=None, ge=0, le=MAX_INT)
     tpm: int | None = Field(default=None, ge=0, le=MAX_INT)
+    #: Guardrail policies (names from the config's gateway.guardrails) every request of this key or team gets.
+    guardrails: list[Annotated[str, AfterValidator(printable_name)]] | None = None
 
     @field_validator("models")
     @classmethod
@@ -87,6 +89,7 @@ class TeamUpdate(BaseModel):
     budget_period: Period | None = None
     rpm: int | None = Field(default=None, ge=0, le=MAX_INT)
     tpm: int | None = Field(default=None, ge=0, le=MAX_INT)
+    guardrails: list[Annotated[str, AfterValidator(printable_name)]] | None = None
 
     def changes(self) -> dict[str, Any]:
         changes = {name: getattr(self, name) for name in self.model_fields_set}
@@ -133,6 +136,7 @@ def key_view(row: VirtualKey, team_name: str | None = None) -> dict[str, Any]:
         "rpm": row.rpm,
         "tpm": row.tpm,
         "store_content": row.store_content,
+        "guardrails": row.guardrails,
         "expires_at": _iso(row.expires_at),
         "revoked_at": _iso(row.revoked_at),
         "created_at": _iso(row.created_at),
@@ -149,6 +153,7 @@ def team_view(row: Team) -> dict[str, Any]:
         "budget_period": row.budget_period,
         "rpm": row.rpm,
         "tpm": row.tpm,
+        "guardrails": row.guardrails,
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),
     }

@@ -97,6 +97,7 @@ def create_key(db: Database, spec: KeySpec) -> tuple[VirtualKey, str]:
             rpm=spec.rpm,
             tpm=spec.tpm,
             store_content=spec.store_content,
+            guardrails=spec.guardrails,
             expires_at=parse_expiry(spec.expires, now) if spec.expires else None,
             created_at=now,
             updated_at=now,

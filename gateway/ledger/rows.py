@@ -77,6 +77,7 @@ def log_row(record: RequestRecord, limits: Mapping[str, int]) -> dict[str, Any]:
         "cache_savings_usd": record.cache_savings_usd,
         "cache_write_tokens": record.cache_write_tokens,
         "cache_write_1h_tokens": record.cache_write_1h_tokens,
+        "guardrails": record.guardrails,
         "cache_status": record.cache_status,
         "cache_similarity": record.cache_similarity,
         "error_type": record.error_type,

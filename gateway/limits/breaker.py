@@ -58,4 +58,3 @@ class Breaker:
     def close(self) -> None:
         self._failures = 0
         self._open = False
-

@@ -30,6 +30,26 @@ class Limits:
 NO_LIMITS = Limits()
 
 
+@dataclass(frozen=True, slots=True)
+class GuardrailFinding:
+    """What a guardrail found and did, for the request record: never the matched text."""
+
+    guardrail: str
+    policy: str
+    stage: str  # pre_call | post_call | during_stream
+    action: str  # block | redact | mask | warn | fail_open
+    entity: str  # email, aws_access_key, prompt_injection... (an exception's type for fail_open)
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "guardrail": self.guardrail,
+            "policy": self.policy,
+            "stage": self.stage,
+            "action": self.action,
+            "entity": self.entity,
+        }
+
+
 @dataclass(slots=True)
 class Principal:
     """Who is calling. The master key is ``key_id="master"``; virtual keys fill in the rest."""
@@ -41,6 +61,7 @@ class Principal:
     team_name: str | None = None
     key_limits: Limits = NO_LIMITS
     team_limits: Limits = NO_LIMITS
+    guardrails: tuple[str, ...] = ()  # guardrail policies attached to the key and its team (in the database)
 
     def may_use(self, model: str) -> bool:
         """A key is held to its own model list and to its team's, when either has one."""
@@ -79,6 +100,7 @@ class RequestContext:
     cost_usd: float | None = None
     prompt_name: str | None = None
     prompt_version: int | None = None
+    guardrail_findings: list[GuardrailFinding] | None = None  # set by the guardrails stage; None: none found
     response_headers: dict[str, str] = field(default_factory=dict)
     # The answer, kept for the cost stage and the record (filled by the pipeline; see gateway.pipeline.service).
     response_body: bytes | None = None  # a non-streamed answer, whole (a reference, not a copy)

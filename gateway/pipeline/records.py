@@ -58,6 +58,8 @@ class RequestRecord:
     cache_write_1h_tokens: int | None = None
     cache_savings_usd: float | None = None  # what a cache hit saved (the cost of the answer it replayed)
     cache_similarity: float | None = None  # a cache hit's similarity (1.0 exact)
+    #: What guardrails found and did (``GuardrailFinding.as_dict``), never the matched values; None: nothing.
+    guardrails: list[dict[str, str]] | None = None
     #: Only for keys that store content (``Principal.store_content``).
     request_body: str | None = None
     response_body: str | None = None
@@ -102,6 +104,7 @@ class RequestRecord:
             cache_write_tokens=usage.cache_write_tokens if usage else None,
             cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else None,
             cache_similarity=ctx.cache_similarity,
+            guardrails=[f.as_dict() for f in ctx.guardrail_findings] if ctx.guardrail_findings else None,
             request_body=body_text,
             response_body=_response_text(ctx) if ctx.principal.store_content else None,
         )

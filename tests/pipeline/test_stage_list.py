@@ -10,10 +10,10 @@ from gateway.wiring import stage_classes
 
 
 def test_the_stage_list_is_in_pipeline_order() -> None:
-    # prompt first (later stages see the rendered request and its model), limits next, then the cache (a hit
-    # still counts against the limits), cost last (its `after` runs first, so the limits stage charges the real
-    # cost, and a cache hit is priced at 0).
-    assert [stage.name for stage in stage_classes()] == ["prompts", "limits", "cache", "cost"]
+    # prompt first (later stages see the rendered request and its model), guardrails on the rendered text, limits
+    # next, then the cache (a hit still counts against the limits), cost last (its `after` runs first, so the
+    # limits stage charges the real cost, and a cache hit is priced at 0).
+    assert [stage.name for stage in stage_classes()] == ["prompts", "guardrails", "limits", "cache", "cost"]
 
 
 def test_every_stage_has_the_one_start_shape() -> None:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from gateway import __version__
 from gateway.errors import PermissionDenied, RequestError
-from gateway.http.admin import cache, costs, keys, prompts
+from gateway.http.admin import cache, costs, guardrails, keys, prompts
 from gateway.http.responses import error_response
 from gateway.http.services import Services, services
 
@@ -44,7 +44,7 @@ def require_master(request: Request) -> Services:
 def admin_router() -> APIRouter:
     """Every feature's routes, behind the master key."""
     router = APIRouter(dependencies=[Depends(require_master)])
-    for feature in (prompts.router, keys.router, costs.router, cache.router):
+    for feature in (prompts.router, keys.router, costs.router, cache.router, guardrails.router):
         router.include_router(feature)
     return router
 
