@@ -15,6 +15,7 @@ from gateway.bus import InvalidationBus
 from gateway.config.models import GatewayConfig
 from gateway.db import Database
 from gateway.pipeline.service import Pipeline
+from gateway.responses_state import ResponseStore
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -32,3 +33,4 @@ class Services:
     database: Database | None = None
     redis: Redis | None = None
     bus: InvalidationBus | None = None
+    responses: ResponseStore | None = None  # stored Responses API responses; None when gateway.responses_store is off

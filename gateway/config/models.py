@@ -191,6 +191,9 @@ class GatewaySection(BaseModel):
     max_url_bytes: int = Field(default=16 * 1024, ge=1024)  # a longer request target gets 414
     max_header_bytes: int = Field(default=64 * 1024, ge=4096)  # larger headers in total get 431
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)  # requests may finish; then streams end
+    # The Responses API's stored responses (docs/endpoints.md, "Responses API").
+    responses_store: bool = True  # keep responses (unless a request says store: false) for previous_response_id
+    responses_retention_days: float = Field(default=30.0, gt=0, le=3650)  # then a background task deletes them
 
 
 class GatewayConfig(BaseSettings):

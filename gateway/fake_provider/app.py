@@ -2,7 +2,7 @@
 
 Contract (see the package docstring for the wire behaviour):
 
-* ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings`` and
+* ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings``, ``/v1/responses`` and
   ``GET /v1/models[/{id}]`` speak OpenAI; ``POST /v1/messages`` speaks Anthropic.
 * Every ``POST`` is admitted the same way: parse, record in the stats, check the key,
   wait ``latency_ms``, then apply the first fault that matches (control API first,
@@ -23,7 +23,7 @@ from typing import Any, Literal
 import orjson
 from aiohttp import web
 
-from gateway.fake_provider import anthropic_replies, embeddings, replies
+from gateway.fake_provider import anthropic_replies, embeddings, replies, responses_replies
 from gateway.fake_provider.content import Frames, Json, digest
 from gateway.fake_provider.faults import (
     FAULTS_KEY,
@@ -34,6 +34,7 @@ from gateway.fake_provider.faults import (
     RequestStats,
     model_fault,
 )
+from gateway.responses_compat import ResponsesRequestError
 
 Api = Literal["openai", "anthropic"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -81,6 +82,7 @@ def create_fake_app(options: FakeOptions | None = None) -> web.Application:
     router.add_post("/v1/chat/completions", _endpoint("openai", _chat))
     router.add_post("/v1/completions", _endpoint("openai", _completions))
     router.add_post("/v1/embeddings", _endpoint("openai", _embeddings))
+    router.add_post("/v1/responses", _endpoint("openai", _responses))
     router.add_post("/v1/messages", _endpoint("anthropic", _messages))
     router.add_get("/v1/models", _list_models)
     router.add_get("/v1/models/{model_id:.+}", _retrieve_model)
@@ -230,6 +232,15 @@ async def _embeddings(call: Call) -> web.StreamResponse:
     if reply is None:
         return _error("openai", 400, "input: a string, an array of strings or token arrays is required")
     return _json(reply)
+
+
+async def _responses(call: Call) -> web.StreamResponse:
+    try:
+        if call.stream:
+            return await _stream(call, responses_replies.response_stream(call.body, call.model, call.digest))
+        return _json(responses_replies.response(call.body, call.model, call.digest))
+    except ResponsesRequestError as exc:
+        return _error("openai", 400, str(exc))
 
 
 async def _messages(call: Call) -> web.StreamResponse:

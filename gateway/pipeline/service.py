@@ -125,7 +125,7 @@ class Pipeline:
     def _upstream_request(self, ctx: RequestContext, deployment: Deployment) -> UpstreamRequest:
         body = dict(ctx.body)
         body["model"] = deployment.upstream_model
-        if ctx.stream and ctx.endpoint != "embeddings":
+        if ctx.stream and ctx.endpoint in ("chat", "completions"):
             # Ask for usage even when the client did not, so every stream is costed; the extra chunk is
             # filtered out in _relay for clients that did not ask.
             options = body.get("stream_options")
@@ -287,10 +287,15 @@ def _usage_of(body: bytes) -> Usage | None:
 
 
 def _collect_text(payload: bytes, into: list[str]) -> None:
-    """Append a chunk's generated text (chat ``delta.content`` or completions ``text``) to ``into``."""
+    """Append a chunk's generated text (chat ``delta.content``, completions ``text``, a Responses
+    ``response.output_text.delta`` event's ``delta``) to ``into``."""
     try:
         chunk = orjson.loads(payload)
     except orjson.JSONDecodeError:
+        return
+    if isinstance(chunk, dict) and chunk.get("type") == "response.output_text.delta":
+        if isinstance(chunk.get("delta"), str):
+            into.append(chunk["delta"])
         return
     choices = chunk.get("choices") if isinstance(chunk, dict) else None
     for choice in choices if isinstance(choices, list) else ():
@@ -324,6 +329,10 @@ def _chunk_usage(payload: bytes) -> tuple[Usage, bool] | None:
         return None
     if not isinstance(chunk, dict):
         return None
+    response = chunk.get("response")
+    if isinstance(response, dict) and "usage" not in chunk:  # a Responses event: usage is in its response
+        usage = Usage.from_openai(response.get("usage"))
+        return (usage, False) if usage is not None else None
     usage = Usage.from_openai(chunk.get("usage"))
     if usage is None:
         return None

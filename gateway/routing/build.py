@@ -11,6 +11,7 @@ import aiohttp
 
 from gateway.config.models import GatewayConfig, ModelEntry
 from gateway.providers.registry import ProviderEntry, Upstream, provider_for
+from gateway.providers.responses_bridge import ResponsesOverChat
 from gateway.routing.deployment import Deployment, Prices
 from gateway.routing.router import RetryPolicy, Router
 from gateway.routing.strategies import STRATEGIES
@@ -76,7 +77,10 @@ def _deployment(
     deployment_id = entry.model_info.id or f"{entry.model_name}#{index}"
     label = f"deployment {deployment_id} ({params.model})"
     kind = _entry(entry)
-    provider = kind.factory(_upstream(config, entry, kind, label, session, litellm, env))
+    provider = ResponsesOverChat(
+        kind.factory(_upstream(config, entry, kind, label, session, litellm, env)), label,
+        native=kind.speaks_responses,
+    )
     timeout = params.timeout or config.litellm_settings.request_timeout or config.router_settings.timeout
     return Deployment(
         id=deployment_id,
