@@ -28,6 +28,7 @@ from gateway.responses_state import ResponseStore
 
 logger = logging.getLogger("gateway.http")
 _ENDS = frozenset({b"response.completed", b"response.incomplete", b"response.failed"})
+_CARRY_RESPONSE = _ENDS | {b"response.created", b"response.in_progress", b"response.queued"}
 
 
 async def create(request: Request) -> Response:
@@ -36,21 +37,27 @@ async def create(request: Request) -> Response:
     body = await read_json(request, svc.config.gateway.max_body_bytes)
     _check(body)
     store = svc.responses
-    owner = principal.key_id or ""
+    previous = body.get("previous_response_id") if store is not None else None
     if store is not None:
-        body = await store.expand(owner, body)
+        body = await store.expand(principal.key_id or "", body)
+    # The upstream got the conversation as input, so the answer names the previous response itself.
+    chained = previous if isinstance(previous, str) and "previous_response_id" not in body else None
     ctx = await request_context(svc, request, "responses", body=body)
     ctx.client_wants_usage = True  # a Responses answer always carries its usage
     try:
         if ctx.stream:
             relay = await svc.pipeline.stream(ctx)
-            return sse_response(_events(relay, svc, ctx), relay.aclose, ctx)
+            return sse_response(_events(relay, svc, ctx, chained), relay.aclose, ctx)
         result = await until_disconnect(request.receive, svc.pipeline.complete(ctx))
     except ClientDisconnected:
         return Response(status_code=499)
     except GatewayError as exc:
         return error_response(exc, ctx)
-    await _keep(svc, ctx, orjson.loads(result))
+    response = orjson.loads(result)
+    if chained is not None and isinstance(response, dict):
+        response["previous_response_id"] = chained
+        result = orjson.dumps(response)
+    await _keep(svc, ctx, response)
     return json_bytes(result, ctx)
 
 
@@ -127,15 +134,20 @@ async def _keep(svc: Services, ctx: RequestContext, response: Any) -> None:
         logger.warning("request %s: its response was not stored (%s)", ctx.request_id, type(exc).__name__)
 
 
-async def _events(batches: AsyncIterable[list[bytes]], svc: Services, ctx: RequestContext) -> AsyncIterator[bytes]:
+async def _events(
+    batches: AsyncIterable[list[bytes]], svc: Services, ctx: RequestContext, chained: str | None
+) -> AsyncIterator[bytes]:
     """Relay event payloads as SSE with their ``event:`` names; the last one is stored before it goes out, so a
-    follow-up with ``previous_response_id`` finds it. A failure midway ends the stream with an ``error`` event."""
+    follow-up with ``previous_response_id`` finds it. A failure midway ends the stream with an ``error`` event.
+    ``chained``: the previous response the gateway expanded, named in every event that carries the response."""
     sequence = 0
     try:
         async for batch in batches:
             out: list[bytes] = []
             for payload in batch:
                 kind = _event_type(payload)
+                if chained is not None and kind in _CARRY_RESPONSE:
+                    payload = _chain(payload, chained)
                 if kind in _ENDS:
                     await _keep(svc, ctx, orjson.loads(payload).get("response"))
                 out.append(b"event: " + kind + b"\ndata: " + payload + b"\n\n")
@@ -146,6 +158,14 @@ async def _events(batches: AsyncIterable[list[bytes]], svc: Services, ctx: Reque
         event = {"type": "error", "code": error.get("code"), "message": error.get("message"),
                  "param": error.get("param"), "sequence_number": sequence}
         yield b"event: error\ndata: " + orjson.dumps(event) + b"\n\n"
+
+
+def _chain(payload: bytes, previous: str) -> bytes:
+    event = orjson.loads(payload)
+    if isinstance(event, dict) and isinstance(event.get("response"), dict):
+        event["response"]["previous_response_id"] = previous
+        return orjson.dumps(event)
+    return payload
 
 
 def _event_type(payload: bytes) -> bytes:
