@@ -84,6 +84,7 @@ def create_fake_app(options: FakeOptions | None = None) -> web.Application:
     router.add_post("/v1/embeddings", _endpoint("openai", _embeddings))
     router.add_post("/v1/responses", _endpoint("openai", _responses))
     router.add_post("/v1/messages", _endpoint("anthropic", _messages))
+    router.add_post("/v1/messages/count_tokens", _endpoint("anthropic", _count_tokens))
     router.add_get("/v1/models", _list_models)
     router.add_get("/v1/models/{model_id:.+}", _retrieve_model)
     router.add_get("/health", _health)
@@ -254,6 +255,14 @@ async def _messages(call: Call) -> web.StreamResponse:
     if call.stream:
         return await _stream(call, anthropic_replies.message_stream(plan, call.model, ident))
     return _json(anthropic_replies.message(plan, call.model, ident))
+
+
+async def _count_tokens(call: Call) -> web.StreamResponse:
+    """Anthropic's count: the words of the request, so a test tells it from the gateway's local count."""
+    messages = call.body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return _error("anthropic", 400, "messages: Field required")
+    return _json({"input_tokens": anthropic_replies.plan_message({**call.body, "max_tokens": 1}).input_tokens})
 
 
 async def _read_only(request: web.Request) -> web.Response | None:

@@ -17,6 +17,7 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/responses/{response_id}", responses.delete, methods=["DELETE"]),
     Route("/v1/responses/{response_id}/input_items", responses.list_input_items, methods=["GET"]),
     Route("/v1/messages", anthropic.messages, methods=["POST"]),
+    Route("/v1/messages/count_tokens", anthropic.count_tokens, methods=["POST"]),
     Route("/v1/usage", usage.usage, methods=["GET"]),  # the calling key's own spend (docs/costs.md)
     # Clients configured with a base URL that lacks /v1 still work.
     Route("/chat/completions", openai.chat_completions, methods=["POST"]),

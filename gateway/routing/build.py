@@ -10,6 +10,7 @@ from types import ModuleType
 import aiohttp
 
 from gateway.config.models import GatewayConfig, ModelEntry
+from gateway.providers.anthropic_count import AnthropicTokenCount
 from gateway.providers.registry import ProviderEntry, Upstream, provider_for
 from gateway.providers.responses_bridge import ResponsesOverChat
 from gateway.routing.deployment import Deployment, Prices
@@ -94,12 +95,24 @@ def _deployment(
         weight=params.weight,
         rpm=params.rpm,
         tpm=params.tpm,
+        count_tokens=_token_count(entry, provider_name, label, session, env),
         prices=Prices(
             input_cost_per_token=_first_set(params.input_cost_per_token, entry.model_info.input_cost_per_token),
             output_cost_per_token=_first_set(params.output_cost_per_token, entry.model_info.output_cost_per_token),
             cache_read_input_token_cost=params.cache_read_input_token_cost,
         ),
     )
+
+
+def _token_count(
+    entry: ModelEntry, provider_name: str, label: str, session: aiohttp.ClientSession, env: Mapping[str, str]
+) -> AnthropicTokenCount | None:
+    """Anthropic's count endpoint for an ``anthropic/`` deployment (``/v1/messages/count_tokens``)."""
+    if provider_name != "anthropic":
+        return None
+    params = entry.litellm_params
+    api_key = params.api_key.get_secret_value() if params.api_key else env.get("ANTHROPIC_API_KEY")
+    return AnthropicTokenCount(session, params.api_base, api_key, label)
 
 
 def _first_set(*prices: float | None) -> float | None:

@@ -116,3 +116,4 @@ def test_a_missing_input_is_an_openai_shaped_400(gw: Gateway) -> None:
     answer = httpx.post(gw.v1 + "/responses", headers=HEADERS, json={"model": "gpt-4o-mini"})
     assert answer.status_code == 400
     assert answer.json()["error"]["param"] == "input"
+
