@@ -152,7 +152,7 @@ def _not_served(request: Request) -> str:
             served += [f"{method} {route.path}" for method in methods]
     extra = "".join(f"; and {path}/ (see {path}/docs)" for path in mounts)
     if not served:  # inside the admin API, which documents its own paths
-        return f"This gateway does not serve {request.method} {request.url.path}. The admin API is listed at /admin/docs."
+        return f"This gateway does not serve {request.method} {request.url.path}. The admin API is at /admin/docs."
     return (
         f"This gateway does not serve {request.method} {request.url.path}. It serves: {', '.join(served)} "
         f"(also without the /v1 prefix), GET /health{extra}."

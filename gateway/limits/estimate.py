@@ -33,7 +33,12 @@ class TokenPrice(Protocol):
 PriceLookup = Callable[[Deployment], TokenPrice | None]
 DEFAULT_OUTPUT_TOKENS = 256
 _ALPHA = 0.2
-_PROMPT_FIELDS = {"chat": ("messages", "tools"), "completions": ("prompt",), "embeddings": ("input",)}
+_PROMPT_FIELDS = {
+    "chat": ("messages", "tools"),
+    "completions": ("prompt",),
+    "embeddings": ("input",),
+    "responses": ("input", "instructions", "tools"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +97,7 @@ class Estimator:
         if ctx.endpoint == "embeddings":
             return 0
         body = ctx.body
-        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        limit = body.get("max_completion_tokens") or body.get("max_tokens") or body.get("max_output_tokens")
         n = body.get("n")
         choices = n if isinstance(n, int) and n > 0 else 1
         if isinstance(limit, int) and limit > 0:

@@ -28,6 +28,7 @@ from gateway.pipeline.records import RecordSink, RequestRecord
 from gateway.pipeline.stages import Stage, StreamFilter
 from gateway.pipeline.usage import Usage
 from gateway.providers.base import UpstreamRequest, UpstreamStream
+from gateway.providers.fields import apply_defaults
 from gateway.routing.deployment import Deployment
 from gateway.routing.router import Router
 
@@ -58,7 +59,7 @@ class Pipeline:
                 finally:
                     ctx.upstream_seconds += time.perf_counter() - started
 
-            body, attempted = await self.router.call(ctx.model, call, ctx.principal.may_use)
+            body, attempted = await self.router.call(ctx.model, call, ctx.principal.may_use, ctx.tags)
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
             ctx.usage = _usage_of(body)
             ctx.response_body = body = await self._answer(ctx, body, ran)  # a reference, not a copy
@@ -94,7 +95,7 @@ class Pipeline:
                     raise _blame(ctx, deployment, exc) from exc
 
             started = time.perf_counter()
-            upstream, attempted = await self.router.call(ctx.model, open_stream, ctx.principal.may_use)
+            upstream, attempted = await self.router.call(ctx.model, open_stream, ctx.principal.may_use, ctx.tags)
             ctx.upstream_seconds += time.perf_counter() - started
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
         except GatewayError as exc:
@@ -125,6 +126,8 @@ class Pipeline:
     def _upstream_request(self, ctx: RequestContext, deployment: Deployment) -> UpstreamRequest:
         body = dict(ctx.body)
         body["model"] = deployment.upstream_model
+        if deployment.defaults:
+            apply_defaults(body, ctx.endpoint, deployment.defaults)
         if ctx.stream and ctx.endpoint in ("chat", "completions"):
             # Ask for usage even when the client did not, so every stream is costed; the extra chunk is
             # filtered out in _relay for clients that did not ask.

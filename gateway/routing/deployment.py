@@ -36,6 +36,9 @@ class Deployment:
     rpm: int | None = None
     tpm: int | None = None
     prices: Prices = field(default_factory=Prices)
+    tags: tuple[str, ...] = ()  #: ``litellm_params.tags``, for tag routing
+    #: Request fields from ``litellm_params`` (temperature, max_tokens...), sent unless the request sets them.
+    defaults: dict[str, Any] = field(default_factory=dict)
     #: The provider's own token count of an Anthropic Messages body, where it has one (Anthropic's).
     count_tokens: Callable[[dict[str, Any]], Awaitable[int]] | None = None
     in_flight: int = 0
