@@ -22,8 +22,8 @@ def upgrade() -> None:
         sa.Column("id", sa.String(128), primary_key=True),
         sa.Column("owner", sa.String(64), nullable=False),
         sa.Column("model", sa.String(255), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("input_items", sa.JSON(), nullable=False),
         sa.Column("response", sa.JSON(), nullable=False),
     )
