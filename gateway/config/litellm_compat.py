@@ -32,8 +32,8 @@ LITELLM_ONLY_SECTIONS: Final = frozenset(
 
 #: Where the gateway's own equivalent of a LiteLLM setting is (keys without their section match any section).
 EQUIVALENTS: Final[Mapping[str, str]] = {
-    "cache": "the gateway's response cache (docs/configuration.md)",
-    "cache_params": "the gateway's response cache (docs/configuration.md)",
+    "cache": "the gateway's response cache (docs/caching.md)",
+    "cache_params": "the gateway's response cache (docs/caching.md)",
     "success_callback": "the request log (docs/costs.md) and the gateway's telemetry",
     "failure_callback": "the request log (docs/costs.md) and the gateway's telemetry",
     "callbacks": "the request log (docs/costs.md) and the gateway's telemetry",
@@ -44,7 +44,7 @@ EQUIVALENTS: Final[Mapping[str, str]] = {
     "redis_password": "gateway.redis_url",
     "context_window_fallbacks": "router_settings.fallbacks",
     "content_policy_fallbacks": "router_settings.fallbacks",
-    "guardrails": "the gateway's guardrails (docs/configuration.md)",
+    "guardrails": "the gateway's guardrails (docs/guardrails.md)",
     "store_model_in_db": "model_list in this file (the gateway reads models only from its config)",
     "database_connection_pool_limit": "general_settings.database_url (the pool is sized by the gateway)",
     "set_verbose": "gateway serve --log-level",
