@@ -18,32 +18,22 @@ class Usage:
         """Chat/completions usage, or the Responses API's (``input_tokens``/``output_tokens``)."""
         if not isinstance(usage, dict):
             return None
-        if "input_tokens" in usage and "prompt_tokens" not in usage:
-            return cls._from_responses(usage)
-        prompt_details = usage.get("prompt_tokens_details") or {}
-        completion_details = usage.get("completion_tokens_details") or {}
+        prompt, completion = _NAMES["responses" if "input_tokens" in usage and "prompt_tokens" not in usage else "chat"]
         return cls(
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            cached_tokens=int(prompt_details.get("cached_tokens") or 0) if isinstance(prompt_details, dict) else 0,
-            reasoning_tokens=(
-                int(completion_details.get("reasoning_tokens") or 0) if isinstance(completion_details, dict) else 0
-            ),
-        )
-
-    @classmethod
-    def _from_responses(cls, usage: dict[str, Any]) -> Usage:
-        input_details = usage.get("input_tokens_details")
-        output_details = usage.get("output_tokens_details")
-        return cls(
-            prompt_tokens=int(usage.get("input_tokens") or 0),
-            completion_tokens=int(usage.get("output_tokens") or 0),
-            cached_tokens=int(input_details.get("cached_tokens") or 0) if isinstance(input_details, dict) else 0,
-            reasoning_tokens=(
-                int(output_details.get("reasoning_tokens") or 0) if isinstance(output_details, dict) else 0
-            ),
+            prompt_tokens=int(usage.get(prompt) or 0),
+            completion_tokens=int(usage.get(completion) or 0),
+            cached_tokens=_detail(usage.get(f"{prompt}_details"), "cached_tokens"),
+            reasoning_tokens=_detail(usage.get(f"{completion}_details"), "reasoning_tokens"),
         )
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+#: The names of the prompt and completion counts (their details are ``<name>_details``), per API.
+_NAMES = {"chat": ("prompt_tokens", "completion_tokens"), "responses": ("input_tokens", "output_tokens")}
+
+
+def _detail(details: Any, key: str) -> int:
+    return int(details.get(key) or 0) if isinstance(details, dict) else 0

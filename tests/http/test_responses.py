@@ -7,15 +7,12 @@ gateway translates chat to and from Responses. Both must look the same to the cl
 
 from __future__ import annotations
 
-import sqlite3
-import time
-from typing import Any
-
 import httpx
 import openai
 import pytest
 from support.config import MASTER_KEY
 from support.contracts import validate, validate_sse_responses_stream
+from support.request_log import logged_row
 from support.servers import FakeProvider, Gateway
 
 MODELS = ["gpt-4o-mini", "claude-sonnet"]
@@ -123,19 +120,6 @@ def test_a_missing_input_is_an_openai_shaped_400(gw: Gateway) -> None:
 
 
 
-def logged(server: Gateway, request_id: str) -> dict[str, Any]:
-    database = server.config_path.parent / "gateway.db"
-    deadline = time.monotonic() + 10
-    while True:
-        with sqlite3.connect(database) as connection:
-            connection.row_factory = sqlite3.Row
-            row = connection.execute("SELECT * FROM request_logs WHERE request_id = ?", (request_id,)).fetchone()
-        if row is not None:
-            return dict(row)
-        assert time.monotonic() < deadline, f"{request_id} was never logged"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("stream", [False, True])
 def test_every_responses_request_is_logged_with_its_tokens_and_cost(
@@ -144,7 +128,7 @@ def test_every_responses_request_is_logged_with_its_tokens_and_cost(
     raw = client.responses.with_raw_response.create(model=model, input="count me", stream=stream)
     if stream:
         list(raw.parse())  # read the stream to its end: the record is written when it ends
-    row = logged(gw, raw.headers["x-gateway-request-id"])
+    row = logged_row(gw, raw.headers["x-gateway-request-id"])
     assert (row["endpoint"], row["status"], row["stream"]) == ("responses", 200, stream)
     assert row["prompt_tokens"] > 0 and row["completion_tokens"] == 3
     if model == "gpt-4o-mini":  # (the price map no longer prices claude-3-5-sonnet-20241022)
