@@ -133,3 +133,20 @@ def test_every_responses_request_is_logged_with_its_tokens_and_cost(
     assert row["prompt_tokens"] > 0 and row["completion_tokens"] == 3
     if model == "gpt-4o-mini":  # (the price map no longer prices claude-3-5-sonnet-20241022)
         assert row["cost_usd"] is not None and row["cost_usd"] > 0
+
+
+def test_a_stream_cut_upstream_ends_with_an_error_event(gw: Gateway) -> None:
+    with httpx.stream("POST", gw.v1 + "/responses", headers=HEADERS,
+                      json={"model": "cut", "input": "a b c d e f g h", "stream": True}) as answer:
+        raw = answer.read().decode()
+    assert raw.rstrip().splitlines()[-2] == "event: error"
+    assert "response.completed" not in raw
+
+
+def test_litellm_responses_works_against_the_gateway(gw: Gateway) -> None:
+    import litellm  # noqa: PLC0415 - litellm takes seconds to import; only this test needs it
+
+    response = litellm.responses(
+        model="openai/claude-sonnet", input="hello there", api_base=gw.v1, api_key=MASTER_KEY
+    )
+    assert response.output[0].content[0].text == "Echo: hello there"
