@@ -62,7 +62,10 @@ def build_router(
 
     prices = PriceMap.load() if any(_listable(name) for name in patterns) else None
     wildcards = [
-        Wildcard(_pattern(name), make(entries), len(name.replace("*", "")), _listed(name, entries, prices))
+        Wildcard(
+            _pattern(name), make(entries), len(name.replace("*", "")), _listed(name, entries, prices),
+            limited=any(_limits(entry) != (None, None) for _, entry in entries),
+        )
         for name, entries in patterns.items()
     ]
     router_settings = config.router_settings
@@ -165,8 +168,8 @@ def _deployment(
         timeout=timeout,
         stream_timeout=params.stream_timeout or config.router_settings.stream_timeout or timeout,
         weight=params.weight,
-        rpm=_first_int(params.rpm, entry.rpm),
-        tpm=_first_int(params.tpm, entry.tpm),
+        rpm=_limits(entry)[0],
+        tpm=_limits(entry)[1],
         tags=tuple(params.tags or ()),
         defaults={k: v for k, v in config.extra_provider_params(entry).items() if k in REQUEST_DEFAULTS},
         count_tokens=_token_count(entry, provider_name, label, session, env),
@@ -189,8 +192,13 @@ def _token_count(
     return AnthropicTokenCount(session, params.api_base, api_key, label)
 
 
-def _first_int(*values: int | None) -> int | None:
-    return next((value for value in values if value is not None), None)
+def _limits(entry: ModelEntry) -> tuple[int | None, int | None]:
+    """RPM and TPM: ``litellm_params``' first, else the entry's top level (LiteLLM reads both)."""
+    params = entry.litellm_params
+    return (
+        params.rpm if params.rpm is not None else entry.rpm,
+        params.tpm if params.tpm is not None else entry.tpm,
+    )
 
 
 def _first_set(*prices: float | None) -> float | None:

@@ -64,6 +64,7 @@ class Wildcard:
     make: Callable[[str, re.Match[str]], list[Deployment]]
     specificity: int  #: the pattern's length without its ``*``: more specific patterns are tried first
     listed: tuple[str, ...] = ()  #: concrete names to show in ``/v1/models``
+    limited: bool = False  #: its deployments have an RPM or TPM limit
 
 
 class NoDeploymentForTags(RequestError):
@@ -150,6 +151,12 @@ class Router:
 
     def all_deployments(self) -> list[Deployment]:
         return [d for group in self._groups.values() for d in group]
+
+    @property
+    def has_deployment_limits(self) -> bool:
+        """Whether a deployment, configured or still to be made from a wildcard, has an RPM or TPM limit."""
+        configured = any(d.rpm is not None or d.tpm is not None for d in self.all_deployments())
+        return configured or any(wildcard.limited for wildcard in self._wildcards)
 
     def require(self, model_name: str) -> None:
         if self._group(model_name) is None:

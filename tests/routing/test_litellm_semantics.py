@@ -111,3 +111,9 @@ def test_defaults_fill_only_what_the_request_leaves_out(
 ) -> None:
     apply_defaults(body, endpoint, {"temperature": 0.1, "max_tokens": 20})
     assert body == expected
+
+
+async def test_a_wildcards_limits_count_for_the_router_before_any_name_is_made() -> None:
+    routes = await router(entry("groq/*", "groq/*", rpm=5))
+    assert routes.has_deployment_limits
+    assert routes.deployments("groq/llama")[0].rpm == 5
