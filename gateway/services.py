@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 from gateway.auth import Authenticator
 from gateway.bus import InvalidationBus
 from gateway.config.models import GatewayConfig
+from gateway.costs.tokens import TokenCounter
 from gateway.db import Database
 from gateway.pipeline.service import Pipeline
+from gateway.responses_state import ResponseStore
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -32,3 +34,5 @@ class Services:
     database: Database | None = None
     redis: Redis | None = None
     bus: InvalidationBus | None = None
+    tokens: TokenCounter = field(default_factory=TokenCounter)  # local counts (/v1/messages/count_tokens)
+    responses: ResponseStore | None = None  # stored Responses API responses; None when gateway.responses_store is off

@@ -30,6 +30,7 @@ from gateway.limits.stage import LimitsStage
 from gateway.pipeline.records import RecordSink
 from gateway.pipeline.service import Pipeline
 from gateway.pipeline.stages import Stage, StageParts
+from gateway.responses_state import ResponseStore
 from gateway.routing.build import build_router, needs_litellm
 from gateway.services import ReadinessCheck, Services
 from gateway.tasks import cancel_and_wait
@@ -103,6 +104,11 @@ async def build(
         stack.push_async_callback(cancel_and_wait, preparing)
     pipeline = Pipeline(router, sink, stages)
     stack.push_async_callback(pipeline.aclose)
+    responses = None
+    if config.gateway.responses_store:
+        responses = ResponseStore(database, config.gateway.responses_retention_days)
+        purging = asyncio.create_task(responses.purge_forever(), name="responses-purge")
+        stack.push_async_callback(cancel_and_wait, purging)
 
     master = config.general_settings.master_key
     logger.info(
@@ -121,6 +127,7 @@ async def build(
         database=database,
         redis=redis,
         bus=bus,
+        responses=responses,
     )
 
 

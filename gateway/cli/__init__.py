@@ -49,7 +49,8 @@ def check_config(config: Annotated[Path, typer.Argument(help="YAML config to val
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     for entry in loaded.model_list:
-        typer.echo(f"{entry.model_name}: {entry.litellm_params.model}")
+        kind = " (wildcard: any matching model name)" if entry.is_wildcard else ""
+        typer.echo(f"{entry.model_name}: {entry.litellm_params.model}{kind}")
     from gateway.guardrails.detectors.registry import build_detector  # noqa: PLC0415 - detectors' libraries
     from gateway.guardrails.policy import load_policies  # noqa: PLC0415 - only when checking a config
 

@@ -17,30 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from gateway.config.models import GatewayConfig
+from gateway.config.litellm_compat import LITELLM_ONLY_SECTIONS, advice, ignored_settings
+from gateway.config.models import GatewayConfig, GeneralSettings, LiteLLMSettings, ModelEntry, RouterSettings
 from gateway.errors import ConfigError
 
 logger = logging.getLogger("gateway.config")
 
 ENV_PREFIX = "os.environ/"
-#: Top-level LiteLLM sections the gateway does not implement: accepted with a warning, never an error.
-LITELLM_ONLY_SECTIONS = frozenset(
-    {
-        "callback_settings",
-        "guardrails",
-        "credential_list",
-        "mcp_servers",
-        "mcp_tools",
-        "vector_store_registry",
-        "files_settings",
-        "finetune_settings",
-        "assistant_settings",
-        "search_tools",
-        "model_group_settings",
-    }
-)
 
 Path_ = tuple[str | int, ...]
 
@@ -54,17 +39,29 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> G
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read the config file: {exc.strerror or exc}") from exc
     data, lines = _parse(source, text)
+    ignored = set(ignored_settings(data, _SECTIONS))
     for section in sorted(LITELLM_ONLY_SECTIONS & data.keys()):
-        logger.warning("%s: section %r is LiteLLM's and is not implemented by the gateway; ignored", source, section)
+        logger.warning(
+            "%s:%d: section %r is LiteLLM's and is not implemented by the gateway; ignored%s",
+            source, _line_for(lines, (section,)), section, advice(section),
+        )
         data.pop(section)
-    env.update({k: str(v) for k, v in (data.get("environment_variables") or {}).items()})
-    data = _resolve_env(data, (), env, source, lines)
+    env.update({k: _env_text(v) for k, v in (data.get("environment_variables") or {}).items() if v is not None})
+    missing: list[str] = []
+    data = _resolve_env(data, (), env, ignored, missing, lines)
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} environment variable(s) the config uses are not set:\n  "
+            + "\n  ".join(f"{source}:{line}" for line in missing)
+        )
     try:
         config = GatewayConfig(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source, lines)) from exc
     for key in config.unimplemented_keys():
-        logger.warning("%s: %s is a LiteLLM setting the gateway does not implement; ignored", source, key)
+        logger.warning(
+            "%s: %s is a LiteLLM setting the gateway does not implement; ignored%s", source, key, advice(key)
+        )
     return config
 
 
@@ -75,7 +72,7 @@ def load_database_url(path: str | Path, environ: Mapping[str, str] | None = None
     source = Path(path)
     data, lines = read_yaml(source)
     env = dict(os.environ if environ is None else environ)
-    env.update({k: str(v) for k, v in (data.get("environment_variables") or {}).items()})
+    env.update({k: _env_text(v) for k, v in (data.get("environment_variables") or {}).items()})
     general = data.get("general_settings")
     value = general.get("database_url") if isinstance(general, dict) else None
     if value is None:
@@ -86,6 +83,9 @@ def load_database_url(path: str | Path, environ: Mapping[str, str] | None = None
 
 def read_yaml(source: Path) -> tuple[dict[str, Any], dict[Path_, int]]:
     """A YAML mapping file and the line of every key in it (for messages that name ``file:line: key``)."""
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
         raise ConfigError(f"{source}: cannot read the file: {exc.strerror or exc}") from exc
     return _parse(source, text)
 
@@ -93,6 +93,23 @@ def read_yaml(source: Path) -> tuple[dict[str, Any], dict[Path_, int]]:
 def describe(exc: ValidationError, source: Path, lines: Mapping[Path_, int]) -> str:
     """One line per problem of ``exc``, each naming ``file:line: key``."""
     return _describe(exc, source, lines)
+
+
+#: The sections whose unknown keys the gateway ignores, and the model that knows their keys.
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "router_settings": RouterSettings,
+    "general_settings": GeneralSettings,
+    "litellm_settings": LiteLLMSettings,
+    "model_list": ModelEntry,
+}
+
+
+def _env_text(value: object) -> str:
+    """A value under ``environment_variables`` as the process environment holds it (YAML gives numbers and
+    booleans; LiteLLM accepts them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _parse(source: Path, text: str) -> tuple[dict[str, Any], dict[Path_, int]]:
@@ -147,16 +164,22 @@ def _describe(exc: ValidationError, source: Path, lines: Mapping[Path_, int]) ->
     return "invalid configuration:\n  " + "\n  ".join(problems)
 
 
-def _resolve_env(value: Any, loc: Path_, env: Mapping[str, str], source: Path, lines: Mapping[Path_, int]) -> Any:
+def _resolve_env(
+    value: Any, loc: Path_, env: Mapping[str, str], ignored: set[Path_], missing: list[str], lines: Mapping[Path_, int]
+) -> Any:
+    """``value`` with its ``os.environ/NAME`` references replaced; every unset one is added to ``missing``
+    (``<line>: <key>: ...``), so that one error names them all. Settings the gateway ignores are left as they are:
+    a variable only they use is not required."""
+    if loc in ignored:
+        return value
     if isinstance(value, dict):
-        return {k: _resolve_env(v, (*loc, str(k)), env, source, lines) for k, v in value.items()}
+        return {k: _resolve_env(v, (*loc, str(k)), env, ignored, missing, lines) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_env(v, (*loc, i), env, source, lines) for i, v in enumerate(value)]
+        return [_resolve_env(v, (*loc, i), env, ignored, missing, lines) for i, v in enumerate(value)]
     if isinstance(value, str) and value.startswith(ENV_PREFIX):
         name = value[len(ENV_PREFIX) :]
         if name not in env:
-            raise ConfigError(
-                f"{source}:{_line_for(lines, loc)}: {_dotted(loc)}: environment variable {name} is not set"
-            )
+            missing.append(f"{_line_for(lines, loc)}: {_dotted(loc)}: environment variable {name} is not set")
+            return value
         return env[name]
     return value

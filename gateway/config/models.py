@@ -54,7 +54,9 @@ class LiteLLMParams(LiteLLMSection):
     input_cost_per_second: float | None = Field(default=None, ge=0)
     output_cost_per_second: float | None = Field(default=None, ge=0)
     extra_headers: dict[str, str] | None = None
-    # Passed to the provider as-is when it goes through litellm (aws_region_name, vertex_project, ...).
+    tags: list[str] | None = None  # tag routing (router_settings.enable_tag_filtering)
+    # Request fields here (temperature, max_tokens...) are defaults sent unless a request sets them; the rest is
+    # passed to the provider as-is when it goes through litellm (aws_region_name, vertex_project, ...).
 
     @field_validator("model")
     @classmethod
@@ -93,6 +95,14 @@ class ModelEntry(LiteLLMSection):
     model_name: str
     litellm_params: LiteLLMParams
     model_info: ModelInfo = Field(default_factory=ModelInfo)
+    # LiteLLM reads a deployment's limits here too; litellm_params.rpm/tpm win when both are set.
+    rpm: int | None = Field(default=None, ge=0)
+    tpm: int | None = Field(default=None, ge=0)
+
+    @property
+    def is_wildcard(self) -> bool:
+        """``"*"`` or ``"provider/*"``: any matching requested name is routed to this entry's provider."""
+        return "*" in self.model_name
 
     @field_validator("model_name")
     @classmethod
@@ -112,6 +122,8 @@ class RouterSettings(LiteLLMSection):
     cooldown_time: float = Field(default=30.0, ge=0)
     allowed_fails: int = Field(default=3, ge=1)
     retry_after: float = Field(default=0.0, ge=0)
+    enable_tag_filtering: bool = False
+    tag_filtering_match_any: bool = True
 
     @field_validator("routing_strategy")
     @classmethod
@@ -246,6 +258,9 @@ class GatewaySection(BaseModel):
     cache: CacheSettings = Field(default_factory=CacheSettings)  # the response cache (docs/caching.md)
     # Guardrail policies and who they apply to (docs/guardrails.md).
     guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
+    # The Responses API's stored responses (docs/endpoints.md, "Responses API").
+    responses_store: bool = True  # keep responses (unless a request says store: false) for previous_response_id
+    responses_retention_days: float = Field(default=30.0, gt=0, le=3650)  # then a background task deletes them
 
 
 class GatewayConfig(BaseSettings):
@@ -274,12 +289,13 @@ class GatewayConfig(BaseSettings):
     router_settings: RouterSettings = Field(default_factory=RouterSettings)
     general_settings: GeneralSettings = Field(default_factory=GeneralSettings)
     litellm_settings: LiteLLMSettings = Field(default_factory=LiteLLMSettings)
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    # LiteLLM sets these in the process environment, as strings; YAML may give numbers or booleans.
+    environment_variables: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     gateway: GatewaySection = Field(default_factory=GatewaySection)
 
     @model_validator(mode="after")
     def _fallbacks_name_known_models(self) -> GatewayConfig:
-        names = {entry.model_name for entry in self.model_list}
+        names = {entry.model_name for entry in self.model_list if not entry.is_wildcard}
         for source, targets in self.router_settings.fallback_map().items():
             for target in [source, *targets]:
                 if target not in names:

@@ -80,6 +80,14 @@ class PriceMap:
         entry = self._entries.get(name)
         return entry.price if entry is not None else None
 
+    def names(self, provider: str) -> list[str]:
+        """The models of one provider family, without a ``provider/`` prefix (what a ``provider/*`` serves)."""
+        family = _family(provider)
+        return sorted({
+            name.removeprefix(f"{provider}/") for name, entry in self._entries.items()
+            if _family(entry.provider) == family and "/" not in name.removeprefix(f"{provider}/")
+        })
+
     def lookup(self, provider: str, model: str) -> ModelPrice | None:
         entry = self._entries.get(f"{provider}/{model}")
         if entry is not None:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import gateway.db.evals
 import gateway.db.keys
 import gateway.db.logs
-import gateway.db.prompts  # noqa: F401  (also imports gateway.db.audit)
+import gateway.db.prompts
+import gateway.db.responses  # noqa: F401
 
 if TYPE_CHECKING:
     from alembic.runtime.environment import NameFilterParentNames, NameFilterType

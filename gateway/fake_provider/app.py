@@ -2,7 +2,7 @@
 
 Contract (see the package docstring for the wire behaviour):
 
-* ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings`` and
+* ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings``, ``/v1/responses`` and
   ``GET /v1/models[/{id}]`` speak OpenAI; ``POST /v1/messages`` speaks Anthropic.
 * Every ``POST`` is admitted the same way: parse, record in the stats, check the key,
   wait ``latency_ms``, then apply the first fault that matches (control API first,
@@ -24,7 +24,7 @@ from typing import Any, Literal
 import orjson
 from aiohttp import web
 
-from gateway.fake_provider import anthropic_replies, embeddings, replies
+from gateway.fake_provider import anthropic_replies, embeddings, replies, responses_replies
 from gateway.fake_provider.content import Frames, Json, digest
 from gateway.fake_provider.faults import (
     FAULTS_KEY,
@@ -43,6 +43,7 @@ from gateway.fake_provider.scripted import (
     script_reply,
     set_usage,
 )
+from gateway.responses_compat import ResponsesRequestError
 
 Api = Literal["openai", "anthropic"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -91,7 +92,9 @@ def create_fake_app(options: FakeOptions | None = None) -> web.Application:
     router.add_post("/v1/chat/completions", _endpoint("openai", _chat))
     router.add_post("/v1/completions", _endpoint("openai", _completions))
     router.add_post("/v1/embeddings", _endpoint("openai", _embeddings))
+    router.add_post("/v1/responses", _endpoint("openai", _responses))
     router.add_post("/v1/messages", _endpoint("anthropic", _messages))
+    router.add_post("/v1/messages/count_tokens", _endpoint("anthropic", _count_tokens))
     router.add_get("/v1/models", _list_models)
     router.add_get("/v1/models/{model_id:.+}", _retrieve_model)
     router.add_get("/health", _health)
@@ -242,6 +245,15 @@ async def _embeddings(call: Call) -> web.StreamResponse:
     return _json(script_reply(reply, _scripted(call)))
 
 
+async def _responses(call: Call) -> web.StreamResponse:
+    try:
+        if call.stream:
+            return await _stream(call, responses_replies.response_stream(call.body, call.model, call.digest))
+        return _json(responses_replies.response(call.body, call.model, call.digest))
+    except ResponsesRequestError as exc:
+        return _error("openai", 400, str(exc))
+
+
 async def _messages(call: Call) -> web.StreamResponse:
     messages = call.body.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -258,6 +270,14 @@ async def _messages(call: Call) -> web.StreamResponse:
 
 def _scripted(call: Call) -> Json | None:
     return call.request.app[SCRIPTS_KEY].for_model(call.model)
+
+
+async def _count_tokens(call: Call) -> web.StreamResponse:
+    """Anthropic's count: the words of the request, so a test tells it from the gateway's local count."""
+    messages = call.body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return _error("anthropic", 400, "messages: Field required")
+    return _json({"input_tokens": anthropic_replies.plan_message({**call.body, "max_tokens": 1}).input_tokens})
 
 
 async def _read_only(request: web.Request) -> web.Response | None:

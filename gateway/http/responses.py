@@ -10,6 +10,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from gateway.errors import (
@@ -131,12 +132,31 @@ async def handle_not_found(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status, headers = exc.status_code, dict(exc.headers or {})
     if status == 404:
-        return error_response(NotFound(f"Unknown path {request.url.path}. See GET /v1/models and the docs."))
+        return error_response(NotFound(_not_served(request), code="unknown_path"))
     if status == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
         return error_response(MethodNotAllowed(message, headers=headers))
     error_class = _HTTP_ERRORS.get(status, RequestError if status < 500 else GatewayError)
     return error_response(error_class(_detail(exc), headers=headers), status=status)
+
+
+def _not_served(request: Request) -> str:
+    """Name the path, and list what the app does serve (read from its routes, so the list cannot go stale)."""
+    served: list[str] = []
+    mounts: list[str] = []
+    for route in getattr(request.app, "routes", ()):
+        if isinstance(route, Mount):
+            mounts.append(route.path)
+        elif isinstance(route, Route) and route.path.startswith("/v1/"):
+            methods = sorted((route.methods or set()) - {"HEAD"})
+            served += [f"{method} {route.path}" for method in methods]
+    extra = "".join(f"; and {path}/ (see {path}/docs)" for path in mounts)
+    if not served:  # inside the admin API, which documents its own paths
+        return f"This gateway does not serve {request.method} {request.url.path}. The admin API is at /admin/docs."
+    return (
+        f"This gateway does not serve {request.method} {request.url.path}. It serves: {', '.join(served)} "
+        f"(also without the /v1 prefix), GET /health{extra}."
+    )
 
 
 def _detail(exc: HTTPException) -> str:

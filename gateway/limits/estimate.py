@@ -28,7 +28,12 @@ from gateway.routing.deployment import Deployment
 PriceLookup = Callable[[Deployment], ModelPrice | None]
 DEFAULT_OUTPUT_TOKENS = 256
 _ALPHA = 0.2
-_PROMPT_FIELDS = {"chat": ("messages", "tools"), "completions": ("prompt",), "embeddings": ("input",)}
+_PROMPT_FIELDS = {
+    "chat": ("messages", "tools"),
+    "completions": ("prompt",),
+    "embeddings": ("input",),
+    "responses": ("input", "instructions", "tools"),
+}
 
 
 @dataclass(slots=True)
@@ -110,7 +115,8 @@ def _output_limit(ctx: RequestContext) -> int | None:
     """The most output tokens the request allows itself (0 for embeddings), or None when it sets no limit."""
     if ctx.endpoint == "embeddings":
         return 0
-    limit = ctx.body.get("max_completion_tokens") or ctx.body.get("max_tokens")
+    body = ctx.body  # chat's and completions' names, and the Responses API's
+    limit = body.get("max_completion_tokens") or body.get("max_tokens") or body.get("max_output_tokens")
     if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
         return limit * _choices(ctx)
     return None

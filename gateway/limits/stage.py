@@ -70,7 +70,7 @@ class LimitsStage:
         if redis is not None:
             counters = failover = FailoverCounters(RedisCounters(redis, prefix), LocalCounters())
         gate = None
-        if any(d.rpm is not None or d.tpm is not None for d in router.all_deployments()):
+        if router.has_deployment_limits:
             gate = DeploymentGate(counters)
             router.set_admission(gate.admit)
         webhook = config.gateway.budget_alert_webhook

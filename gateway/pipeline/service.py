@@ -28,6 +28,7 @@ from gateway.pipeline.records import RecordSink, RequestRecord
 from gateway.pipeline.stages import Stage, StreamFilter
 from gateway.pipeline.usage import Usage
 from gateway.providers.base import UpstreamRequest, UpstreamStream
+from gateway.providers.fields import apply_defaults
 from gateway.routing.deployment import Deployment
 from gateway.routing.router import Router
 
@@ -64,7 +65,7 @@ class Pipeline:
                 finally:
                     ctx.upstream_seconds += time.perf_counter() - started
 
-            body, attempted = await self.router.call(ctx.model, call, ctx.principal.may_use)
+            body, attempted = await self.router.call(ctx.model, call, ctx.principal.may_use, ctx.tags)
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
             ctx.usage = _usage_of(body)
             ctx.response_body = body = await self._answer(ctx, body, ran)  # a reference, not a copy
@@ -103,7 +104,7 @@ class Pipeline:
                     raise _blame(ctx, deployment, exc) from exc
 
             started = time.perf_counter()
-            upstream, attempted = await self.router.call(ctx.model, open_stream, ctx.principal.may_use)
+            upstream, attempted = await self.router.call(ctx.model, open_stream, ctx.principal.may_use, ctx.tags)
             ctx.upstream_seconds += time.perf_counter() - started
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
         except GatewayError as exc:
@@ -134,7 +135,9 @@ class Pipeline:
     def _upstream_request(self, ctx: RequestContext, deployment: Deployment) -> UpstreamRequest:
         body = dict(ctx.body)
         body["model"] = deployment.upstream_model
-        if ctx.stream and ctx.endpoint != "embeddings":
+        if deployment.defaults:
+            apply_defaults(body, ctx.endpoint, deployment.defaults)
+        if ctx.stream and ctx.endpoint in ("chat", "completions"):
             # Ask for usage even when the client did not, so every stream is costed; the extra chunk is
             # filtered out in _relay for clients that did not ask.
             options = body.get("stream_options")
@@ -298,10 +301,15 @@ def _usage_of(body: bytes) -> Usage | None:
 
 
 def _collect_text(payload: bytes, into: list[str]) -> None:
-    """Append a chunk's generated text (chat ``delta.content`` or completions ``text``) to ``into``."""
+    """Append a chunk's generated text (chat ``delta.content``, completions ``text``, a Responses
+    ``response.output_text.delta`` event's ``delta``) to ``into``."""
     try:
         chunk = orjson.loads(payload)
     except orjson.JSONDecodeError:
+        return
+    if isinstance(chunk, dict) and chunk.get("type") == "response.output_text.delta":
+        if isinstance(chunk.get("delta"), str):
+            into.append(chunk["delta"])
         return
     choices = chunk.get("choices") if isinstance(chunk, dict) else None
     for choice in choices if isinstance(choices, list) else ():
@@ -335,6 +343,10 @@ def _chunk_usage(payload: bytes) -> tuple[Usage, bool] | None:
         return None
     if not isinstance(chunk, dict):
         return None
+    response = chunk.get("response")
+    if isinstance(response, dict) and "usage" not in chunk:  # a Responses event: usage is in its response
+        usage = Usage.from_openai(response.get("usage"))
+        return (usage, False) if usage is not None else None
     usage = Usage.from_openai(chunk.get("usage"))
     if usage is None:
         return None

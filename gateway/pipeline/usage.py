@@ -23,15 +23,17 @@ class Usage:
 
     @classmethod
     def from_openai(cls, usage: Any) -> Usage | None:
+        """Chat/completions usage, or the Responses API's (``input_tokens``/``output_tokens``)."""
         if not isinstance(usage, dict):
             return None
-        prompt_details = _dict(usage.get("prompt_tokens_details"))
-        completion_details = _dict(usage.get("completion_tokens_details"))
+        prompt, completion = _NAMES["responses" if "input_tokens" in usage and "prompt_tokens" not in usage else "chat"]
+        prompt_details = _dict(usage.get(f"{prompt}_details"))
+        completion_details = _dict(usage.get(f"{completion}_details"))
         written = _int(prompt_details.get("cache_creation_tokens")) or _int(usage.get("cache_creation_input_tokens"))
         by_lifetime = _dict(prompt_details.get("cache_creation_token_details"))
         return cls(
-            prompt_tokens=_int(usage.get("prompt_tokens")),
-            completion_tokens=_int(usage.get("completion_tokens")),
+            prompt_tokens=_int(usage.get(prompt)),
+            completion_tokens=_int(usage.get(completion)),
             cached_tokens=_int(prompt_details.get("cached_tokens")),
             reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
             cache_write_tokens=written,
@@ -41,6 +43,10 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+#: The names of the prompt and completion counts (their details are ``<name>_details``), per API.
+_NAMES = {"chat": ("prompt_tokens", "completion_tokens"), "responses": ("input_tokens", "output_tokens")}
 
 
 def _dict(value: Any) -> dict[str, Any]:

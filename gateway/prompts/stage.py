@@ -27,6 +27,8 @@ from gateway.pipeline.stages import StageParts, StreamFilter
 from gateway.prompts.cache import PromptCache, ServedVersion
 from gateway.prompts.errors import PromptError, RenderError
 from gateway.prompts.reference import MODEL_PREFIX, Reference, parse_reference, references_prompt
+from gateway.providers.fields import RESPONSES_NAMES
+from gateway.responses_compat import ResponsesRequestError, input_items
 
 #: Request fields the stage consumes; everything else is passed on (or overrides the prompt's value).
 _CONSUMED = frozenset({"prompt_id", "prompt_variables", "messages", "model", "prompt"})
@@ -135,8 +137,29 @@ def _merged(
         extra = body.get("prompt")
         merged["prompt"] = rendered[0]["content"] + (extra if isinstance(extra, str) else "")
         return merged
+    if ctx.endpoint == "responses":
+        return _as_responses(merged, body, served, rendered)
     own = body.get("messages")
     if own is not None and not isinstance(own, list):
         raise RequestError("`messages` must be an array.", param="messages")
     merged["messages"] = [*rendered, *(own or [])]
+    return merged
+
+
+def _as_responses(
+    merged: dict[str, Any], body: dict[str, Any], served: ServedVersion, rendered: list[dict[str, str]]
+) -> dict[str, Any]:
+    """A prompt on ``/v1/responses``: its messages lead the ``input`` items, and its chat parameters take their
+    Responses names (``max_tokens`` -> ``max_output_tokens``); a parameter with no Responses meaning is dropped."""
+    for name in served.parameters:
+        if name in merged and name not in RESPONSES_NAMES.values() and body.get(name) is None:
+            value = merged.pop(name)
+            target = RESPONSES_NAMES.get(name)
+            if target is not None:
+                merged.setdefault(target, value)
+    try:
+        own = input_items(body)
+    except ResponsesRequestError as exc:
+        raise RequestError(exc.message, param=exc.param) from exc
+    merged["input"] = [*({"role": m["role"], "content": m["content"]} for m in rendered), *own]
     return merged

@@ -5,11 +5,12 @@ A provider turns an OpenAI-shaped request into a call to one upstream and gives 
 Contract:
 
 * ``complete(request)`` returns the whole response body as JSON bytes in OpenAI's shape for the endpoint
-  (``chat.completion``, ``text_completion`` or an embedding ``list``).
+  (``chat.completion``, ``text_completion``, an embedding ``list`` or a Responses ``response``).
 * ``stream(request)`` returns once the upstream has accepted the stream, so that a failure before the first
   byte can still be retried elsewhere. Iterating the result yields batches: the SSE ``data:`` payloads (each
   one JSON chunk in OpenAI's shape, as bytes) that arrived together, never an empty batch, without the
-  ``[DONE]`` terminator; batches let the gateway relay what arrived in one write instead of one per event.
+  ``[DONE]`` terminator (a Responses stream's payloads are its typed events, and it has no terminator);
+  batches let the gateway relay what arrived in one write instead of one per event.
   ``aclose()`` releases the upstream connection and is safe to call twice; a client that goes away leads to
   ``aclose()`` and so to the upstream call's end.
 * Every failure, before or during a stream, is raised as an ``UpstreamError`` subclass (see ``gateway.errors``),
@@ -24,7 +25,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-Endpoint = Literal["chat", "completions", "embeddings"]
+Endpoint = Literal["chat", "completions", "embeddings", "responses"]
 
 
 @dataclass(slots=True)

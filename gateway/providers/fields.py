@@ -99,3 +99,42 @@ def allowed_fields(endpoint: Endpoint, body: Mapping[str, Any]) -> dict[str, Any
     """The body's fields that may reach litellm for this endpoint; everything else is dropped."""
     allowed = ALLOWED[endpoint]
     return {name: value for name, value in body.items() if name in allowed}
+
+
+#: ``litellm_params`` keys that are request fields: a deployment's defaults for them (LiteLLM sends them on every
+#: call). Everything else in ``litellm_params`` is a provider setting.
+REQUEST_DEFAULTS: Final = (CHAT_FIELDS | COMPLETIONS_FIELDS | EMBEDDINGS_FIELDS | PROVIDER_EXTRAS) - {
+    "messages", "prompt", "input", "stream_options", "store",
+}
+#: The Responses API's names for the chat fields a deployment may default (others have no Responses meaning).
+RESPONSES_NAMES: Final = {
+    "max_tokens": "max_output_tokens",
+    "max_completion_tokens": "max_output_tokens",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "user": "user",
+    "parallel_tool_calls": "parallel_tool_calls",
+    "tool_choice": "tool_choice",
+    "service_tier": "service_tier",
+    "top_logprobs": "top_logprobs",
+}
+
+
+def apply_defaults(body: dict[str, Any], endpoint: Endpoint, defaults: Mapping[str, Any]) -> None:
+    """Set a deployment's default request fields that ``body`` leaves out and that ``endpoint`` takes."""
+    if endpoint == "responses":
+        for name, value in defaults.items():
+            target = RESPONSES_NAMES.get(name)
+            if target is not None and body.get(target) is None:
+                body[target] = value
+        return
+    allowed = ALLOWED[endpoint]
+    limit_set = body.get("max_tokens") is not None or body.get("max_completion_tokens") is not None
+    for name, value in defaults.items():
+        if name in _TOKEN_LIMITS and limit_set:
+            continue  # the request's own limit, under either name, wins (OpenAI refuses both at once)
+        if name in allowed and body.get(name) is None:
+            body[name] = value
+
+
+_TOKEN_LIMITS: Final = frozenset({"max_tokens", "max_completion_tokens"})

@@ -20,7 +20,10 @@ PATHS: Mapping[Endpoint, str] = {
     "chat": "/chat/completions",
     "completions": "/completions",
     "embeddings": "/embeddings",
+    "responses": "/responses",
 }
+#: The events that end a Responses stream, which has no ``[DONE]``.
+_RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
 class OpenAICompatProvider:
@@ -97,7 +100,7 @@ class OpenAICompatProvider:
             finally:
                 response.release()
             raise _status_error(response.status, body, response.headers, self._label)
-        return SSEStream(response, self._label, request.timeout)
+        return SSEStream(response, self._label, request.timeout, responses=request.endpoint == "responses")
 
     async def aclose(self) -> None:
         """The shared session belongs to the app, which closes it."""
@@ -106,14 +109,18 @@ class OpenAICompatProvider:
 class SSEStream:
     """Yields the ``data:`` payloads of an upstream SSE body until ``[DONE]``.
 
-    An upstream that ends without ``[DONE]`` was cut midway; that is raised, so the client gets an error event
-    rather than a stream that looks complete.
+    An upstream that ends without ``[DONE]`` (for a Responses stream: without its closing event) was cut
+    midway; that is raised, so the client gets an error event rather than a stream that looks complete.
     """
 
-    def __init__(self, response: aiohttp.ClientResponse, label: str, timeout: float) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, label: str, timeout: float, *, responses: bool = False
+    ) -> None:
         self._response = response
         self._label = label
         self._timeout = timeout
+        self._responses = responses
+        self._last = b""
         self._iterator: AsyncIterator[list[bytes]] | None = None
 
     def __aiter__(self) -> AsyncIterator[list[bytes]]:
@@ -131,10 +138,15 @@ class SSEStream:
                 pending = lines.pop()
                 batch, done = _data_payloads(lines)
                 if batch:
+                    self._last = batch[-1]
                     yield batch
                 if done:
                     return
-            if _data_payloads([pending])[1]:
+            tail, done = _data_payloads([pending])
+            if tail and self._responses:  # the closing event may lack its newline
+                self._last = tail[-1]
+                yield tail
+            if done or self._ended_responses():
                 return
         except TimeoutError as exc:
             raise UpstreamTimeout(f"{self._label} stopped sending for {self._timeout:g} s") from exc
@@ -143,6 +155,16 @@ class SSEStream:
         finally:
             self._response.release()
         raise UpstreamConnectionError(f"{self._label}: stream ended before [DONE]")
+
+    def _ended_responses(self) -> bool:
+        """Whether a Responses stream's last event was one that ends it (read once, at EOF)."""
+        if not self._responses or not self._last:
+            return False
+        try:
+            event = orjson.loads(self._last)
+        except orjson.JSONDecodeError:
+            return False
+        return isinstance(event, dict) and event.get("type") in _RESPONSES_END
 
     async def aclose(self) -> None:
         iterator, self._iterator = self._iterator, None

@@ -58,6 +58,9 @@ class ProviderEntry:
     default_base: str | None = None  #: the public endpoint, when there is one
     base_path: str = ""  #: appended to the base URL (Ollama serves OpenAI's API under ``/v1``)
     key_env: str | None = None  #: the environment variable LiteLLM reads the key from, for ``api_key``-less ones
+    #: serves ``POST /responses`` itself (passed through); others get it translated to chat
+    #: (``gateway.providers.responses_bridge``)
+    speaks_responses: bool = False
 
     def base_url(self, api_base: str | None) -> str | None:
         base = api_base or self.default_base
@@ -99,17 +102,18 @@ def through_litellm(upstream: Upstream) -> Provider:
     )
 
 
-def _openai(default_base: str | None = None, key_env: str | None = None, base_path: str = "") -> ProviderEntry:
-    return ProviderEntry(
-        openai_compatible, fast_path=True, default_base=default_base, base_path=base_path, key_env=key_env
-    )
+def _openai(
+    default_base: str | None = None, key_env: str | None = None, base_path: str = "", *, responses: bool = False
+) -> ProviderEntry:
+    return ProviderEntry(openai_compatible, fast_path=True, default_base=default_base, base_path=base_path,
+                         key_env=key_env, speaks_responses=responses)
 
 
 #: Every prefix not listed in ``PROVIDERS``.
 THROUGH_LITELLM: Final = ProviderEntry(through_litellm, uses_litellm=True)
 
 PROVIDERS: Final[Mapping[str, ProviderEntry]] = {
-    "openai": _openai("https://api.openai.com/v1", "OPENAI_API_KEY"),
+    "openai": _openai("https://api.openai.com/v1", "OPENAI_API_KEY", responses=True),
     "text-completion-openai": _openai("https://api.openai.com/v1", "OPENAI_API_KEY"),
     "custom_openai": _openai(),
     "openai_like": _openai(),

@@ -6,7 +6,9 @@ replicas learning it each on their own is correct, merely a little slower to rea
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gateway.providers.base import Provider
 
@@ -37,6 +39,11 @@ class Deployment:
     rpm: int | None = None
     tpm: int | None = None
     prices: Prices = field(default_factory=Prices)
+    tags: tuple[str, ...] = ()  #: ``litellm_params.tags``, for tag routing
+    #: Request fields from ``litellm_params`` (temperature, max_tokens...), sent unless the request sets them.
+    defaults: dict[str, Any] = field(default_factory=dict)
+    #: The provider's own token count of an Anthropic Messages body, where it has one (Anthropic's).
+    count_tokens: Callable[[dict[str, Any]], Awaitable[int]] | None = None
     in_flight: int = 0
     latency_ewma: float | None = None
     consecutive_failures: int = 0

@@ -11,6 +11,12 @@ client cannot cool a model down for the others. An optional admission hook (``se
 asked before each attempt; a deployment it refuses (at its own RPM/TPM limit) is skipped like a cooling one.
 A fallback goes only to a model name the caller may use (``may_use``): a key's model allow-list holds for its
 fallbacks too; the requested name itself was checked before (the limits stage answers it with a 403).
+
+Wildcard entries (``model_name: "anthropic/*"`` or ``"*"``, as in LiteLLM) are ``Wildcard`` patterns: a requested
+name that no entry names exactly but a pattern matches gets its own group, made by the pattern's factory on first
+use (the most specific pattern wins: the longest one without its ``*``) and kept, up to ``MAX_WILDCARD_GROUPS``
+names. ``model_names`` lists the configured names and the names the wildcards are known to serve
+(``listed``: the price map's models of a wildcard's provider), never a pattern.
 """
 
 from __future__ import annotations
@@ -18,16 +24,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gateway.errors import RateLimited, UnknownModel, UpstreamError, UpstreamUnavailable
+from gateway.errors import RateLimited, RequestError, UnknownModel, UpstreamError, UpstreamUnavailable
 from gateway.routing.deployment import Deployment
 from gateway.routing.strategies import Strategy
 
 T = TypeVar("T")
+#: Names made from wildcard patterns that are kept; past it the oldest is dropped (a client cannot grow memory).
+MAX_WILDCARD_GROUPS = 1024
 logger = logging.getLogger("gateway.router")
 #: Asked before an attempt on a deployment: None admits it; a number refuses it for about that many seconds.
 Admission = Callable[[Deployment], Awaitable[float | None]]
@@ -47,6 +56,48 @@ class RetryPolicy:
     latency_alpha: float = 0.2
 
 
+@dataclass(frozen=True, slots=True)
+class Wildcard:
+    """A wildcard ``model_name``: its pattern, and the factory of a matched name's deployments."""
+
+    pattern: re.Pattern[str]
+    make: Callable[[str, re.Match[str]], list[Deployment]]
+    specificity: int  #: the pattern's length without its ``*``: more specific patterns are tried first
+    listed: tuple[str, ...] = ()  #: concrete names to show in ``/v1/models``
+    limited: bool = False  #: its deployments have an RPM or TPM limit
+
+
+class NoDeploymentForTags(RequestError):
+    default_code = "no_deployment_for_tags"
+
+
+@dataclass(frozen=True, slots=True)
+class TagFiltering:
+    """LiteLLM's tag routing (``router_settings.enable_tag_filtering``): a request's tags choose the deployments
+    whose ``litellm_params.tags`` share one of them (all of them with ``match_any=False``); a request without a
+    matching deployment, or without tags, goes to the deployments tagged ``default``, else (untagged request
+    only) to any deployment."""
+
+    match_any: bool = True
+
+    def choose(self, model_name: str, group: Sequence[Deployment], tags: Sequence[str]) -> list[Deployment]:
+        wanted = set(tags)
+        if wanted:
+            matching = [d for d in group if self._matches(set(d.tags), wanted)]
+            if matching:
+                return matching
+        defaults = [d for d in group if "default" in d.tags]
+        if defaults or not wanted:
+            return defaults or list(group)
+        raise NoDeploymentForTags(
+            f"No deployment of `{model_name}` has the tags {sorted(wanted)}, and none is tagged `default`.",
+            param="tags",
+        )
+
+    def _matches(self, have: set[str], wanted: set[str]) -> bool:
+        return bool(have & wanted) if self.match_any else wanted <= have
+
+
 @dataclass(slots=True)
 class Attempted:
     """Which deployment answered, and after how many attempts in all."""
@@ -64,11 +115,17 @@ class Router:
         policy: RetryPolicy,
         fallbacks: Mapping[str, Sequence[str]],
         default_fallbacks: Sequence[str] = (),
+        wildcards: Sequence[Wildcard] = (),
+        tag_filtering: TagFiltering | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._groups = {name: list(deployments) for name, deployments in groups.items()}
+        self._configured = frozenset(self._groups)
+        self._wildcards = sorted(wildcards, key=lambda w: -w.specificity)
+        self._made: list[str] = []  # names made from wildcards, oldest first
+        self._tags = tag_filtering
         self._strategy = strategy
         self._policy = policy
         self._fallbacks = fallbacks
@@ -83,10 +140,14 @@ class Router:
 
     @property
     def model_names(self) -> list[str]:
-        return list(self._groups)
+        """The configured names, then the names wildcards serve that are known ahead (never a pattern)."""
+        names = dict.fromkeys(self._configured)
+        for wildcard in self._wildcards:
+            names.update(dict.fromkeys(wildcard.listed))
+        return list(names)
 
     def deployments(self, model_name: str) -> Sequence[Deployment]:
-        return self._groups.get(model_name, ())
+        return self._group(model_name) or ()
 
     def reachable(self, model_name: str) -> list[Deployment]:
         """Every deployment a request for ``model_name`` may end on: its own and its fallbacks'."""
@@ -95,18 +156,48 @@ class Router:
     def all_deployments(self) -> list[Deployment]:
         return [d for group in self._groups.values() for d in group]
 
+    @property
+    def has_deployment_limits(self) -> bool:
+        """Whether a deployment, configured or still to be made from a wildcard, has an RPM or TPM limit."""
+        configured = any(d.rpm is not None or d.tpm is not None for d in self.all_deployments())
+        return configured or any(wildcard.limited for wildcard in self._wildcards)
+
     def require(self, model_name: str) -> None:
-        if model_name not in self._groups:
+        if self._group(model_name) is None:
+            patterns = "".join(f", {w.pattern.pattern}" for w in self._wildcards)
             raise UnknownModel(
                 f"The model `{model_name}` does not exist on this gateway. "
-                f"Configured models: {', '.join(sorted(self._groups)) or '(none)'}",
+                f"Configured models: {', '.join(sorted(self._configured)) or '(none)'}"
+                + (f" (and names matching the patterns {patterns[2:]})" if patterns else ""),
                 param="model",
             )
 
+    def _group(self, model_name: str) -> list[Deployment] | None:
+        group = self._groups.get(model_name)
+        if group is not None or not self._wildcards:
+            return group
+        for wildcard in self._wildcards:
+            match = wildcard.pattern.fullmatch(model_name)
+            if match is not None:
+                return self._remember(model_name, wildcard.make(model_name, match))
+        return None
+
+    def _remember(self, model_name: str, group: list[Deployment]) -> list[Deployment]:
+        if len(self._made) >= MAX_WILDCARD_GROUPS:
+            self._groups.pop(self._made.pop(0), None)
+        self._made.append(model_name)
+        self._groups[model_name] = group
+        return group
+
     async def call(
-        self, model_name: str, fn: Callable[[Deployment], Awaitable[T]], may_use: ModelPredicate | None = None
+        self,
+        model_name: str,
+        fn: Callable[[Deployment], Awaitable[T]],
+        may_use: ModelPredicate | None = None,
+        tags: Sequence[str] = (),
     ) -> tuple[T, Attempted]:
-        """Run ``fn`` on a deployment of ``model_name`` (or a fallback the caller may use) until one succeeds."""
+        """Run ``fn`` on a deployment of ``model_name`` (or a fallback the caller may use) until one succeeds.
+        ``tags``: the request's, for tag routing (when the config turns it on)."""
         self.require(model_name)
         chain = self._chain(model_name, may_use)
         last_error: UpstreamError | None = None
@@ -117,7 +208,7 @@ class Router:
                 logger.info("falling back from %s to %s", chain[index - 1], name)
             tried: set[str] = set()
             for attempt in range(self._policy.num_retries + 1):
-                deployment, wait = await self._choose(name, tried)
+                deployment, wait = await self._choose(name, tried, tags)
                 if deployment is None and wait is not None:
                     limited = wait if limited is None else min(limited, wait)
                     break
@@ -178,11 +269,13 @@ class Router:
         deployment.record_success(self._clock() - started, self._policy.latency_alpha)
         return result
 
-    async def _choose(self, name: str, tried: set[str]) -> tuple[Deployment | None, float | None]:
+    async def _choose(
+        self, name: str, tried: set[str], tags: Sequence[str] = ()
+    ) -> tuple[Deployment | None, float | None]:
         """A healthy deployment that the admission hook admits; else None, with the soonest wait if it refused."""
         refused: set[str] = set()
         wait: float | None = None
-        while (deployment := self._pick(name, tried, refused)) is not None:
+        while (deployment := self._pick(name, tried, refused, tags)) is not None:
             refusal = None if self._admit is None else await self._admit(deployment)
             if refusal is None:
                 return deployment, None
@@ -190,9 +283,14 @@ class Router:
             wait = refusal if wait is None else min(wait, refusal)
         return None, wait
 
-    def _pick(self, name: str, tried: set[str], refused: set[str] | None = None) -> Deployment | None:
+    def _pick(
+        self, name: str, tried: set[str], refused: set[str] | None = None, tags: Sequence[str] = ()
+    ) -> Deployment | None:
         now = self._clock()
-        healthy = [d for d in self._groups[name] if d.available(now) and not (refused and d.id in refused)]
+        group: Sequence[Deployment] = self._group(name) or ()
+        if self._tags is not None:
+            group = self._tags.choose(name, group, tags)
+        healthy = [d for d in group if d.available(now) and not (refused and d.id in refused)]
         if not healthy:
             return None
         fresh = [d for d in healthy if d.id not in tried]
@@ -200,7 +298,7 @@ class Router:
 
     def _soonest_recovery(self, name: str) -> float:
         now = self._clock()
-        return min((d.cooldown_until - now for d in self._groups[name]), default=1.0)
+        return min((d.cooldown_until - now for d in self._group(name) or ()), default=1.0)
 
     def _wait(self, attempt: int, exc: UpstreamError) -> float:
         policy = self._policy

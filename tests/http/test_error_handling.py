@@ -101,6 +101,6 @@ async def test_unknown_paths_and_methods_stay_404_and_405() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         missing = await client.get("/nowhere")
         wrong = await client.post("/boom")
-    assert missing.status_code == 404 and "Unknown path /nowhere" in missing.json()["error"]["message"]
+    assert missing.status_code == 404 and "does not serve GET /nowhere" in missing.json()["error"]["message"]
     assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
     assert set(wrong.headers["allow"].split(", ")) == {"GET", "HEAD"}

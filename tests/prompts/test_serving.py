@@ -184,3 +184,16 @@ def test_the_request_record_names_the_prompt_version(kit: PromptKit) -> None:
         eventually(recorded)
     finally:
         database.dispose()
+
+
+def test_a_prompt_serves_the_responses_api_with_its_parameters_renamed(kit: PromptKit) -> None:
+    name = kit.name("responses")
+    kit.api_push(prompt_doc(name, parameters={"max_tokens": 2}))
+    kit.api_release(name, 1)
+    raw = kit.sdk.responses.with_raw_response.create(
+        model="gpt-4o-mini", extra_body={"prompt_id": name, "prompt_variables": VARS}
+    )
+    assert raw.headers["x-gateway-prompt-version"] == f"{name}@1"
+    response = raw.parse()
+    assert response.output_text == "Echo: Customer"  # max_tokens: 2 became max_output_tokens
+    assert response.status == "incomplete"

@@ -89,7 +89,7 @@ async def test_the_fast_path_key_comes_from_the_entrys_variable_unless_configure
     async with aiohttp.ClientSession() as session:
         from_env = build_router(config("groq/llama"), session, None, environ={"GROQ_API_KEY": "sk-env"})
         configured = build_router(config("groq/llama", api_key="sk-cfg"), session, None, environ={"GROQ_API_KEY": "x"})
-    headers = [router.deployments("m0")[0].provider._headers for router in (from_env, configured)]  # type: ignore[attr-defined]
+    headers = [router.deployments("m0")[0].provider.inner._headers for router in (from_env, configured)]  # type: ignore[attr-defined]
     assert [h["Authorization"] for h in headers] == ["Bearer sk-env", "Bearer sk-cfg"]
 
 

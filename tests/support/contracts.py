@@ -87,6 +87,7 @@ __all__ = [
     "validate",
     "validate_sse_chat_stream",
     "validate_sse_completion_stream",
+    "validate_sse_responses_stream",
 ]
 
 #: OpenAI's published OpenAPI document (MIT), vendored with its licence. Tests of this module point it elsewhere.
@@ -518,3 +519,52 @@ def validate_sse_completion_stream(raw: bytes | str, *, relax: Iterable[Relaxati
     """
     __tracebackhide__ = True
     return _validate_stream(raw, COMPLETION_STREAM_SCHEMA, relax)
+
+
+#: The events that end a Responses stream.
+RESPONSES_STREAM_ENDS: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+@functools.cache
+def _responses_event_schemas() -> dict[str, str]:
+    """Event ``type`` -> the schema that describes it, from the members of ``ResponseStreamEvent``."""
+    found: dict[str, str] = {}
+    for member in schema("ResponseStreamEvent").get("anyOf", []):
+        name = str(member.get("$ref", "")).rpartition("/")[2]
+        kinds = schema(name).get("properties", {}).get("type", {}).get("enum", []) if name else []
+        if len(kinds) == 1:
+            found[kinds[0]] = name
+    return found
+
+
+def validate_sse_responses_stream(raw: bytes | str) -> list[dict[str, Any]]:
+    """Validate a ``/v1/responses`` ``stream=true`` body; return the parsed events.
+
+    Each event's data must match its own schema (by ``type``), ``sequence_number`` must rise from 0 by one, the
+    first event is ``response.created`` and the last one ends the response (completed, incomplete or failed).
+    An ``event:`` line, when present, must name the data's ``type``; there is no ``[DONE]``.
+    """
+    __tracebackhide__ = True
+    text = bytes(raw).decode() if isinstance(raw, bytes | bytearray | memoryview) else raw
+    names = [line[6:].strip() for line in _LINE_BREAK.split(text) if line.startswith("event:")]
+    payloads, unterminated = _parse_sse(raw)
+    problems = ["the last event is not terminated by a blank line"] if unterminated else []
+    events = [json.loads(payload) for payload in payloads]
+    schemas = _responses_event_schemas()
+    for position, event in enumerate(events):
+        kind = event.get("type")
+        if kind not in schemas:
+            problems.append(f"event[{position}]: unknown type {kind!r}")
+            continue
+        problems += [f"event[{position}] ({kind}) {error}" for error in _errors(schemas[kind], event, frozenset())]
+        if event.get("sequence_number") != position:
+            problems.append(f"event[{position}]: sequence_number {event.get('sequence_number')!r}")
+    if names and names != [event.get("type") for event in events]:
+        problems.append("the `event:` names differ from the data's types")
+    if not events or events[0].get("type") != "response.created":
+        problems.append("the stream does not start with response.created")
+    elif events[-1].get("type") not in RESPONSES_STREAM_ENDS:
+        problems.append(f"the stream ends with {events[-1].get('type')!r}, not an event that ends a response")
+    if problems:
+        raise AssertionError(_report("SSE stream does not match the Responses stream events", problems))
+    return events

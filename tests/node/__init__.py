@@ -1,0 +1,1 @@
+"""JavaScript clients against the running gateway (node and the packages of package.json)."""

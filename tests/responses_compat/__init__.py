@@ -1,0 +1,1 @@
+"""Tests for the OpenAI Responses <-> chat completions translation layer."""

@@ -1,0 +1,1 @@
+"""Tests for the stored Responses API state (gateway.responses_state)."""
