@@ -19,6 +19,9 @@ from gateway.pipeline.service import Pipeline
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from gateway.keys.cache import KeyCache
+    from gateway.telemetry import Telemetry
+
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
@@ -32,3 +35,9 @@ class Services:
     database: Database | None = None
     redis: Redis | None = None
     bus: InvalidationBus | None = None
+    telemetry: Telemetry | None = None  # traces and metrics; None when both are off
+    keys: KeyCache | None = None  # the virtual keys in memory (the dashboard reads names from it)
+
+    @property
+    def tracing(self) -> bool:
+        return self.telemetry is not None and self.telemetry.tracing is not None

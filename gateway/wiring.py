@@ -32,6 +32,7 @@ from gateway.pipeline.stages import Stage, StageParts
 from gateway.routing.build import build_router, needs_litellm
 from gateway.services import ReadinessCheck, Services
 from gateway.tasks import cancel_and_wait
+from gateway.telemetry import start_telemetry
 
 logger = logging.getLogger("gateway")
 PREPARE_RETRY_MAX = 10.0  # seconds between attempts to migrate a database that was down at start-up
@@ -98,7 +99,8 @@ async def build(
     if not migrated:
         preparing = asyncio.create_task(_prepare_later(database, keys, writer), name="database-prepare")
         stack.push_async_callback(cancel_and_wait, preparing)
-    pipeline = Pipeline(router, sink, stages)
+    telemetry = await start_telemetry(config, router, writer, stack)  # closed after the pipeline: its last spans
+    pipeline = Pipeline(router, sink, stages, observer=telemetry)
     stack.push_async_callback(pipeline.aclose)
 
     master = config.general_settings.master_key
@@ -118,6 +120,8 @@ async def build(
         database=database,
         redis=redis,
         bus=bus,
+        telemetry=telemetry,
+        keys=keys,
     )
 
 

@@ -162,6 +162,24 @@ class LiteLLMSettings(LiteLLMSection):
     num_retries: int | None = Field(default=None, ge=0)
 
 
+class TelemetrySettings(BaseModel):
+    """Traces and metrics (docs/telemetry.md). Strict, like the rest of ``gateway:``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # OTLP export of traces: this endpoint, else the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT variables;
+    # tracing is off when none is set.
+    otlp_endpoint: str | None = None
+    otlp_protocol: Literal["http/protobuf", "grpc"] | None = None  # default: OTEL_EXPORTER_OTLP_PROTOCOL, else http
+    otlp_headers: dict[str, SecretStr] = Field(default_factory=dict)
+    sample_ratio: float | None = Field(default=None, ge=0, le=1)  # default: OTEL_TRACES_SAMPLER(_ARG), else all
+    capture_content: bool = False  # message content on spans (gen_ai.input/output.messages): opt-in
+    service_name: str = "llmops-gateway"
+    metrics: bool = True  # Prometheus metrics on GET /metrics
+    # A bearer token that may read /metrics (and nothing else), for a scraper that must not hold the master key.
+    metrics_token: SecretStr | None = None
+
+
 class GatewaySection(BaseModel):
     """The gateway's own settings. Strict: a typo here stops the start."""
 
@@ -191,6 +209,7 @@ class GatewaySection(BaseModel):
     max_url_bytes: int = Field(default=16 * 1024, ge=1024)  # a longer request target gets 414
     max_header_bytes: int = Field(default=64 * 1024, ge=4096)  # larger headers in total get 431
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)  # requests may finish; then streams end
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
 
 class GatewayConfig(BaseSettings):

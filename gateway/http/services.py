@@ -13,6 +13,7 @@ from gateway.http.middleware import SCOPE_KEY, new_request_id
 from gateway.pipeline.context import RequestContext
 from gateway.providers.base import Endpoint
 from gateway.services import ReadinessCheck, Services
+from gateway.telemetry.tracing import trace_parent_headers
 
 __all__ = ["ReadinessCheck", "Services", "request_context", "services"]
 
@@ -44,6 +45,7 @@ async def request_context(
         timeout=bounds.timeout_seconds(request.headers.get("x-gateway-timeout")),
         tags=tags,
         client_wants_usage=wants_usage,
+        trace_parent=trace_parent_headers(request.headers) if svc.tracing else None,
     )
 
 
