@@ -12,10 +12,9 @@ import httpx
 import openai
 import pytest
 from support.config import MASTER_KEY, base_config
-from support.otlp import Receiver, ReceivedSpan, grpc_receiver, http_receiver
+from support.otlp import ReceivedSpan, Receiver, grpc_receiver, http_receiver
 from support.servers import FakeProvider, Gateway, gateway
 
-CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_PARENT = "00f067aa0ba902b7"
 FAST_EXPORT = {"OTEL_BSP_SCHEDULE_DELAY": "50"}
 SERVER, CLIENT = 2, 3  # OTLP span kinds
