@@ -60,7 +60,7 @@ def overview(database: Database, params: Params) -> dict[str, Any]:
         "total": row_dict(total),
         "p99_ms": p99,
         "cache_hit_rate": total.cached / total.requests if total.requests else 0.0,
-        "ttft": dict(zip(("p50", "p95", "p99"), ttft or [None, None, None], strict=True)),
+        "ttft": dict(zip(("p50", "p95", "p99"), ttft, strict=True)),
         "ttft_sampled": sampled,
         "periods": PERIODS,
         "period": params.get("start") or "7d",

@@ -100,7 +100,7 @@ def request_detail(database: Database, request_id: str) -> dict[str, Any] | None
     return dict(row._mapping) if row is not None else None
 
 
-def ttft_percentiles(database: Database, start: datetime, end: datetime) -> tuple[int, list[float]]:
+def ttft_percentiles(database: Database, start: datetime, end: datetime) -> tuple[int, list[float | None]]:
     """p50/p95/p99 time to first token of the newest streams in the range (at most ``TTFT_SAMPLE``)."""
     query = (
         select(col(RequestLog.ttft_ms))
@@ -112,7 +112,7 @@ def ttft_percentiles(database: Database, start: datetime, end: datetime) -> tupl
     with database.engine.connect() as connection:
         values = sorted(float(v) for v in connection.execute(query).scalars() if v is not None)
     if not values:
-        return 0, []
+        return 0, [None, None, None]
     return len(values), [values[min(len(values) - 1, int(q * len(values)))] for q in (0.5, 0.95, 0.99)]
 
 
