@@ -66,9 +66,8 @@ class Dashboard:
         return OPEN if sessions is None else sessions.read(request.cookies.get(COOKIE))
 
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = self.templates.get_template(template).render(
-            pages=PAGES, request=request, root=request.scope.get("root_path", ""), **context
-        )
+        defaults = {"page": None, "error": None, "pages": PAGES, "root": request.scope.get("root_path", "")}
+        html = self.templates.get_template(template).render({**defaults, **context})
         return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
