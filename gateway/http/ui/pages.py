@@ -64,12 +64,16 @@ def overview(database: Database, params: Params) -> dict[str, Any]:
         "ttft_sampled": sampled,
         "periods": PERIODS,
         "period": params.get("start") or "7d",
-        "charts": _day_series(days),
+        "charts": {**_day_series(days), "range": [_stamp(query.range.start), _stamp(query.range.end)]},
     }
 
 
+def _stamp(moment: datetime) -> int:
+    return int(moment.replace(tzinfo=UTC).timestamp())
+
+
 def _day_series(days: list[Any]) -> dict[str, Any]:
-    stamps = [int(datetime.fromisoformat(row.group["day"]).replace(tzinfo=UTC).timestamp()) for row in days]
+    stamps = [_stamp(datetime.fromisoformat(str(row.group["day"]))) for row in days]
     quantiles = [histogram_percentiles(row.histogram, (0.5, 0.95, 0.99)) for row in days]
     return {
         "x": stamps,
@@ -151,7 +155,9 @@ def prompt_detail(database: Database, name: str, params: Params) -> dict[str, An
     if summary is None:
         raise NotFound(f"No prompt {name!r}.")
     versions = queries.prompt_versions(database, name)
-    label = params.get("label") or (summary.labels[0].label if summary.labels else "production")
+    # The label to compare traffic on: asked for, else one running a canary, else production, else any.
+    ranked = sorted(summary.labels, key=lambda info: (info.canary_version is None, info.label != "production"))
+    label = params.get("label") or (ranked[0].label if ranked else "production")
     return {
         "summary": summary,
         "versions": versions,

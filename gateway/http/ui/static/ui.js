@@ -15,8 +15,13 @@ function drawCharts() {
       value: (u, v) => v == null ? "–" : (unit === "$" ? "$" + v.toFixed(4) : v.toLocaleString() + (unit && unit !== "$" ? " " + unit : "")),
     })));
     const width = Math.max(300, holder.clientWidth || 400);
-    new uPlot({ width, height: 200, series, scales: { x: { time: true } } },
-              [data.x].concat(names.map((name) => data[name])), holder);
+    const ticks = (u, values) => values.map((v) => unit === "$" ? "$" + v.toPrecision(2) : v.toLocaleString());
+    new uPlot({
+      width, height: 200, series,
+      scales: { x: { time: true, range: () => data.range }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [{}, { values: ticks, size: unit === "$" ? 75 : 60 }],
+      points: { size: 7 },
+    }, [data.x].concat(names.map((name) => data[name])), holder);
   }
 }
 
