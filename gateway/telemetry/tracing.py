@@ -59,21 +59,31 @@ class Tracing:
         self._duplicate = duplicate_names
 
     def start_request(self, ctx: RequestContext) -> None:
+        """The request's span on ``ctx.trace``. A request the sampler leaves out gets no span and no children:
+        only its trace context goes upstream (flagged not sampled), so the trace stays whole downstream."""
         parent = self._propagator.extract(ctx.trace_parent) if ctx.trace_parent else None
         span = self._tracer.start_span(
             sc.request_span_name(ctx.endpoint, ctx.model),
             context=parent,
             kind=SpanKind.SERVER,
             start_time=int(ctx.started_at * 1e9),
-            attributes=self._request_attributes(ctx),
         )
+        if not span.is_recording():
+            carrier: dict[str, str] = {}
+            self._propagator.inject(carrier, context=trace.set_span_in_context(span))
+            ctx.upstream_headers = carrier
+            return
+        span.set_attributes(self._request_attributes(ctx))
         ctx.trace = span
 
     @contextmanager
     def stage(self, ctx: RequestContext, stage: str) -> Iterator[object]:
-        name = sc.STAGE_SPAN.format(stage=stage)
-        with self._tracer.start_as_current_span(name, context=_parent(ctx), attributes={sc.STAGE: stage}) as span:
+        # Not made current (no context attach and detach): children are parented explicitly.
+        span = self._tracer.start_span(sc.STAGE_SPAN.format(stage=stage), _parent(ctx), attributes={sc.STAGE: stage})
+        try:
             yield span
+        finally:
+            span.end()
 
     def attempts(
         self, ctx: RequestContext, call: Callable[[Deployment], Awaitable[T]]
