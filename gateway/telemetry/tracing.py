@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -38,6 +39,7 @@ T = TypeVar("T")
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 CONTENT_VARIABLE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+STAGE_SPAN_MIN_NS = 200_000  # a stage's `before` this long or longer gets its own span
 #: Trace context headers read from a client and sent upstream (W3C).
 TRACE_HEADERS = ("traceparent", "tracestate")
 
@@ -77,13 +79,20 @@ class Tracing:
         ctx.trace = span
 
     @contextmanager
-    def stage(self, ctx: RequestContext, stage: str) -> Iterator[object]:
-        # Not made current (no context attach and detach): children are parented explicitly.
-        span = self._tracer.start_span(sc.STAGE_SPAN.format(stage=stage), _parent(ctx), attributes={sc.STAGE: stage})
+    def stage(self, ctx: RequestContext, stage: str) -> Iterator[None]:
+        """A stage's ``before``: its time on the request span, and a child span only when it did real work (took
+        ``STAGE_SPAN_MIN_NS`` or more): most stages pass most requests through in microseconds, and a span costs
+        more than that (see docs/telemetry.md, "What it costs")."""
+        started = time.time_ns()
         try:
-            yield span
+            yield
         finally:
-            span.end()
+            ended = time.time_ns()
+            request = cast(Span, ctx.trace)
+            request.set_attribute(sc.STAGE_MS.format(stage=stage), round((ended - started) / 1e6, 3))
+            if ended - started >= STAGE_SPAN_MIN_NS:
+                name, attributes = sc.STAGE_SPAN.format(stage=stage), {sc.STAGE: stage}
+                self._tracer.start_span(name, _parent(ctx), attributes=attributes, start_time=started).end(ended)
 
     def attempts(
         self, ctx: RequestContext, call: Callable[[Deployment], Awaitable[T]]
