@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cost_report  # the sibling script: its throwaway database, data generator and roll-ups
 
 from gateway.db import Database
+from gateway.http.handlers.usage import report_query
 from gateway.http.ui import pages, queries
+from gateway.reports import run_report
 
 TARGET_MS = 300.0
 
@@ -38,6 +40,9 @@ def cases(database: Database) -> list[tuple[str, Callable[[], Any]]]:
         ("overview, 24h", lambda: pages.overview(database, {"start": "24h"})),
         ("overview, 7d", lambda: pages.overview(database, {})),
         ("overview, 30d", lambda: pages.overview(database, {"start": "30d"})),
+        ("  of which the report by day, 30d", lambda: run_report(database, report_query({"group_by": "day",
+                                                                                          "start": "30d"}))),
+        ("  of which time to first token, 30d", lambda: queries.ttft_percentiles(database, *month())),
         ("costs by model, 7d", lambda: pages.costs(database, {})),
         ("costs by key and model, 30d", lambda: pages.costs(database, {"group_by": "key,model", "start": "30d"})),
         ("costs by tag and day, 30d", lambda: pages.costs(database, {"group_by": "tag,day", "start": "30d"})),
@@ -50,6 +55,11 @@ def cases(database: Database) -> list[tuple[str, Callable[[], Any]]]:
         ("request detail", lambda: pages.request_detail(database, newest["request_id"], {})),
         ("keys and budgets", lambda: pages.keys(database, {})),
     ]
+
+
+def month() -> tuple[Any, Any]:
+    window = report_query({"start": "30d"}).range
+    return window.start, window.end
 
 
 def mark_streams(url: str) -> None:

@@ -93,17 +93,29 @@ def costs(database: Database, params: Params) -> dict[str, Any]:
     """The cost report for these parameters, exactly as ``GET /admin/costs`` reads them; the top spending keys."""
     query = report_query(params)
     report = run_report(database, query)
-    spenders = run_report(database, ReportQuery(range=query.range, group_by=("key",), **_filters(query)))
     names = queries.names(database)
     return {
         "report": report,
         "rows": [_named(row_dict(row), names) for row in report.rows],
         "total": row_dict(report.total),
-        "top": [_named(row_dict(row), names) for row in spenders.rows[:10]],
+        "top": [_named(top, names) for top in _top_keys(database, query, report)],
         "dimensions": ("model", "key", "team", "provider", "prompt", "tag", "day"),
         "group_by": query.group_by,
         "params": dict(params),
     }
+
+
+def _top_keys(database: Database, query: ReportQuery, report: Report, count: int = 10) -> list[dict[str, Any]]:
+    """The keys that spent most: summed from the report's own rows when it is grouped by key (no second query)."""
+    if "key" not in query.group_by:
+        by_key = run_report(database, ReportQuery(range=query.range, group_by=("key",), **_filters(query)))
+        return [row_dict(row) for row in by_key.rows[:count]]
+    sums: dict[str | None, dict[str, Any]] = {}
+    for row in report.rows:
+        top = sums.setdefault(row.group.get("key"), {"key": row.group.get("key"), "requests": 0, "cost_usd": 0.0})
+        top["requests"] += row.requests
+        top["cost_usd"] += row.cost_usd
+    return sorted(sums.values(), key=lambda top: -top["cost_usd"])[:count]
 
 
 def _filters(query: ReportQuery) -> dict[str, str | None]:
