@@ -90,7 +90,6 @@ TTFT_MS = "gateway.time_to_first_token.ms"
 STREAM = "gateway.stream"
 TOKENS_ESTIMATED = "gateway.usage.estimated"
 STAGE = "gateway.stage"
-STAGE_MS = "gateway.stage.{stage}.ms"  # on the request span: each stage's `before`, in ms
 
 STAGE_SPAN = "gateway.stage {stage}"  # one per stage that did real work (tracing.STAGE_SPAN_MIN_NS)
 ATTEMPT_SPAN = "{operation} {upstream_model}"  # one per upstream attempt (a CLIENT span)

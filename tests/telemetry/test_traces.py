@@ -82,8 +82,6 @@ def test_a_request_is_one_span_with_the_gen_ai_attributes(traced: Gateway, recei
     assert attributes["gateway.key.name"] == "master"
     assert "gen_ai.input.messages" not in attributes  # content is opt-in
     assert "gen_ai.system" not in attributes  # the name gen_ai.provider.name replaced: only under gen_ai/dup
-    for stage in ("prompts", "limits", "cost"):  # each stage's time; a span only for one that did real work
-        assert attributes[f"gateway.stage.{stage}.ms"] >= 0
     assert all(s.parent_id == span.span_id for s in spans if s is not span)
     assert all(s.end_ns - s.start_ns >= 200_000 for s in spans if "gateway.stage" in s.attributes)
 

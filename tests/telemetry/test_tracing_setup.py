@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from gateway.config.models import TelemetrySettings
+from gateway.pipeline.context import RequestContext
 from gateway.telemetry import semconv
-from gateway.telemetry.tracing import otlp_exporter, start_tracing, tracing_wanted
+from gateway.telemetry.tracing import STAGE_SPAN_MIN_NS, Tracing, otlp_exporter, start_tracing, tracing_wanted
 
 
 def test_tracing_is_off_without_an_endpoint_and_on_with_one() -> None:
@@ -42,3 +48,21 @@ def test_span_names_and_provider_names_follow_the_conventions() -> None:
     assert semconv.provider_name("openai") == "openai"
     assert semconv.provider_name("bedrock") == "aws.bedrock"
     assert semconv.provider_name("azure") == "azure.ai.openai"
+
+
+def test_a_stage_gets_a_span_only_when_it_did_real_work() -> None:
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    tracing = Tracing(provider, capture_content=False, duplicate_names=False)
+    ctx = RequestContext(request_id="req_1", endpoint="chat", body={"model": "m", "temperature": 0.2}, model="m")
+    tracing.start_request(ctx)
+    with tracing.stage(ctx, "quick"):
+        pass
+    with tracing.stage(ctx, "slow"):
+        time.sleep(0.002)  # longer than STAGE_SPAN_MIN_NS
+    names = [span.name for span in exported.get_finished_spans()]
+    assert names == ["gateway.stage slow"]
+    (slow,) = exported.get_finished_spans()
+    assert slow.parent is not None and slow.parent.span_id == ctx.trace.get_span_context().span_id  # type: ignore[attr-defined]
+    assert slow.end_time - slow.start_time >= STAGE_SPAN_MIN_NS  # type: ignore[operator]
