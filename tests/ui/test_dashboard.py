@@ -85,8 +85,11 @@ def test_cost_rows_equal_the_admin_api_with_names_not_ids(page: Any, dashboard: 
     csv = download.value.path().read_text()
     assert csv.splitlines()[0].startswith("key,model,requests")
     assert len(csv.splitlines()) == len(api["data"]) + 1
-    page.goto(f"{dashboard.url}/costs?group_by=team&start=7d&key={dashboard.key_id}")
-    assert TEAM in page.inner_text("table[data-table=costs]")
+    for key in (dashboard.key_id, KEY):  # a filter by id or by name
+        page.goto(f"{dashboard.url}/costs?group_by=team&start=7d&key={key}")
+        assert TEAM in page.inner_text("table[data-table=costs]")
+        by_team = dashboard.api("/admin/costs", group_by="team", start="7d", key=dashboard.key_id)["total"]
+        assert int(page.get_attribute("tfoot tr", "data-total-requests")) == by_team["requests"]
     shoot(page, "costs-by-team")
 
 

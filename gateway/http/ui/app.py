@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from gateway.errors import DatabaseUnavailable, GatewayError, NotFound, RequestError
 from gateway.http.handlers.usage import report_query
 from gateway.http.services import Services, services
-from gateway.http.ui import filters
+from gateway.http.ui import filters, queries
 from gateway.http.ui.pages import PAGES, Page
 from gateway.http.ui.session import COOKIE, Session, Sessions, cookie_options, same_origin
 from gateway.reports import run_report
@@ -107,7 +107,7 @@ def ui_app() -> Starlette:
         if ui.session(request) is None:
             return _redirect(request, "/login")
         params = _params(request)
-        report = await _in_thread(services(request), lambda db: run_report(db, report_query(params)))
+        report = await _in_thread(services(request), lambda db: run_report(db, _report_query(db, params)))
         headers = {**HEADERS, "content-disposition": 'attachment; filename="costs.csv"'}
         return Response(report_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
 
@@ -154,6 +154,11 @@ async def _page(ui: Dashboard, request: Request, session: Session, page: Page, i
         template = page.detail_template
     query = urlencode([(k, v) for k, v in params.items() if k not in ("fragment", "before")])
     return ui.render(request, template, session=session, page=page, data=data, query=query)
+
+
+def _report_query(database: Any, params: dict[str, str]) -> Any:
+    """The costs page's query: a key or team may be given by name."""
+    return report_query(queries.names(database).ids(params))
 
 
 def _params(request: Request) -> dict[str, str]:

@@ -91,9 +91,9 @@ def _day_series(days: list[Any]) -> dict[str, Any]:
 
 def costs(database: Database, params: Params) -> dict[str, Any]:
     """The cost report for these parameters, exactly as ``GET /admin/costs`` reads them; the top spending keys."""
-    query = report_query(params)
-    report = run_report(database, query)
     names = queries.names(database)
+    query = report_query(names.ids(params))
+    report = run_report(database, query)
     return {
         "report": report,
         "rows": [_named(row_dict(row), names) for row in report.rows],
@@ -133,6 +133,8 @@ def _named(row: dict[str, Any], names: queries.Names) -> dict[str, Any]:
 
 def requests(database: Database, params: Params) -> dict[str, Any]:
     before = params.get("before", "")
+    names = queries.names(database)
+    params = names.ids(params)
     where = queries.LogFilter(
         model=params.get("model") or None,
         key_id=params.get("key") or None,
@@ -141,7 +143,6 @@ def requests(database: Database, params: Params) -> dict[str, Any]:
         before=int(before) if before.isdigit() else None,
     )
     rows = queries.recent_requests(database, where)
-    names = queries.names(database)
     for row in rows:
         row["key_name"], row["team_name"] = names.key(row["key_id"]), names.team(row["team_id"])
     following = rows[-1]["id"] if len(rows) == queries.PAGE_SIZE else None

@@ -7,6 +7,7 @@ Each is synchronous (run in a worker thread) and bounded: the request log is rea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,15 @@ class Names:
 
     def team(self, team_id: str | None) -> str | None:
         return None if team_id is None else self.teams.get(team_id, team_id)
+
+    def ids(self, params: Mapping[str, str]) -> dict[str, str]:
+        """``params`` with a key or team given by name turned into its id (the log and the reports hold ids)."""
+        found = dict(params)
+        for field, table in (("key", self.keys), ("team", self.teams)):
+            value = params.get(field)
+            if value and value not in table:
+                found[field] = next((id_ for id_, name in table.items() if name == value), value)
+        return found
 
 
 def names(database: Database) -> Names:
