@@ -13,6 +13,8 @@ import ipaddress
 import logging
 import os
 import socket
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -27,6 +29,7 @@ from gateway.db.migrate_lock import upgrade_under_lock
 from gateway.errors import ConfigError
 from gateway.http.app import create_app
 from gateway.http.protocol import ConnectionGuard, GuardedConfig, guarded_options
+from gateway.telemetry.metrics import MULTIPROCESS_ENV, multiprocess_dir
 
 CONFIG_ENV = "GATEWAY_CONFIG_FILE"
 SERVED_GC_THRESHOLD = (20_000, 20, 100)
@@ -91,7 +94,8 @@ def serve(config_path: str, *, host: str, port: int, workers: int, insecure: boo
         migrate_before_workers(config)
         os.environ[CONFIG_ENV] = os.path.abspath(config_path)
         multi = GuardedConfig("gateway.server:app_factory", guard, factory=True, workers=workers, **options)
-        with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it handled, raised again after
+        # As uvicorn.run: the SIGINT it handled, raised again after, is suppressed.
+        with contextlib.suppress(KeyboardInterrupt), shared_metrics(config):
             Multiprocess(multi, sockets=[multi.bind_socket()]).run()
         return
 
@@ -102,6 +106,22 @@ def serve(config_path: str, *, host: str, port: int, workers: int, insecure: boo
         server.run()
     if not server.started:
         raise SystemExit(3)  # uvicorn has logged why (e.g. the port is taken)
+
+
+@contextlib.contextmanager
+def shared_metrics(config: GatewayConfig) -> Iterator[None]:
+    """Workers count into files of one directory, so that a scrape of any worker sees them all (prometheus-client's
+    multiprocess mode). Set before the workers start: prometheus-client reads it when it is imported. A directory
+    the operator set (``PROMETHEUS_MULTIPROC_DIR``) is used as it is; one made here is removed at the end."""
+    if not config.gateway.telemetry.metrics or multiprocess_dir() is not None:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="gateway-metrics-") as directory:
+        os.environ[MULTIPROCESS_ENV] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_ENV]
 
 
 def uvicorn_options(config: GatewayConfig, *, host: str, port: int, log_level: str) -> dict[str, Any]:

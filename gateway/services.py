@@ -21,6 +21,9 @@ from gateway.responses_state import ResponseStore
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from gateway.keys.cache import KeyCache
+    from gateway.telemetry import Telemetry
+
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
@@ -36,3 +39,9 @@ class Services:
     bus: InvalidationBus | None = None
     tokens: TokenCounter = field(default_factory=TokenCounter)  # local counts (/v1/messages/count_tokens)
     responses: ResponseStore | None = None  # stored Responses API responses; None when gateway.responses_store is off
+    telemetry: Telemetry | None = None  # traces and metrics; None when both are off
+    keys: KeyCache | None = None  # the virtual keys in memory (the dashboard reads names from it)
+
+    @property
+    def tracing(self) -> bool:
+        return self.telemetry is not None and self.telemetry.tracing is not None

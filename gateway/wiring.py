@@ -34,6 +34,7 @@ from gateway.responses_state import ResponseStore
 from gateway.routing.build import build_router, needs_litellm
 from gateway.services import ReadinessCheck, Services
 from gateway.tasks import cancel_and_wait
+from gateway.telemetry import start_telemetry
 
 logger = logging.getLogger("gateway")
 PREPARE_RETRY_MAX = 10.0  # seconds between attempts to migrate a database that was down at start-up
@@ -102,7 +103,8 @@ async def build(
     if not migrated:
         preparing = asyncio.create_task(_prepare_later(database, keys, writer), name="database-prepare")
         stack.push_async_callback(cancel_and_wait, preparing)
-    pipeline = Pipeline(router, sink, stages)
+    telemetry = await start_telemetry(config, router, writer, stack)  # closed after the pipeline: its last spans
+    pipeline = Pipeline(router, sink, stages, observer=telemetry)
     stack.push_async_callback(pipeline.aclose)
     responses = None
     if config.gateway.responses_store:
@@ -128,6 +130,8 @@ async def build(
         redis=redis,
         bus=bus,
         responses=responses,
+        telemetry=telemetry,
+        keys=keys,
     )
 
 

@@ -224,6 +224,24 @@ class CacheSettings(CachePolicy):
         return {"mode": value} if isinstance(value, str) else value
 
 
+class TelemetrySettings(BaseModel):
+    """Traces and metrics (docs/telemetry.md). Strict, like the rest of ``gateway:``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # OTLP export of traces: this endpoint, else the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT variables;
+    # tracing is off when none is set.
+    otlp_endpoint: str | None = None
+    otlp_protocol: Literal["http/protobuf", "grpc"] | None = None  # default: OTEL_EXPORTER_OTLP_PROTOCOL, else http
+    otlp_headers: dict[str, SecretStr] = Field(default_factory=dict)
+    sample_ratio: float | None = Field(default=None, ge=0, le=1)  # default: OTEL_TRACES_SAMPLER(_ARG), else all
+    capture_content: bool = False  # message content on spans (gen_ai.input/output.messages): opt-in
+    service_name: str = "llmops-gateway"
+    metrics: bool = True  # Prometheus metrics on GET /metrics
+    # A bearer token that may read /metrics (and nothing else), for a scraper that must not hold the master key.
+    metrics_token: SecretStr | None = None
+
+
 class GatewaySection(BaseModel):
     """The gateway's own settings. Strict: a typo here stops the start."""
 
@@ -261,6 +279,7 @@ class GatewaySection(BaseModel):
     # The Responses API's stored responses (docs/endpoints.md, "Responses API").
     responses_store: bool = True  # keep responses (unless a request says store: false) for previous_response_id
     responses_retention_days: float = Field(default=30.0, gt=0, le=3650)  # then a background task deletes them
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
 
 class GatewayConfig(BaseSettings):

@@ -27,6 +27,7 @@ from gateway.http.admin import LazyAdmin
 from gateway.http.middleware import RequestIdMiddleware
 from gateway.http.responses import handle_gateway_error, handle_not_found, handle_unexpected
 from gateway.http.routes import ROUTES
+from gateway.http.ui import LazyUI
 from gateway.pipeline.records import RecordSink
 from gateway.wiring import build
 
@@ -57,7 +58,7 @@ def create_app(
             yield {"services": services}
 
     return Starlette(
-        routes=[*ROUTES, Mount("/admin", app=LazyAdmin(EXCEPTION_HANDLERS))],
+        routes=[*ROUTES, Mount("/admin", app=LazyAdmin(EXCEPTION_HANDLERS)), Mount("/ui", app=LazyUI())],
         middleware=[Middleware(RequestIdMiddleware, on_error=handle_unexpected)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from gateway.http.handlers import anthropic, health, openai, responses, usage
+from gateway.http.handlers import anthropic, health, metrics, openai, responses, usage
 
 ROUTES: list[BaseRoute] = [
     Route("/v1/chat/completions", openai.chat_completions, methods=["POST"]),
@@ -28,4 +28,5 @@ ROUTES: list[BaseRoute] = [
     Route("/health", health.health, methods=["GET"]),
     Route("/health/ready", health.ready, methods=["GET"]),
     Route("/health/dependencies", health.dependencies, methods=["GET"]),
+    Route("/metrics", metrics.metrics, methods=["GET"]),  # Prometheus (docs/telemetry.md)
 ]

@@ -13,6 +13,7 @@ from gateway.http.middleware import SCOPE_KEY, new_request_id
 from gateway.pipeline.context import RequestContext
 from gateway.providers.base import Endpoint
 from gateway.services import ReadinessCheck, Services
+from gateway.telemetry.tracing import trace_parent_headers
 
 #: A request with this header set to true skips the cache's lookup and stores the fresh answer.
 REFRESH_HEADER = "x-gateway-cache-refresh"
@@ -48,6 +49,7 @@ async def request_context(
         client_wants_usage=wants_usage,
         cache_control=request.headers.get("cache-control"),
         cache_refresh=request.headers.get(REFRESH_HEADER, "").strip().lower() in ("1", "true", "yes"),
+        trace_parent=trace_parent_headers(request.headers) if svc.tracing else None,
     )
 
 

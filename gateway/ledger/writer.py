@@ -97,6 +97,18 @@ class LedgerWriter:
     def queued(self) -> int:
         return len(self._queue)
 
+    def backlog(self) -> tuple[int, int, float]:
+        """For metrics: records queued, bytes in this process's spill file, and the age in seconds of the oldest
+        record not yet in the database (0 when none waits)."""
+        oldest = self._in_flight[0] if self._in_flight else self._queue[0] if self._queue else None
+        path = self._spill.path
+        try:
+            spilled = path.stat().st_size if path is not None else 0
+        except OSError:  # replayed and removed meanwhile
+            spilled = 0
+        lag = max(0.0, time.time() - oldest.created_at) if oldest is not None else 0.0
+        return len(self._queue), spilled, lag
+
     def state(self) -> dict[str, Any]:
         """What the health report says about the log."""
         return {

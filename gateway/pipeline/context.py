@@ -113,6 +113,10 @@ class RequestContext:
     #: A stage's own data from ``before`` to ``after``, keyed by that stage's name; never read by another stage
     #: (what other stages or the record need is a field above). Made on first use: most requests need none.
     stage_state: dict[str, object] | None = None
+    # Telemetry (gateway.pipeline.observer): all None unless the request is traced.
+    trace_parent: dict[str, str] | None = None  # the client's W3C traceparent / tracestate headers
+    trace: object | None = None  # the request's span, opaque to the pipeline
+    upstream_headers: dict[str, str] | None = None  # sent with the current upstream attempt (traceparent)
 
     def keep(self, stage: str, state: object) -> None:
         """Keep ``state`` for ``stage``'s own ``after`` (see ``stage_state``)."""

@@ -24,6 +24,7 @@ import orjson
 
 from gateway.errors import ClientTimeout, GatewayError, UpstreamError, UpstreamTimeout
 from gateway.pipeline.context import RequestContext
+from gateway.pipeline.observer import Observer
 from gateway.pipeline.records import RecordSink, RequestRecord
 from gateway.pipeline.stages import Stage, StreamFilter
 from gateway.pipeline.usage import Usage
@@ -36,14 +37,19 @@ logger = logging.getLogger("gateway.pipeline")
 
 
 class Pipeline:
-    def __init__(self, router: Router, sink: RecordSink, stages: Sequence[Stage] = ()) -> None:
+    def __init__(
+        self, router: Router, sink: RecordSink, stages: Sequence[Stage] = (), observer: Observer | None = None
+    ) -> None:
         self.router = router
         self.sink = sink
         self.stages = list(stages)
+        self.observer = observer  # telemetry (traces, metrics); None when both are off
 
     async def complete(self, ctx: RequestContext) -> bytes:
         """Run a non-streaming request; returns the OpenAI-shaped response body."""
         holding: list[Deployment] = []  # the deployment that has the request while the client waits for it
+        if self.observer is not None:
+            self.observer.started(ctx)
         try:
             cached, ran = await self._before(ctx)
             if cached is not None:
@@ -65,7 +71,8 @@ class Pipeline:
                 finally:
                     ctx.upstream_seconds += time.perf_counter() - started
 
-            body, attempted = await self.router.call(ctx.model, call, ctx.principal.may_use, ctx.tags)
+            traced = call if ctx.trace is None else self._observed(ctx).attempts(ctx, call)
+            body, attempted = await self.router.call(ctx.model, traced, ctx.principal.may_use, ctx.tags)
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
             ctx.usage = _usage_of(body)
             ctx.response_body = body = await self._answer(ctx, body, ran)  # a reference, not a copy
@@ -91,6 +98,8 @@ class Pipeline:
         Failures before the upstream accepts the stream are raised here, so the client still gets a plain error
         response with the right status. Failures during the stream are raised by the iterator.
         """
+        if self.observer is not None:
+            self.observer.started(ctx)
         try:
             cached, ran = await self._before(ctx)
             filters = [f for stage in reversed(self.stages[:ran]) if (f := stage.stream_filter(ctx)) is not None]
@@ -103,8 +112,9 @@ class Pipeline:
                 except UpstreamTimeout as exc:
                     raise _blame(ctx, deployment, exc) from exc
 
+            traced = open_stream if ctx.trace is None else self._observed(ctx).attempts(ctx, open_stream)
             started = time.perf_counter()
-            upstream, attempted = await self.router.call(ctx.model, open_stream, ctx.principal.may_use, ctx.tags)
+            upstream, attempted = await self.router.call(ctx.model, traced, ctx.principal.may_use, ctx.tags)
             ctx.upstream_seconds += time.perf_counter() - started
             ctx.deployment, ctx.attempts = attempted.deployment, attempted.attempts
         except GatewayError as exc:
@@ -121,7 +131,11 @@ class Pipeline:
         """Every stage's ``before``; returns a stage's own answer (or None) and how many stages come before the
         answer: all of them for an upstream's, those before the answering stage for a stage's."""
         for ran, stage in enumerate(self.stages):
-            answer = await stage.before(ctx)
+            if ctx.trace is None:
+                answer = await stage.before(ctx)
+            else:
+                with self._observed(ctx).stage(ctx, stage.name):
+                    answer = await stage.before(ctx)
             if answer is not None:
                 return answer, ran
         self.router.require(ctx.model)
@@ -143,7 +157,7 @@ class Pipeline:
             options = body.get("stream_options")
             body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
         timeout = ctx.timeout or (deployment.stream_timeout if ctx.stream else deployment.timeout)
-        return UpstreamRequest(endpoint=ctx.endpoint, body=body, timeout=timeout)
+        return UpstreamRequest(endpoint=ctx.endpoint, body=body, timeout=timeout, headers=ctx.upstream_headers)
 
     async def _finish(self, ctx: RequestContext) -> None:
         if ctx.finished is not None:
@@ -154,7 +168,15 @@ class Pipeline:
                 await stage.after(ctx)
             except Exception:  # a stage's bug must not lose the record or the answer
                 logger.exception("stage %s failed after request %s", stage.name, ctx.request_id)
-        self.sink.emit(RequestRecord.from_context(ctx))
+        record = RequestRecord.from_context(ctx)
+        self.sink.emit(record)
+        if self.observer is not None:
+            self.observer.finished(ctx, record)
+
+    def _observed(self, ctx: RequestContext) -> Observer:
+        """The observer of a traced request (``ctx.trace`` is set only by one)."""
+        assert self.observer is not None, "ctx.trace is set only by an observer"
+        return self.observer
 
     async def aclose(self) -> None:
         for stage in self.stages:

@@ -21,7 +21,7 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -33,6 +33,7 @@ class UpstreamRequest:
     endpoint: Endpoint
     body: dict[str, Any]
     timeout: float
+    headers: Mapping[str, str] | None = None  # per request (a trace's traceparent), beside the deployment's own
 
 
 @dataclass(slots=True)

@@ -113,7 +113,10 @@ class LiteLLMProvider:
         ...) in the same keyword namespace, so a body spread into it could redirect the call (see ``fields``).
         """
         body = allowed_fields(request.endpoint, request.body)
-        return {**body, **self._params, "model": self._model, "timeout": request.timeout, "num_retries": 0}
+        kwargs = {**body, **self._params, "model": self._model, "timeout": request.timeout, "num_retries": 0}
+        if request.headers:  # a trace's traceparent, beside the deployment's own extra_headers
+            kwargs["extra_headers"] = {**(self._params.get("extra_headers") or {}), **request.headers}
+        return kwargs
 
     async def complete(self, request: UpstreamRequest) -> UpstreamResponse:
         await self._loader.module()  # at once once loaded; the first requests after start-up wait for the import

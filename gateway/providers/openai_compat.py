@@ -63,12 +63,16 @@ class OpenAICompatProvider:
             self._timeouts[key] = timeout
         return timeout
 
+    def _headers_for(self, request: UpstreamRequest) -> Mapping[str, str]:
+        # The deployment's headers are built once; a copy only for a request that brings its own (a traceparent).
+        return self._headers if request.headers is None else {**self._headers, **request.headers}
+
     async def complete(self, request: UpstreamRequest) -> UpstreamResponse:
         try:
             async with self._session.post(
                 self._urls[request.endpoint],
                 data=orjson.dumps(request.body),
-                headers=self._headers,
+                headers=self._headers_for(request),
                 timeout=self._timeout(request.timeout, streaming=False),
             ) as response:
                 body = await response.read()
@@ -85,7 +89,7 @@ class OpenAICompatProvider:
             response = await self._session.post(
                 self._urls[request.endpoint],
                 data=orjson.dumps(request.body),
-                headers=self._headers,
+                headers=self._headers_for(request),
                 timeout=self._timeout(request.timeout, streaming=True),
             )
         except TimeoutError as exc:

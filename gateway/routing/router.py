@@ -42,6 +42,8 @@ logger = logging.getLogger("gateway.router")
 Admission = Callable[[Deployment], Awaitable[float | None]]
 #: Whether the caller may use a model name (its key's and team's allow-lists); fallbacks outside it are skipped.
 ModelPredicate = Callable[[str], bool]
+#: Told of each failed attempt (telemetry's metrics): the deployment, the error, and whether it now cools down.
+FailureHook = Callable[[Deployment, UpstreamError, bool], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +136,13 @@ class Router:
         self._clock = clock
         self._sleep = sleep
         self._admit: Admission | None = None
+        self._on_failure: FailureHook | None = None
 
     def set_admission(self, admit: Admission | None) -> None:
         self._admit = admit
+
+    def set_failure_hook(self, hook: FailureHook | None) -> None:
+        self._on_failure = hook
 
     @property
     def model_names(self) -> list[str]:
@@ -251,11 +257,14 @@ class Router:
         try:
             result = await fn(deployment)
         except UpstreamError as exc:
-            if (
+            cooled = (
                 exc.retryable
                 and exc.blames_deployment
                 and deployment.record_failure(self._clock(), self._policy.allowed_fails, self._policy.cooldown)
-            ):
+            )
+            if self._on_failure is not None:
+                self._on_failure(deployment, exc, cooled)
+            if cooled:
                 logger.warning(
                     "deployment %s cools down for %gs after %d failures in a row: %s",
                     deployment.id,

@@ -10,7 +10,8 @@ from gateway.config import load_config
 from gateway.costs.prices import PriceMap
 
 CONFIGS = Path(__file__).resolve().parents[2] / "config"
-ENVIRON = {"OPENAI_API_KEY": "sk-test", "ANTHROPIC_API_KEY": "sk-ant-test", "GATEWAY_MASTER_KEY": "sk-gw-test-master"}
+ENVIRON = {"OPENAI_API_KEY": "sk-test", "ANTHROPIC_API_KEY": "sk-ant-test", "GATEWAY_MASTER_KEY": "sk-gw-test-master",
+           "GATEWAY_METRICS_TOKEN": "scrape-test-token"}
 
 
 @pytest.mark.parametrize("name", ["demo.yaml", "real.yaml", "compose.yaml"])

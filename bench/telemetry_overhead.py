@@ -1,0 +1,144 @@
+"""What telemetry costs the gateway: CPU per request and throughput with traces and metrics off and on.
+
+Run ``.venv/bin/python bench/telemetry_overhead.py`` (``--help``); ``bench/README.md`` has the method. A script,
+not a test: it prints a Markdown table and never asserts on time.
+
+Contract: the same processes and measurement as ``overhead.py`` (whose functions it uses): the fake provider at
+0 ms, ``gateway serve`` pinned to core 0, wrk on core 1, plain and streamed chat at one concurrency. The gateway is
+restarted once per telemetry setting, and the settings are run in rounds (off, metrics, traces..., then again),
+so that a busy spell of a shared machine does not fall on one setting only. Spans go over OTLP/HTTP to a receiver
+in this driver (on core 1) that answers 200 without decoding, so the gateway pays for building, batching and
+encoding every span, as against a real collector. Ratios are against "off" in the same round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import overhead  # the sibling script, found through the path set just above
+
+#: Telemetry settings: ``gateway.telemetry`` of the config (None: the receiver's endpoint is filled in).
+SETTINGS: dict[str, dict[str, Any]] = {
+    "off": {"metrics": False},
+    "metrics": {"metrics": True},
+    "traces 10%": {"metrics": False, "otlp_endpoint": None, "sample_ratio": 0.1},
+    "traces 100%": {"metrics": False, "otlp_endpoint": None, "sample_ratio": 1.0},
+    "all (metrics + traces 100%)": {"metrics": True, "otlp_endpoint": None, "sample_ratio": 1.0},
+}
+
+
+@contextlib.contextmanager
+def otlp_sink() -> Iterator[tuple[str, list[int]]]:
+    """An OTLP/HTTP endpoint that accepts every export; yields its URL and the bytes received."""
+    received = [0]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received[0] += len(self.rfile.read(int(self.headers.get("content-length", 0))))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+
+
+def config_for(base: Path, name: str, endpoint: str) -> Path:
+    config = yaml.safe_load(base.read_text())
+    telemetry = dict(SETTINGS[name])
+    if "otlp_endpoint" in telemetry:
+        telemetry["otlp_endpoint"] = endpoint
+    config["gateway"] = {"telemetry": telemetry}
+    path = base.with_name(f"bench-{len(name)}-{abs(hash(name)) % 10_000}.yaml")
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def run(args: argparse.Namespace, gateway_core: int | None, load_core: int | None) -> dict[str, list[Any]]:
+    cells: dict[str, list[Any]] = {name: [] for name in SETTINGS}
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gw-telemetry-bench-")))
+        fake, fake_url = stack.enter_context(overhead.fake_provider(load_core, workdir / "fake.log"))
+        endpoint, _received = stack.enter_context(otlp_sink())
+        base = overhead.write_config(workdir, fake_url)
+        for round_ in range(args.rounds):
+            for name in SETTINGS:
+                gateway, url, _ready = overhead.start_gateway(config_for(base, name, endpoint), gateway_core,
+                                                              workdir / "gateway.log")
+                try:
+                    for mode in ("plain", "stream"):
+                        load = {"mode": mode, "concurrency": args.concurrency, "seconds": args.duration,
+                                "warmup": args.warmup, "core": load_core, "max_wait": args.max_wait}
+                        cell = overhead.measure(("gateway", url, gateway.pid), fake.pid, gateway.pid, load)
+                        cells[name].append((round_, cell))
+                        print(f"  round {round_ + 1} {name} {mode}: {cell.rps:,.0f} req/s, "
+                              f"{cell.server_cpu_ms:.3f} ms CPU/req", file=sys.stderr, flush=True)
+                finally:
+                    overhead.stop(gateway)
+    return cells
+
+
+def report(cells: dict[str, list[Any]], args: argparse.Namespace) -> str:
+    lines = [
+        f"Telemetry overhead: wrk c={args.concurrency}, {args.duration} s cells, {args.rounds} rounds "
+        f"(medians; ratio against off in the same round)",
+        "",
+        "| telemetry | mode | req/s | CPU per request | CPU ratio | others (cores) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, found in cells.items():
+        for mode in ("plain", "stream"):
+            mine = [(r, c) for r, c in found if c.mode == mode]
+            off = {r: c for r, c in cells["off"] if c.mode == mode}
+            ratios = [c.server_cpu_ms / off[r].server_cpu_ms for r, c in mine if off[r].server_cpu_ms]
+            lines.append(
+                f"| {name} | {mode} | {statistics.median(c.rps for _, c in mine):,.0f} "
+                f"| {statistics.median(c.server_cpu_ms for _, c in mine):.3f} ms "
+                f"| {statistics.median(ratios):.3f} | {statistics.median(c.other_cores for _, c in mine):.2f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--duration", type=int, default=6, help="seconds per measured cell (default 6)")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="times each setting is measured (default 3)")
+    parser.add_argument("--max-wait", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    if overhead.shutil.which("wrk") is None:
+        print("wrk is not installed. Install it with: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    gateway_core, load_core = 0, 1
+    overhead.os.sched_setaffinity(0, {1})
+    try:
+        cells = run(args, gateway_core, load_core)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report(cells, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

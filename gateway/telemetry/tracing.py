@@ -1,0 +1,269 @@
+"""OpenTelemetry traces: one SERVER span per request, a child per stage and per upstream attempt, exported over OTLP.
+
+Off unless an endpoint is configured (``gateway.telemetry.otlp_endpoint``) or set in the standard variables
+(``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``, ``OTEL_EXPORTER_OTLP_ENDPOINT``); ``OTEL_SDK_DISABLED=true`` turns it off.
+The SDK's own variables hold as documented (``OTEL_BSP_*``, ``OTEL_TRACES_SAMPLER``, ``OTEL_RESOURCE_ATTRIBUTES``).
+
+The tracer provider belongs to the app (no global provider is set): spans are parented explicitly from the
+request's span on ``ctx.trace``, never through the ambient context, because a stream's span outlives the task that
+opened it. Every name comes from ``semconv``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast
+
+import orjson
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from gateway.config.models import TelemetrySettings
+from gateway.errors import GatewayError
+from gateway.pipeline.context import RequestContext
+from gateway.pipeline.records import RequestRecord
+from gateway.routing.deployment import Deployment
+from gateway.telemetry import semconv as sc
+
+T = TypeVar("T")
+ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+CONTENT_VARIABLE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+STAGE_SPAN_MIN_NS = 200_000  # a stage's `before` this long or longer gets its own span
+#: Trace context headers read from a client and sent upstream (W3C).
+TRACE_HEADERS = ("traceparent", "tracestate")
+
+
+def tracing_wanted(settings: TelemetrySettings, environ: Mapping[str, str] = os.environ) -> bool:
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    if environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
+        return False
+    return bool(settings.otlp_endpoint or any(environ.get(name) for name in ENDPOINT_VARIABLES))
+
+
+class Tracing:
+    def __init__(self, provider: TracerProvider, *, capture_content: bool, duplicate_names: bool) -> None:
+        self._provider = provider
+        self._tracer = provider.get_tracer("gateway")
+        self._propagator = TraceContextTextMapPropagator()
+        self._capture_content = capture_content
+        self._duplicate = duplicate_names
+
+    def start_request(self, ctx: RequestContext) -> None:
+        """The request's span on ``ctx.trace``. A request the sampler leaves out gets no span and no children:
+        only its trace context goes upstream (flagged not sampled), so the trace stays whole downstream."""
+        parent = self._propagator.extract(ctx.trace_parent) if ctx.trace_parent else None
+        span = self._tracer.start_span(
+            sc.request_span_name(ctx.endpoint, ctx.model),
+            context=parent,
+            kind=SpanKind.SERVER,
+            start_time=int(ctx.started_at * 1e9),
+        )
+        if not span.is_recording():
+            carrier: dict[str, str] = {}
+            self._propagator.inject(carrier, context=trace.set_span_in_context(span))
+            ctx.upstream_headers = carrier
+            return
+        span.set_attributes(self._request_attributes(ctx))
+        ctx.trace = span
+
+    @contextmanager
+    def stage(self, ctx: RequestContext, stage: str) -> Iterator[None]:
+        """A stage's ``before``, as a child span only when it did real work (took ``STAGE_SPAN_MIN_NS`` or more):
+        most stages pass most requests through in microseconds, and a span costs more than that (see
+        docs/telemetry.md, "What it costs")."""
+        started = time.time_ns()
+        try:
+            yield
+        finally:
+            ended = time.time_ns()
+            if ended - started >= STAGE_SPAN_MIN_NS:
+                name, attributes = sc.STAGE_SPAN.format(stage=stage), {sc.STAGE: stage}
+                self._tracer.start_span(name, _parent(ctx), attributes=attributes, start_time=started).end(ended)
+
+    def attempts(
+        self, ctx: RequestContext, call: Callable[[Deployment], Awaitable[T]]
+    ) -> Callable[[Deployment], Awaitable[T]]:
+        number = 0
+
+        async def attempt(deployment: Deployment) -> T:
+            nonlocal number
+            number += 1
+            span = self._tracer.start_span(
+                sc.ATTEMPT_SPAN.format(operation=sc.OPERATIONS[ctx.endpoint], upstream_model=deployment.upstream_model),
+                context=_parent(ctx),
+                kind=SpanKind.CLIENT,
+                attributes=self._attempt_attributes(ctx, deployment, number),
+            )
+            carrier: dict[str, str] = {}
+            self._propagator.inject(carrier, context=trace.set_span_in_context(span))
+            ctx.upstream_headers = carrier
+            try:
+                return await call(deployment)
+            except GatewayError as exc:
+                span.set_attribute(sc.ERROR_TYPE, exc.error_type)
+                span.set_attribute(sc.HTTP_STATUS, exc.status)
+                span.set_status(Status(StatusCode.ERROR, exc.message))
+                raise
+            finally:
+                ctx.upstream_headers = None
+                span.end()
+
+        return attempt
+
+    def finish(self, ctx: RequestContext, record: RequestRecord) -> None:
+        span = cast(Span, ctx.trace)
+        span.set_attributes(self._record_attributes(ctx, record))
+        if ctx.response_body is not None and ctx.endpoint != "embeddings":
+            span.set_attributes(_response_attributes(ctx.response_body, self._capture_content))
+        if self._capture_content:
+            span.set_attribute(sc.INPUT_MESSAGES, _input_text(ctx))
+        if record.status >= 400:
+            span.set_status(Status(StatusCode.ERROR, record.error_message or str(record.status)))
+        span.end(end_time=int((record.created_at + record.latency_ms / 1000) * 1e9))
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self._provider.shutdown)  # flushes the batch: blocking, so off the event loop
+
+    def _request_attributes(self, ctx: RequestContext) -> dict[str, Any]:
+        attributes: dict[str, Any] = {
+            sc.OPERATION: sc.OPERATIONS[ctx.endpoint],
+            sc.REQUEST_MODEL: ctx.model,
+            sc.REQUEST_ID: ctx.request_id,
+        }
+        if ctx.stream:
+            attributes[sc.STREAM] = True
+        for field, name in sc.REQUEST_PARAMETERS.items():
+            value = ctx.body.get(field)
+            if isinstance(value, bool | int | float | str):
+                attributes[name] = [value] if name.endswith("s") and isinstance(value, str) else value
+            elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+                attributes[name] = value
+        return attributes
+
+    def _attempt_attributes(self, ctx: RequestContext, deployment: Deployment, number: int) -> dict[str, Any]:
+        attributes: dict[str, Any] = {
+            sc.OPERATION: sc.OPERATIONS[ctx.endpoint],
+            sc.PROVIDER: sc.provider_name(deployment.provider_name),
+            sc.REQUEST_MODEL: deployment.upstream_model,
+            sc.DEPLOYMENT: deployment.id,
+            sc.ATTEMPT: number,
+        }
+        return self._with_legacy(attributes)
+
+    def _record_attributes(self, ctx: RequestContext, record: RequestRecord) -> dict[str, Any]:
+        # Only what says something (an attribute costs ~5 us to export): attempts past the first, a cache status.
+        values: dict[str, Any] = {
+            sc.HTTP_STATUS: record.status,
+            sc.ATTEMPTS: record.attempts if record.attempts > 1 else None,
+            sc.CACHE_STATUS: record.cache_status if record.cache_status != "none" else None,
+            sc.OVERHEAD_MS: round(ctx.overhead_ms, 3),
+            sc.PROVIDER: sc.provider_name(record.provider) if record.provider else None,
+            sc.DEPLOYMENT: record.deployment_id,
+            sc.INPUT_TOKENS: record.prompt_tokens,
+            sc.OUTPUT_TOKENS: record.completion_tokens,
+            sc.CACHE_READ_TOKENS: record.cached_tokens,
+            sc.REASONING_TOKENS: record.reasoning_tokens,
+            sc.TOKENS_ESTIMATED: record.tokens_estimated or None,
+            sc.COST: record.cost_usd,
+            sc.CACHE_SAVINGS: record.cache_savings_usd,
+            sc.TTFT_MS: record.ttft_ms,
+            sc.ERROR_TYPE: record.error_type,
+            sc.KEY_NAME: ctx.principal.key_name,
+            sc.TEAM_NAME: ctx.principal.team_name,
+            sc.PROMPT: f"{record.prompt_name}@{record.prompt_version}" if record.prompt_name else None,
+            sc.TAGS: record.tags or None,
+        }
+        return self._with_legacy({name: value for name, value in values.items() if value is not None})
+
+    def _with_legacy(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        if self._duplicate:
+            attributes.update({sc.LEGACY[name]: attributes[name] for name in sc.LEGACY if name in attributes})
+        return attributes
+
+
+def start_tracing(settings: TelemetrySettings, environ: Mapping[str, str] = os.environ) -> Tracing | None:
+    """A ``Tracing`` exporting in the background, or None when no endpoint is set."""
+    if not tracing_wanted(settings, environ):
+        return None
+    resource = Resource.create({"service.name": settings.service_name})
+    provider = TracerProvider(resource=resource, sampler=_sampler(settings))
+    provider.add_span_processor(BatchSpanProcessor(otlp_exporter(settings, environ)))
+    opt_in = {part.strip() for part in environ.get(sc.OPT_IN_ENV, "").split(",")}
+    content = settings.capture_content or environ.get(CONTENT_VARIABLE, "").strip().lower() == "true"
+    return Tracing(provider, capture_content=content, duplicate_names=sc.DUPLICATE in opt_in)
+
+
+def otlp_exporter(settings: TelemetrySettings, environ: Mapping[str, str] = os.environ) -> SpanExporter:
+    """OTLP over HTTP (protobuf) by default, or gRPC; the SDK's exporters read the variables left unset here."""
+    protocol: str = settings.otlp_protocol or next((environ[v] for v in PROTOCOL_VARIABLES if environ.get(v)), "http")
+    headers = {name: value.get_secret_value() for name, value in settings.otlp_headers.items()} or None
+    if protocol.strip() == "grpc":
+        # grpcio: loaded only by a gateway that exports over gRPC
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415 - grpc, only when chosen
+            OTLPSpanExporter as GrpcExporter,
+        )
+
+        return GrpcExporter(endpoint=settings.otlp_endpoint, headers=headers)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415 - protobuf, only when on
+        OTLPSpanExporter as HttpExporter,
+    )
+
+    endpoint = settings.otlp_endpoint
+    if endpoint is not None and not endpoint.rstrip("/").endswith("/v1/traces"):
+        endpoint = endpoint.rstrip("/") + "/v1/traces"  # as the SDK does with OTEL_EXPORTER_OTLP_ENDPOINT
+    return HttpExporter(endpoint=endpoint, headers=headers)
+
+
+def _sampler(settings: TelemetrySettings) -> Sampler | None:
+    # None: the SDK's default, which reads OTEL_TRACES_SAMPLER (parent-based, always on, when unset).
+    return None if settings.sample_ratio is None else ParentBased(TraceIdRatioBased(settings.sample_ratio))
+
+
+def _parent(ctx: RequestContext) -> Context:
+    return trace.set_span_in_context(cast(Span, ctx.trace))
+
+
+def _response_attributes(body: bytes, capture_content: bool) -> dict[str, Any]:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    choices = [c for c in parsed.get("choices") or () if isinstance(c, dict)]
+    reasons = [str(c["finish_reason"]) for c in choices if c.get("finish_reason")]
+    attributes = {
+        sc.RESPONSE_ID: parsed.get("id"),
+        sc.RESPONSE_MODEL: parsed.get("model"),
+        sc.FINISH_REASONS: reasons or None,
+        sc.OUTPUT_MESSAGES: orjson.dumps([c.get("message") or c.get("text") for c in choices]).decode()
+        if capture_content
+        else None,
+    }
+    return {name: value for name, value in attributes.items() if isinstance(value, str | list)}
+
+
+def _input_text(ctx: RequestContext) -> str:
+    field = ctx.body.get("messages") or ctx.body.get("prompt") or ctx.body.get("input")
+    try:
+        return orjson.dumps(field).decode()
+    except TypeError:
+        return ""
+
+
+def trace_parent_headers(headers: Mapping[str, str]) -> dict[str, str] | None:
+    """The client's W3C trace context headers, or None (a request that starts a trace)."""
+    found = {name: value for name in TRACE_HEADERS if (value := headers.get(name))}
+    return found or None
