@@ -72,12 +72,15 @@ def load_database_url(path: str | Path, environ: Mapping[str, str] | None = None
     source = Path(path)
     data, lines = read_yaml(source)
     env = dict(os.environ if environ is None else environ)
-    env.update({k: _env_text(v) for k, v in (data.get("environment_variables") or {}).items()})
+    env.update({k: _env_text(v) for k, v in (data.get("environment_variables") or {}).items() if v is not None})
     general = data.get("general_settings")
     value = general.get("database_url") if isinstance(general, dict) else None
     if value is None:
         return None
-    resolved = _resolve_env(value, ("general_settings", "database_url"), env, source, lines)
+    missing: list[str] = []
+    resolved = _resolve_env(value, ("general_settings", "database_url"), env, set(), missing, lines)
+    if missing:
+        raise ConfigError(f"{source}:{missing[0]}")
     return str(resolved)
 
 

@@ -10,7 +10,7 @@ and the eval store. Adding a page (the cache's, the guardrails') is one loader, 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,7 +108,7 @@ def costs(database: Database, params: Params) -> dict[str, Any]:
 def _top_keys(database: Database, query: ReportQuery, report: Report, count: int = 10) -> list[dict[str, Any]]:
     """The keys that spent most: summed from the report's own rows when it is grouped by key (no second query)."""
     if "key" not in query.group_by:
-        by_key = run_report(database, ReportQuery(range=query.range, group_by=("key",), **_filters(query)))
+        by_key = run_report(database, replace(query, group_by=("key",)))
         return [row_dict(row) for row in by_key.rows[:count]]
     sums: dict[str | None, dict[str, Any]] = {}
     for row in report.rows:
@@ -116,10 +116,6 @@ def _top_keys(database: Database, query: ReportQuery, report: Report, count: int
         top["requests"] += row.requests
         top["cost_usd"] += row.cost_usd
     return sorted(sums.values(), key=lambda top: -top["cost_usd"])[:count]
-
-
-def _filters(query: ReportQuery) -> dict[str, str | None]:
-    return {"key_id": query.key_id, "team_id": query.team_id, "model": query.model}
 
 
 def _named(row: dict[str, Any], names: queries.Names) -> dict[str, Any]:
