@@ -13,6 +13,10 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from gateway.config.models import ROUTING_ALIASES, GatewayConfig
+from gateway.providers.fields import REQUEST_DEFAULTS
+from gateway.providers.registry import provider_for
+
 #: Top-level LiteLLM sections the gateway does not implement: accepted with a warning, never an error.
 LITELLM_ONLY_SECTIONS: Final = frozenset(
     {
@@ -58,6 +62,39 @@ def advice(key: str) -> str:
     name = key.rsplit(".", 1)[-1]
     equivalent = EQUIVALENTS.get(key) or EQUIVALENTS.get(name)
     return f"; the gateway's equivalent: {equivalent}" if equivalent else ""
+
+
+def unused_provider_params(config: GatewayConfig) -> list[str]:
+    """``litellm_params`` provider settings (``region_name``, ``vertex_project``...) of fast-path deployments: only
+    litellm reads them, and a fast-path deployment does not go through litellm."""
+    found: list[str] = []
+    for index, entry in enumerate(config.model_list):
+        provider = entry.litellm_params.provider_and_name()[0]
+        if entry.litellm_params.model == "*" or not provider_for(provider, entry.litellm_params.api_base).fast_path:
+            continue
+        extras = config.extra_provider_params(entry)
+        found += [f"model_list[{index}].litellm_params.{key}" for key in extras if key not in REQUEST_DEFAULTS]
+    return found
+
+
+def typed_but_unused(config: GatewayConfig) -> list[str]:
+    """Settings the gateway reads but serves differently from LiteLLM, each with what it does instead."""
+    notes: list[str] = []
+    strategy = config.router_settings.routing_strategy
+    if strategy in ROUTING_ALIASES:
+        notes.append(f"router_settings.routing_strategy {strategy!r} is served as {ROUTING_ALIASES[strategy]!r}")
+    if config.litellm_settings.num_retries is not None:
+        notes.append("litellm_settings.num_retries is ignored; the gateway's equivalent: router_settings.num_retries")
+    for index, entry in enumerate(config.model_list):
+        params = entry.litellm_params
+        if params.max_retries is not None:
+            notes.append(f"model_list[{index}].litellm_params.max_retries is ignored; the gateway's equivalent: "
+                         "router_settings.num_retries")
+        for key in ("input_cost_per_second", "output_cost_per_second"):
+            if getattr(params, key) is not None:
+                notes.append(f"model_list[{index}].litellm_params.{key} is ignored; the gateway's equivalent: "
+                             "input_cost_per_token / output_cost_per_token")
+    return notes
 
 
 def ignored_settings(data: Mapping[str, Any], sections: Mapping[str, type[BaseModel]]) -> list[tuple[str | int, ...]]:

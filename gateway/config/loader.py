@@ -19,7 +19,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from gateway.config.litellm_compat import LITELLM_ONLY_SECTIONS, advice, ignored_settings
+from gateway.config.litellm_compat import (
+    LITELLM_ONLY_SECTIONS,
+    advice,
+    ignored_settings,
+    typed_but_unused,
+    unused_provider_params,
+)
 from gateway.config.models import GatewayConfig, GeneralSettings, LiteLLMSettings, ModelEntry, RouterSettings
 from gateway.errors import ConfigError
 
@@ -61,6 +67,13 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> G
     for key in config.unimplemented_keys():
         logger.warning(
             "%s: %s is a LiteLLM setting the gateway does not implement; ignored%s", source, key, advice(key)
+        )
+    for note in typed_but_unused(config):
+        logger.warning("%s: %s", source, note)
+    for key in unused_provider_params(config):
+        logger.warning(
+            "%s: %s is a provider setting only litellm reads, and this deployment takes the fast path "
+            "(OpenAI-compatible, without litellm); ignored", source, key,
         )
     return config
 

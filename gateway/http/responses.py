@@ -132,7 +132,7 @@ async def handle_not_found(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status, headers = exc.status_code, dict(exc.headers or {})
     if status == 404:
-        return error_response(NotFound(_not_served(request), code="unknown_path"))
+        return error_response(NotFound(_not_served(request)))
     if status == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
         return error_response(MethodNotAllowed(message, headers=headers))

@@ -85,3 +85,25 @@ def test_warnings_name_what_is_ignored_and_the_gateways_equivalent(
     assert "litellm_settings.cache" in text and "response cache" in text
     assert "'finetune_settings'" in text
     assert "rpm" not in text  # a top-level rpm is honoured, not ignored
+
+
+def test_settings_served_differently_say_what_the_gateway_does_instead(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = """\
+model_list:
+  - model_name: a
+    litellm_params: {model: openai/a, max_retries: 3, region_name: eu, input_cost_per_second: 0.1}
+router_settings:
+  routing_strategy: usage-based-routing-v2
+litellm_settings:
+  num_retries: 5
+"""
+    with caplog.at_level(logging.WARNING, logger="gateway.config"):
+        load_config(write(tmp_path, text), {})
+    log = caplog.text
+    assert "'usage-based-routing-v2' is served as 'simple-shuffle'" in log
+    assert "litellm_settings.num_retries is ignored; the gateway's equivalent: router_settings.num_retries" in log
+    assert "model_list[0].litellm_params.max_retries is ignored" in log
+    assert "model_list[0].litellm_params.input_cost_per_second is ignored" in log
+    assert "model_list[0].litellm_params.region_name is a provider setting only litellm reads" in log

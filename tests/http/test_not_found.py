@@ -11,7 +11,7 @@ def test_an_unknown_path_names_itself_and_lists_what_is_served(gw: Gateway) -> N
     answer = httpx.post(gw.v1 + "/assistants", headers={"Authorization": f"Bearer {MASTER_KEY}"}, json={})
     assert answer.status_code == 404
     error = answer.json()["error"]
-    assert error["type"] == "invalid_request_error" and error["code"] == "unknown_path"
+    assert error["type"] == "invalid_request_error" and error["code"] == "not_found"
     message = error["message"]
     assert "POST /v1/assistants" in message
     for served in ("POST /v1/chat/completions", "POST /v1/responses", "POST /v1/messages/count_tokens",

@@ -7,11 +7,14 @@ gateway translates chat to and from Responses. Both must look the same to the cl
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import openai
 import pytest
 from support.config import MASTER_KEY
 from support.contracts import validate, validate_sse_responses_stream
+from support.keyed import Admin
 from support.request_log import logged_row
 from support.servers import FakeProvider, Gateway
 
@@ -150,3 +153,23 @@ def test_litellm_responses_works_against_the_gateway(gw: Gateway) -> None:
         model="openai/claude-sonnet", input="hello there", api_base=gw.v1, api_key=MASTER_KEY
     )
     assert response.output[0].content[0].text == "Echo: hello there"
+
+
+def test_a_stored_response_is_invisible_to_another_key(gw: Gateway) -> None:
+    admin = Admin(gw.url)
+    owner, other = admin.create_key(), admin.create_key()
+    deadline = time.monotonic() + 10
+    while True:  # a new key reaches the gateway's key cache within its refresh interval
+        made = httpx.post(gw.v1 + "/responses", headers={"Authorization": f"Bearer {owner}"},
+                          json={"model": "gpt-4o-mini", "input": "mine"})
+        if made.status_code != 401 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert made.status_code == 200, made.text
+    response_id = made.json()["id"]
+    for key, status in ((other, 404), (MASTER_KEY, 404), (owner, 200)):
+        seen = httpx.get(f"{gw.v1}/responses/{response_id}", headers={"Authorization": f"Bearer {key}"})
+        assert seen.status_code == status, (key == owner, seen.text)
+    chained = httpx.post(gw.v1 + "/responses", headers={"Authorization": f"Bearer {other}"},
+                         json={"model": "claude-sonnet", "input": "yours?", "previous_response_id": response_id})
+    assert chained.status_code == 400  # another key's response is not there to continue

@@ -34,5 +34,7 @@ results.ai_stream = parts;
 const weather = tool({ description: "Weather for a city", inputSchema: z.object({ city: z.string() }) });
 const called = await generateText({ model: openai(MODEL), prompt: "weather in Paris?", tools: { get_weather: weather } });
 results.ai_tool_calls = called.toolCalls.map((call) => [call.toolName, typeof call.input.city]);
+const streamedCall = streamText({ model: openai(MODEL), prompt: "weather in Paris?", tools: { get_weather: weather } });
+results.ai_streamed_tool_calls = (await streamedCall.toolCalls).map((call) => [call.toolName, typeof call.input.city]);
 
 console.log(JSON.stringify(results));
