@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from redis.exceptions import RedisError
+from gateway import redis_errors
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -110,7 +110,7 @@ class RedisStore:
             return None
         try:
             value = await self._redis.get(self._name(key, tag))
-        except (RedisError, OSError) as exc:
+        except redis_errors.any_error() as exc:
             self._failed(exc)
             return None
         self._answered()
@@ -121,7 +121,7 @@ class RedisStore:
             return
         try:
             await self._redis.set(self._name(key, tag), value, px=max(1, int(ttl * 1000)))
-        except (RedisError, OSError) as exc:
+        except redis_errors.any_error() as exc:
             self._failed(exc)
             return
         self._answered()

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
-from redis.exceptions import RedisError
 
+from gateway import redis_errors
 from gateway.cache.adaptive import Decision, Evidence, decide
 from gateway.cache.checks import CHECKS, disagreement, features
 from gateway.cache.embedder import Embedder
@@ -166,7 +166,7 @@ class SemanticCache:
                 pipe.rpush(name, packed)
                 pipe.expire(name, max(1, int(ttl)))  # the list lives as long as its newest entry
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except redis_errors.any_error() as exc:
             self._warn_once("sharing a semantic entry through Redis failed", exc)
 
     async def _sync(self, namespace: str, space: Namespace) -> None:
@@ -175,7 +175,7 @@ class SemanticCache:
         space.synced_at = time.monotonic()
         try:
             fresh: list[Any] = await self._redis.lrange(self._prefix + namespace, space.synced, -1)
-        except (RedisError, OSError) as exc:
+        except redis_errors.any_error() as exc:
             self._warn_once("reading shared semantic entries from Redis failed", exc)
             return
         space.synced += len(fresh)

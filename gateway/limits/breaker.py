@@ -12,18 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.exceptions as redis_errors
+from gateway import redis_errors
 
-#: What "Redis is out of reach" looks like. Anything else (a bug, a bad script) is not an outage: it propagates.
-REDIS_DOWN: tuple[type[BaseException], ...] = (
-    redis_errors.ConnectionError,  # refused, reset, closed; BusyLoadingError (restarting, loading its data)
-    redis_errors.TimeoutError,
-    redis_errors.ReadOnlyError,  # a replica promoted / demoted under us
-    redis_errors.TryAgainError,
-    redis_errors.MasterDownError,
-    TimeoutError,  # our own per-operation timeout (asyncio.wait_for)
-    OSError,
-)
+#: What "Redis is out of reach" looks like (``gateway.redis_errors``). This module is imported only with Redis.
+REDIS_DOWN: tuple[type[BaseException], ...] = redis_errors.unavailable()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway import redis_errors
 from gateway.db import Database
 from gateway.keys.cache import KeyCache
-from gateway.limits.breaker import REDIS_DOWN
 from gateway.limits.counters import Counters
 from gateway.limits.periods import period_bounds
 from gateway.limits.plan import budget_counter
@@ -100,7 +100,7 @@ class SpendSeeder:
                 logger.warning(
                     "budgets: could not read past spend from the database (%s); counting from zero", type(exc).__name__
                 )
-            except REDIS_DOWN as exc:
+            except redis_errors.unavailable() as exc:
                 logger.warning("budgets: Redis is out of reach (%s); seeded in this process only", type(exc).__name__)
             except Exception:  # a bug: logged in full; the next trigger tries again, requests are not affected
                 logger.exception("budgets: seeding the spend so far failed")

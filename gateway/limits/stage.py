@@ -21,7 +21,6 @@ from gateway.limits.alerts import BudgetAlerts, BudgetState
 from gateway.limits.counters import Counters, LocalCounters, Settle, Taken
 from gateway.limits.deployments import DeploymentGate
 from gateway.limits.estimate import Estimate, Estimator
-from gateway.limits.failover import FailoverCounters
 from gateway.limits.plan import Slot, rate_headers, refusal, scopes_of, slots_for
 from gateway.limits.redis_counters import RedisCounters
 from gateway.limits.seed import SpendSeeder
@@ -68,6 +67,8 @@ class LimitsStage:
         counters: Counters = LocalCounters()
         failover = None
         if redis is not None:
+            from gateway.limits.failover import FailoverCounters  # noqa: PLC0415 - imports redis: only with Redis
+
             counters = failover = FailoverCounters(RedisCounters(redis, prefix), LocalCounters())
         gate = None
         if router.has_deployment_limits:
