@@ -71,7 +71,10 @@ class Collector:
         pending = self._pending
         if pending.chunks is not None:
             pending.size += sum(len(p) for p in payloads)
-            pending.chunks = pending.chunks + payloads if pending.size <= self._limit else None
+            if pending.size > self._limit:
+                pending.chunks = None  # too large to keep: the stream is not stored
+            else:
+                pending.chunks.extend(payloads)
         return payloads
 
     async def end(self) -> list[bytes]:

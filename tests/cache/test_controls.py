@@ -91,3 +91,22 @@ def test_admin_delete_clears_by_namespace_and_all(cached: Gateway, sdk: openai.O
     assert (biology[1]["x-gateway-cache"], geology[1]["x-gateway-cache"]) == ("miss", "hit")
     assert admin.delete("/admin/cache").json()["entries_after"] == 0
     assert admin.delete("/admin/cache", headers={"authorization": "Bearer sk-not-the-master"}).status_code == 401
+
+
+def test_embeddings_are_cached_exactly_and_a_request_refusing_both_lookup_and_store_bypasses(
+    cached: Gateway, sdk: openai.OpenAI, fake: FakeProvider
+) -> None:
+    before = entries(cached)
+    first = sdk.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["cache me"])
+    assert first.headers["x-gateway-cache"] == "miss"
+    deadline = time.monotonic() + 30
+    while True:  # embeddings have no semantic entry: wait on the exact store's count
+        again = sdk.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["cache me"])
+        if again.headers["x-gateway-cache"] == "hit":
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert again.parse().data[0].embedding == first.parse().data[0].embedding
+    assert entries(cached) == before  # no semantic entry for embeddings
+    both = {"no-cache": True, "no-store": True}
+    assert ask(sdk, "Tell me a joke about cats", extra_body={"cache": both})[1]["x-gateway-cache"] == "bypass"

@@ -105,3 +105,15 @@ def test_an_embedder_that_hangs_costs_the_lookup_its_deadline_never_the_request(
         while "embedding with hang failed or was late" not in server.log():
             assert time.monotonic() < deadline, server.log()
             time.sleep(0.05)
+
+
+def test_an_embedding_model_of_the_config_is_called_through_the_router(fake: FakeProvider, tmp_path: Path) -> None:
+    config = cache_config(fake, tmp_path, embedding_model="text-embedding-3-small")
+    with gateway(config, tmp_path) as server:
+        sdk = client(server)
+        ask(sdk, "What is the capital of Chile?")
+        wait_filed(server, 1)
+        assert ask(sdk, "What is the capital of Chile?")[1]["x-gateway-cache"] == "hit"
+        assert fake.count("text-embedding-3-small", "/v1/embeddings") >= 2  # the lookup's and the filing's
+        stats = httpx.get(server.url + "/admin/cache", headers={"authorization": f"Bearer {MASTER_KEY}"}).json()
+        assert stats["embedder"] == "text-embedding-3-small"

@@ -131,3 +131,14 @@ def test_the_most_specific_policy_wins_and_a_request_can_only_make_it_stricter()
     assert policy(**{"no-store": True}).store is False and policy(ttl=0).store is False
     refreshed = policy(**{"no-cache": True})
     assert refreshed.lookup is False and refreshed.refresh is True
+
+
+def test_a_legacy_completion_replays_as_valid_text_chunks_and_back() -> None:
+    body = {"id": "cmpl-1", "object": "text_completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "text": "Paris is the capital of France.", "logprobs": None,
+                         "finish_reason": "stop"}]}
+    chunks = chunks_of("completions", body)
+    for chunk in chunks:
+        validate("CreateCompletionResponse", chunk, relax={"completion_stream_null_finish_reason"})
+    assert "".join(c["choices"][0]["text"] for c in chunks) == body["choices"][0]["text"]
+    assert assemble("completions", [orjson.dumps(c) for c in chunks]) == body

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter
+from starlette.responses import Response
 
 from gateway.bus import CACHE
 from gateway.cache.stage import CacheStage
@@ -22,12 +23,12 @@ router = APIRouter(prefix="/cache", tags=["cache"], route_class=AdminRoute)
 
 
 @router.get("")
-async def cache_stats(svc: GatewayServices) -> object:
+async def cache_stats(svc: GatewayServices) -> Response:
     return json_response(await _stage(svc).stats())
 
 
 @router.delete("")
-async def clear_cache(svc: GatewayServices, namespace: Text | None = None, prompt: Text | None = None) -> object:
+async def clear_cache(svc: GatewayServices, namespace: Text | None = None, prompt: Text | None = None) -> Response:
     stage = _stage(svc)
     selector = {"namespace": namespace, "prompt": prompt}
     before = (await stage.stats()).get("entries", 0)
