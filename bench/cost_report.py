@@ -10,9 +10,10 @@ Contract:
 * Migrates it with the gateway's own migrations, then loads ``--rows`` requests spread over the last 30 days with
   ``COPY``: 200 keys in 20 teams, each key using 2 of 12 models (4 providers) and 2 of 11 prompt slots (one is
   "no prompt"), 0-2 of 8 tags, log-normal latencies, 2% errors, 5% cache hits, 1% unpriced.
-* Builds ``daily_rollups`` and ``daily_tag_rollups`` from the log with ``INSERT ... SELECT`` statements that group
-  exactly as the writer does (``gateway.ledger.rows``), including the latency histogram (``width_bucket`` over
-  ``LATENCY_BOUNDS_MS``), and checks that the roll-ups and the raw log give the same totals.
+* Builds ``daily_rollups``, ``daily_tag_rollups`` and ``daily_tag_dim_rollups`` from the log with ``INSERT ...
+  SELECT`` statements that group exactly as the writer does (``gateway.ledger.rows``), including the latency
+  histogram (``width_bucket`` over ``LATENCY_BOUNDS_MS``), and checks that the roll-ups and the raw log give the
+  same totals.
 * Then measures the writer's store (``LogStore.write``) on a second throwaway database: 500-record batches.
 * Times ``gateway.reports.run_report`` (the code behind the CLI and the API; each report is two queries: the groups
   and the total) for several groupings, each run ``--repeat`` times after one warm-up; prints the median and the
@@ -183,18 +184,26 @@ def build_rollups(url: str) -> int:
         SELECT created_at::date, {labels}, {sums}
         FROM ({bucketed}) AS log GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     """
+    tagged = "LEFT JOIN LATERAL (SELECT DISTINCT value FROM json_array_elements_text(log.tags)) AS tag ON true"
     by_tag = f"""
-        INSERT INTO daily_tag_rollups (day, tag, {dimensions}, {columns})
+        INSERT INTO daily_tag_rollups (day, tag, {columns})
+        SELECT created_at::date, coalesce(tag.value, ''), {sums}
+        FROM ({bucketed}) AS log {tagged}
+        GROUP BY 1, 2
+    """
+    by_tag_and_dimensions = f"""
+        INSERT INTO daily_tag_dim_rollups (day, tag, {dimensions}, {columns})
         SELECT created_at::date, coalesce(tag.value, ''), {labels}, {sums}
-        FROM ({bucketed}) AS log
-        LEFT JOIN LATERAL (SELECT DISTINCT value FROM json_array_elements_text(log.tags)) AS tag ON true
+        FROM ({bucketed}) AS log {tagged}
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
     """
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(by_dimensions)
         connection.execute(by_tag)
+        connection.execute(by_tag_and_dimensions)
         connection.execute("ANALYZE daily_rollups")
         connection.execute("ANALYZE daily_tag_rollups")
+        connection.execute("ANALYZE daily_tag_dim_rollups")
         count = connection.execute("SELECT count(*) FROM daily_rollups").fetchone()
     return int(count[0]) if count else 0
 

@@ -188,13 +188,25 @@ class DailyRollup(RollupSums, LatencyHistogram, table=True):
 
 
 class DailyTagRollup(RollupSums, LatencyHistogram, table=True):
-    """The same sums per day, tag and the roll-ups' dimensions (a request counts once under each of its tags;
-    untagged ones under ""), so that tags crossed with a model, key, team... are read from roll-ups too."""
+    """The same sums per day and tag (a request counts once under each of its tags; untagged ones under "")."""
 
     __tablename__ = "daily_tag_rollups"
+    __table_args__ = (Index("ux_daily_tag_rollups_dims", "day", "tag", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    tag: str = Field(default="", max_length=255)
+
+
+class DailyTagDimRollup(RollupSums, LatencyHistogram, table=True):
+    """The same sums per day, tag and every dimension of ``daily_rollups``, so that tags crossed with a model, key,
+    team... (or filtered) are read from roll-ups too. Larger than ``daily_tag_rollups``, which stays for reports by
+    tag and day alone."""
+
+    __tablename__ = "daily_tag_dim_rollups"
     __table_args__ = (
         Index(
-            "ux_daily_tag_rollups_dims",
+            "ux_daily_tag_dim_rollups_dims",
             "day",
             "tag",
             "key_id",
@@ -234,3 +246,8 @@ def daily_rollups_table() -> Table:
 
 def daily_tag_rollups_table() -> Table:
     return SQLModel.metadata.tables[DailyTagRollup.__tablename__]  # type: ignore[index]
+
+
+def daily_tag_dim_rollups_table() -> Table:
+    return SQLModel.metadata.tables[DailyTagDimRollup.__tablename__]  # type: ignore[index]
+

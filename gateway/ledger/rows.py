@@ -1,5 +1,6 @@
 """Pure functions from request records to database rows: one ``request_logs`` row per record, and the
-``daily_rollups`` / ``daily_tag_rollups`` increments for a set of records (one row per day and dimension).
+``daily_rollups`` / ``daily_tag_rollups`` / ``daily_tag_dim_rollups`` increments for a set of records (one row per
+day and dimension).
 
 Times are naive UTC, as everywhere in the database. Every string is cleaned of what PostgreSQL text refuses
 (NUL, lone surrogates) and cut to its column's length, and the JSON columns are bounded again
@@ -23,8 +24,10 @@ from gateway.pipeline.records import RequestRecord, bounded_metadata, clean_text
 ROLLUP_DIMENSIONS = (
     "day", "key_id", "team_id", "model", "provider", "upstream_model", "prompt_name", "prompt_version"
 )
-#: The same for ``daily_tag_rollups``: the tag, then the same dimensions.
-TAG_ROLLUP_DIMENSIONS = ("day", "tag", *ROLLUP_DIMENSIONS[1:])
+#: The same for ``daily_tag_rollups``.
+TAG_ROLLUP_DIMENSIONS = ("day", "tag")
+#: The same for ``daily_tag_dim_rollups``: the tag, then the dimensions of ``daily_rollups``.
+TAG_DIM_ROLLUP_DIMENSIONS = ("day", "tag", *ROLLUP_DIMENSIONS[1:])
 TAG_LENGTH = 255
 CACHE_HITS = ("hit", "semantic-hit")  # a roll-up's `cached`: answers the cache gave, exact or semantic
 #: The columns of ``daily_rollups`` that are sums.
@@ -127,17 +130,29 @@ def rollup_rows(records: Iterable[RequestRecord], limits: Mapping[str, int]) -> 
     return [sums[key] for key in sorted(sums)]
 
 
-def tag_rollup_rows(records: Iterable[RequestRecord], limits: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
-    """Increments per day, tag and dimension: a record adds to each of its distinct tags, or to "" when it has
-    none. Sorted by key, like ``rollup_rows``."""
+def tag_rollup_rows(records: Iterable[RequestRecord]) -> list[dict[str, Any]]:
+    """Increments per day and tag: a record adds to each of its distinct tags, or to "" when it has none."""
+    sums: dict[tuple[date, str], dict[str, Any]] = {}
+    for record in records:
+        day = utc_datetime(record.created_at).date()
+        for tag in {_tag(tag) for tag in record.tags} or {""}:
+            row = sums.get((day, tag))
+            if row is None:
+                row = sums[(day, tag)] = {"day": day, "tag": tag, **dict.fromkeys(ROLLUP_SUMS, 0)}
+            _add(row, record)
+    return [sums[key] for key in sorted(sums)]
+
+
+def tag_dim_rollup_rows(records: Iterable[RequestRecord], limits: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Increments per day, tag and dimension (``daily_tag_dim_rollups``), sorted by key like ``rollup_rows``."""
     sums: dict[tuple[Any, ...], dict[str, Any]] = {}
     for record in records:
-        day, *dimensions = rollup_key(record, limits or {})
+        day, *dimensions = rollup_key(record, limits)
         for tag in {_tag(tag) for tag in record.tags} or {""}:
             key = (day, tag, *dimensions)
             row = sums.get(key)
             if row is None:
-                labels = dict(zip(TAG_ROLLUP_DIMENSIONS, key, strict=True))
+                labels = dict(zip(TAG_DIM_ROLLUP_DIMENSIONS, key, strict=True))
                 row = sums[key] = {**labels, **dict.fromkeys(ROLLUP_SUMS, 0)}
             _add(row, record)
     return [sums[key] for key in sorted(sums)]

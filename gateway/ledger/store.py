@@ -19,16 +19,23 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from gateway.db import Database
-from gateway.db.logs import daily_rollups_table, daily_tag_rollups_table, request_logs_table
+from gateway.db.logs import (
+    daily_rollups_table,
+    daily_tag_dim_rollups_table,
+    daily_tag_rollups_table,
+    request_logs_table,
+)
 from gateway.errors import ConfigError
 from gateway.ledger.pg_bulk import bulk_insert, bulk_params, bulk_upsert
 from gateway.ledger.rows import (
     ROLLUP_DIMENSIONS,
     ROLLUP_SUMS,
+    TAG_DIM_ROLLUP_DIMENSIONS,
     TAG_ROLLUP_DIMENSIONS,
     log_row,
     rollup_rows,
     string_limits,
+    tag_dim_rollup_rows,
     tag_rollup_rows,
 )
 from gateway.pipeline.records import RequestRecord
@@ -53,6 +60,7 @@ class LogStore:
         self._logs: Table = request_logs_table()
         self._rollups: Table = daily_rollups_table()
         self._tag_rollups: Table = daily_tag_rollups_table()
+        self._tag_dim_rollups: Table = daily_tag_dim_rollups_table()
         self._log_limits = string_limits(self._logs)
         self._limits = string_limits(self._rollups)
 
@@ -74,7 +82,9 @@ class LogStore:
             fresh = [record for record in unique if record.request_id in inserted]
             if fresh:
                 self._upsert(connection, self._rollups, ROLLUP_DIMENSIONS, rollup_rows(fresh, self._limits))
-                self._upsert(connection, self._tag_rollups, TAG_ROLLUP_DIMENSIONS, tag_rollup_rows(fresh, self._limits))
+                self._upsert(connection, self._tag_rollups, TAG_ROLLUP_DIMENSIONS, tag_rollup_rows(fresh))
+                tagged = tag_dim_rollup_rows(fresh, self._limits)
+                self._upsert(connection, self._tag_dim_rollups, TAG_DIM_ROLLUP_DIMENSIONS, tagged)
         return len(fresh)
 
     def _insert_logs(self, connection: Connection, rows: list[dict[str, Any]]) -> set[str]:

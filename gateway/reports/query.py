@@ -5,8 +5,9 @@ returns one ``ReportRow`` per group plus the total, sorted by cost, then request
 
 Where the numbers come from, so that a report stays fast at millions of logged requests:
 
-* Whole UTC days come from the roll-ups (``daily_rollups``; ``daily_tag_rollups``, which has the same dimensions
-  and the tag, for groupings by tag): sums, and p50/p95 from the latency histograms they carry (within a few
+* Whole UTC days come from the roll-ups (``daily_rollups``; for groupings by tag ``daily_tag_rollups`` when only
+  tag and day, unfiltered, else ``daily_tag_dim_rollups``, which has the dimensions of ``daily_rollups`` and the
+  tag): sums, and p50/p95 from the latency histograms they carry (within a few
   percent, see ``percentiles.py``). ``answered`` groups by the model that answered (a fallback's, say), ``model``
   by the one requested.
 * The part of a range that does not fill a whole day (``--since 12h``, or the first day of ``--since 720h``) is
@@ -40,11 +41,12 @@ from gateway.reports.statements import (
     Statement,
     log_statement,
     rollup_statement,
+    tag_rollup_statement,
 )
 from gateway.reports.timerange import TimeRange
 
 DIMENSIONS: tuple[Dimension, ...] = ("model", "answered", "key", "team", "provider", "prompt", "tag", "day")
-Source = Literal["rollups", "tag_rollups", "log"]
+Source = Literal["rollups", "tag_rollups", "tag_dim_rollups", "log"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +136,16 @@ def parse_group_by(values: Sequence[str]) -> tuple[Dimension, ...]:
 def plan(query: ReportQuery, group_by: tuple[Dimension, ...]) -> list[Segment]:
     """Split the range into whole days (roll-ups) and the partial days at its ends (raw log)."""
     start, end = query.range.start, query.range.end
-    tags = "tag" in group_by
+    source: Source = "rollups"
+    if "tag" in group_by:
+        small = set(group_by) <= {"tag", "day"} and not query.filters.any
+        source = "tag_rollups" if small else "tag_dim_rollups"
     first_full = _midnight(start) if start == _midnight(start) else _midnight(start) + timedelta(days=1)
     last_full = _midnight(end)
     if first_full >= last_full:
         return [Segment("log", start, end)]
     segments = [Segment("log", start, first_full)] if start < first_full else []
-    segments.append(Segment("tag_rollups" if tags else "rollups", first_full, last_full))
+    segments.append(Segment(source, first_full, last_full))
     if last_full < end:
         segments.append(Segment("log", last_full, end))
     return segments
@@ -213,8 +218,10 @@ def _grouped(
 def _statement(
     dialect: str, query: ReportQuery, group_by: tuple[Dimension, ...], segment: Segment, exact: bool
 ) -> Statement:
-    if segment.source in ("rollups", "tag_rollups"):
-        tags = segment.source == "tag_rollups"
+    if segment.source == "tag_rollups":
+        return tag_rollup_statement(group_by, segment.start.date(), segment.end.date())
+    if segment.source != "log":
+        tags = segment.source == "tag_dim_rollups"
         return rollup_statement(group_by, segment.start.date(), segment.end.date(), query.filters, tags=tags)
     return log_statement(dialect, group_by, segment.start, segment.end, query.filters, exact)
 

@@ -19,6 +19,7 @@ from gateway.db.logs import (
     LATENCY_COLUMNS,
     ROLLUP_SUM_COLUMNS,
     daily_rollups_table,
+    daily_tag_dim_rollups_table,
     daily_tag_rollups_table,
     request_logs_table,
 )
@@ -50,8 +51,8 @@ class Statement:
 def rollup_statement(
     group_by: tuple[Dimension, ...], first_day: Any, end_day: Any, filters: Filters, *, tags: bool = False
 ) -> Statement:
-    """From ``daily_rollups``, or with ``tags`` from ``daily_tag_rollups`` (the same dimensions and a tag)."""
-    table = daily_tag_rollups_table() if tags else daily_rollups_table()
+    """From ``daily_rollups``, or with ``tags`` from ``daily_tag_dim_rollups`` (the same dimensions and a tag)."""
+    table = daily_tag_dim_rollups_table() if tags else daily_rollups_table()
     columns = {
         "model": [table.c.model],
         "answered": [table.c.upstream_model],
@@ -71,6 +72,14 @@ def rollup_statement(
     ):
         if value is not None:
             statement = statement.where(column == value)
+    return Statement(statement.group_by(*dimensions) if dimensions else statement, len(dimensions), "histogram")
+
+
+def tag_rollup_statement(group_by: tuple[Dimension, ...], first_day: Any, end_day: Any) -> Statement:
+    """Groupings of tag and day without filters: the small ``daily_tag_rollups``."""
+    table = daily_tag_rollups_table()
+    dimensions = [table.c.tag if name == "tag" else table.c.day for name in group_by]
+    statement = _summed(table, dimensions).where(table.c.day >= first_day, table.c.day < end_day)
     return Statement(statement.group_by(*dimensions) if dimensions else statement, len(dimensions), "histogram")
 
 

@@ -32,9 +32,11 @@ def server(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iter
             {"model_name": "hang-mini", "litellm_params": {"model": "openai/slow-5000-mini", "api_base": fake.v1,
                                                            "api_key": "k"},
              "model_info": {"base_model": "gpt-4o-mini"}},
+            {"model_name": "unpriced", "litellm_params": {"model": "openai/mystery-model", "api_base": fake.v1,
+                                                          "api_key": "k"}},
         ],
         "general_settings": {"master_key": MASTER, "database_url": f"sqlite:///{tmp / 'gateway.db'}"},
-        "gateway": {"log_flush_interval": 0.05},
+        "gateway": {"log_flush_interval": 0.05, "budget_unpriced_models": "allow"},
     }
     with gateway(config, tmp) as running:
         yield running
@@ -77,3 +79,10 @@ def test_without_max_tokens_the_output_is_bounded_by_the_models_maximum(server: 
     row = row_of(server, "hang-mini")
     assert (row["status"], row["tokens_estimated"], row["completion_tokens"]) == (499, 1, 16384)
     assert row["cost_usd"] == pytest.approx(row["prompt_tokens"] * 1.5e-7 + 16384 * 6e-7, rel=1e-12)
+
+
+def test_the_config_can_let_budgeted_keys_use_an_unpriced_model(server: Gateway) -> None:
+    key = Admin(server.url, MASTER).create_key(budget_usd=1.0)
+    answered = httpx.post(server.v1 + "/chat/completions", json={"model": "unpriced", "messages": HELLO},
+                          headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert answered.status_code == 200  # gateway.budget_unpriced_models: allow (the default refuses: 403)

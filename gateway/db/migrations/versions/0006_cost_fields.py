@@ -3,11 +3,11 @@
 Request log: ``cache_write_tokens`` (Anthropic's cache_creation_input_tokens, inside prompt_tokens) and
 ``cache_write_1h_tokens`` (the part written with a 1-hour lifetime), so rows can be re-priced.
 
-Roll-ups: ``daily_rollups`` gains ``upstream_model`` (the model that answered, a fallback's say) in its key, and
-``daily_tag_rollups`` gains every dimension of ``daily_rollups`` in its key, so that reports by tag and model (key,
-team, ...) read roll-ups instead of unnesting the whole log. ``daily_tag_rollups`` is rebuilt from the request log,
-which holds every request it counts (the writer adds to the roll-ups in the same transaction as it inserts the log
-rows); ``daily_rollups`` keeps its rows, with ``upstream_model`` '' for the days before the upgrade.
+Roll-ups: ``daily_rollups`` gains ``upstream_model`` (the model that answered, a fallback's say) in its key (''
+for the days before the upgrade), and the new ``daily_tag_dim_rollups`` holds the sums per day, tag and every
+dimension of ``daily_rollups``, so that reports by tag and model (key, team, ...) read roll-ups instead of unnesting
+the whole log. It is filled from the request log, which holds every request the roll-ups count (the writer adds to
+them in the same transaction as it inserts the log rows).
 
 Revision ID: 0006_cost_fields
 Revises: 0005_evals
@@ -50,63 +50,62 @@ def upgrade() -> None:
     with op.batch_alter_table("daily_rollups") as batch:
         batch.add_column(sa.Column("upstream_model", sa.String(255), nullable=False, server_default=""))
     op.create_index("ux_daily_rollups_dims", "daily_rollups", ["day", *DIMENSIONS], unique=True)
-    op.drop_index("ux_daily_tag_rollups_dims", "daily_tag_rollups")
-    with op.batch_alter_table("daily_tag_rollups") as batch:
-        for name in DIMENSIONS:
-            kind = sa.Integer() if name == "prompt_version" else sa.String(LENGTHS[name])
-            batch.add_column(sa.Column(name, kind, nullable=False, server_default="0" if name == "prompt_version"
-                                       else ""))
-    op.create_index("ux_daily_tag_rollups_dims", "daily_tag_rollups", ["day", "tag", *DIMENSIONS], unique=True)
-    # The tag roll-ups are rebuilt with their new dimensions; the daily roll-ups keep their rows (upstream_model ''
-    # for the days before this upgrade: the log holds it, but a roll-up row cannot be split without a rebuild).
-    _rebuild(op.get_bind(), rollups=False)
+    op.create_table(
+        "daily_tag_dim_rollups",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("tag", sa.String(255), nullable=False),
+        *(sa.Column(name, sa.String(LENGTHS[name]), nullable=False) for name in DIMENSIONS[:-1]),
+        sa.Column("prompt_version", sa.Integer(), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in ("requests", "errors", "cached")),
+        sa.Column("prompt_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("completion_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("cost_usd", sa.Float(), nullable=False),
+        sa.Column("unpriced", sa.Integer(), nullable=False),
+        sa.Column("cache_savings_usd", sa.Float(), nullable=False),
+        sa.Column("latency_ms_sum", sa.Float(), nullable=False),
+        sa.Column("estimated", sa.Integer(), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False, server_default="0") for name in LATENCY_COLUMNS),
+    )
+    op.create_index(
+        "ux_daily_tag_dim_rollups_dims", "daily_tag_dim_rollups", ["day", "tag", *DIMENSIONS], unique=True
+    )
+    _fill_tag_dimensions(op.get_bind())
 
 
 def downgrade() -> None:
-    op.drop_index("ux_daily_tag_rollups_dims", "daily_tag_rollups")
-    op.execute("DELETE FROM daily_tag_rollups")  # rebuilt below, per day and tag only
-    with op.batch_alter_table("daily_tag_rollups") as batch:
-        for name in reversed(DIMENSIONS):
-            batch.drop_column(name)
-    op.create_index("ux_daily_tag_rollups_dims", "daily_tag_rollups", ["day", "tag"], unique=True)
+    op.drop_table("daily_tag_dim_rollups")
     op.drop_index("ux_daily_rollups_dims", "daily_rollups")
-    op.execute("DELETE FROM daily_rollups")
+    # Rows that differ only in upstream_model would collide in the old key: merged first.
+    rollups = sa.table("daily_rollups", *(sa.column(name) for name in ["id", "day", *OLD_DIMENSIONS, *SUMS,
+                                                                       *LATENCY_COLUMNS]))
+    bind = op.get_bind()
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in bind.execute(sa.select(rollups)).mappings():
+        key = tuple(row[name] for name in ["day", *OLD_DIMENSIONS])
+        found = merged.setdefault(key, {name: row[name] for name in ["day", *OLD_DIMENSIONS]})
+        for name in (*SUMS, *LATENCY_COLUMNS):
+            found[name] = found.get(name, 0) + (row[name] or 0)
+    bind.execute(sa.text("DELETE FROM daily_rollups"))
     with op.batch_alter_table("daily_rollups") as batch:
         batch.drop_column("upstream_model")
+    _insert(bind, "daily_rollups", merged.values())
     op.create_index("ux_daily_rollups_dims", "daily_rollups", ["day", *OLD_DIMENSIONS], unique=True)
-    _rebuild(op.get_bind(), dimensions=OLD_DIMENSIONS, tag_dimensions=[])
     with op.batch_alter_table("request_logs") as batch:
         batch.drop_column("cache_write_1h_tokens")
         batch.drop_column("cache_write_tokens")
 
 
-def _rebuild(
-    bind: sa.Connection,
-    dimensions: list[str] = DIMENSIONS,
-    tag_dimensions: list[str] | None = None,
-    *,
-    rollups: bool = True,
-) -> None:
-    """The tag roll-ups (and with ``rollups`` the daily roll-ups) again, from the request log, read in batches."""
-    tag_dimensions = dimensions if tag_dimensions is None else tag_dimensions
+def _fill_tag_dimensions(bind: sa.Connection) -> None:
+    """``daily_tag_dim_rollups`` from the request log, read in batches."""
     log = sa.table("request_logs", *(sa.column(name) for name in _LOG_COLUMNS))
-    summed: dict[tuple[Any, ...], dict[str, Any]] = {}
     tagged: dict[tuple[Any, ...], dict[str, Any]] = {}
-    result = bind.execute(sa.select(*log.c).execution_options(yield_per=_BATCH))  # on the statement: the
-    # connection's own options would stream the statements after it too
-    for row in result.mappings():
-        day = _day(row["created_at"])
-        labels = [_label(name, row[name]) for name in dimensions]
-        if rollups:
-            _add(summed, ["day", *dimensions], (day, *labels), row)
-        tag_labels = [_label(name, row[name]) for name in tag_dimensions]
+    # yield_per on the statement: on the connection it would stream the statements after it too.
+    for row in bind.execute(sa.select(*log.c).execution_options(yield_per=_BATCH)).mappings():
+        labels = [_label(name, row[name]) for name in DIMENSIONS]
         for tag in dict.fromkeys(_label("tag", tag) for tag in _tags(row["tags"])) or [""]:
-            _add(tagged, ["day", "tag", *tag_dimensions], (day, tag, *tag_labels), row)
-    if rollups:
-        bind.execute(sa.text("DELETE FROM daily_rollups"))
-        _insert(bind, "daily_rollups", summed.values())
-    bind.execute(sa.text("DELETE FROM daily_tag_rollups"))
-    _insert(bind, "daily_tag_rollups", tagged.values())
+            _add(tagged, ["day", "tag", *DIMENSIONS], (_day(row["created_at"]), tag, *labels), row)
+    _insert(bind, "daily_tag_dim_rollups", tagged.values())
 
 
 _LOG_COLUMNS = ["created_at", "key_id", "team_id", "model", "provider", "upstream_model", "prompt_name",
