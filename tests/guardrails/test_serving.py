@@ -151,26 +151,26 @@ def test_a_keys_policy_applies_without_asking_and_cannot_be_removed(
         assert "bob@example.net" in _upstream_text(fake)
 
 
+def _cards_redacted_for(client: openai.OpenAI, fake: FakeProvider) -> None:
+    """Once the gateway knows the new key: its card numbers reach the provider redacted."""
+
+    def redacted() -> None:
+        _ask(client, f"card {CARD}")
+        assert _upstream_text(fake) == "card <CREDIT_CARD>"
+
+    _eventually(redacted)
+
+
 def test_a_teams_policy_applies_to_its_keys(guard_gateway: Gateway, admin: httpx.Client, fake: FakeProvider) -> None:
     with _client(guard_gateway, _key(admin, "team-member", team="guarded-team")) as member:
-
-        def redacted() -> None:
-            _ask(member, f"card {CARD}")
-            assert _upstream_text(fake) == "card <CREDIT_CARD>"
-
-        _eventually(redacted)
+        _cards_redacted_for(member, fake)
 
 
 def test_a_key_created_later_gets_a_policy_by_name_pattern(
     guard_gateway: Gateway, admin: httpx.Client, fake: FakeProvider
 ) -> None:
     with _client(guard_gateway, _key(admin, "glob-support-bot")) as bot:
-
-        def redacted() -> None:
-            _ask(bot, f"card {CARD}")
-            assert _upstream_text(fake) == "card <CREDIT_CARD>"
-
-        _eventually(redacted)
+        _cards_redacted_for(bot, fake)
 
 
 def test_policies_attached_to_a_key_and_a_team_in_the_database_apply(
@@ -181,14 +181,9 @@ def test_policies_attached_to_a_key_and_a_team_in_the_database_apply(
     admin.post("/admin/teams", json={"name": "db-team", "guardrails": ["redact"]}).raise_for_status()
     member = admin.post("/admin/keys", json={"name": "db-member", "team": "db-team"}).json()["key"]
     with _client(guard_gateway, created.json()["key"]) as keyed, _client(guard_gateway, member) as teamed:
-
-        def applied() -> None:
-            _ask(keyed, f"I am {EMAIL}")
-            assert EMAIL not in _upstream_text(fake)
-            _ask(teamed, f"card {CARD}")
-            assert _upstream_text(fake) == "card <CREDIT_CARD>"
-
-        _eventually(applied)
+        _cards_redacted_for(teamed, fake)
+        _ask(keyed, f"I am {EMAIL}")
+        assert EMAIL not in _upstream_text(fake)
 
 
 def test_a_key_naming_a_policy_this_gateway_lacks_is_refused(
