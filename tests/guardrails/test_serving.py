@@ -52,6 +52,18 @@ def test_a_blocked_request_never_reaches_the_provider(sdk: openai.OpenAI, fake: 
     assert fake.stats()["total"] == 0
 
 
+def test_completions_and_embeddings_are_guarded_too(sdk: openai.OpenAI, fake: FakeProvider) -> None:
+    extra = {"guardrails": ["secrets"]}
+    _refused(lambda: sdk.completions.create(model="gpt-4o-mini", prompt=f"key {AWS_KEY}", extra_body=extra))
+    _refused(lambda: sdk.embeddings.create(model="gpt-4o-mini", input=["fine", f"key {AWS_KEY}"], extra_body=extra))
+    assert fake.stats()["total"] == 0
+    masked = sdk.completions.create(
+        model="gpt-4o-mini", prompt=f"mail {EMAIL}", extra_body={"guardrails": ["pii-mask"]}
+    )
+    assert EMAIL not in str(fake.stats()["last_request"]["prompt"])
+    assert masked.choices[0].text == f"Echo: mail {EMAIL}"
+
+
 def test_masked_values_go_upstream_as_placeholders_and_the_user_reads_them_back(
     sdk: openai.OpenAI, fake: FakeProvider
 ) -> None:
