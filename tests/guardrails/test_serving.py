@@ -110,6 +110,23 @@ def test_a_secret_split_across_stream_chunks_ends_the_stream_with_an_error_the_s
     assert "PRIVATE" not in seen and "MIIB" not in seen
 
 
+def _json_answer(sdk: openai.OpenAI, schema: dict[str, Any]) -> Any:
+    return sdk.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "give me the code"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}},  # type: ignore[typeddict-item]
+        extra_body={"guardrails": ["json"]},
+    )
+
+
+def test_an_answer_that_does_not_fit_the_requested_schema_is_refused(sdk: openai.OpenAI) -> None:
+    loose = {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]}
+    assert _json_answer(sdk, loose).choices[0].message.content.startswith("{")
+    strict = {**loose, "properties": {"code": {"type": "string", "pattern": "^[0-9]{6}$"}}}
+    error = _refused(lambda: _json_answer(sdk, strict))
+    assert "schema_mismatch" in error.message and "answer" in error.message
+
+
 def test_the_body_field_never_reaches_the_provider(sdk: openai.OpenAI, fake: FakeProvider) -> None:
     _ask(sdk, "hello", guardrails=["secrets"])
     assert "guardrails" not in fake.stats()["last_request"]
