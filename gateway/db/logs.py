@@ -206,3 +206,4 @@ def daily_rollups_table() -> Table:
 
 def daily_tag_rollups_table() -> Table:
     return SQLModel.metadata.tables[DailyTagRollup.__tablename__]  # type: ignore[index]
+

@@ -58,3 +58,4 @@ class Breaker:
     def close(self) -> None:
         self._failures = 0
         self._open = False
+

@@ -28,7 +28,8 @@ from gateway.pipeline.context import Limits
 
 Spend = dict[str, dict[date, float]]
 _QUERY = text(
-    "SELECT key_id, team_id, day, SUM(cost_usd) FROM daily_rollups WHERE day >= :since GROUP BY key_id, team_id, day"
+    "SELECT key_id, team_id, day, SUM(cost_usd) FROM daily_rollups WHERE day >= :since "
+    "GROUP BY key_id, team_id, day"
 )
 logger = logging.getLogger("gateway.limits")
 
@@ -74,9 +75,8 @@ class SpendSeeder:
             try:
                 await self.seed_once()
             except SQLAlchemyError as exc:
-                logger.warning(
-                    "budgets: could not read past spend from the database (%s); counting from zero", type(exc).__name__
-                )
+                logger.warning("budgets: could not read past spend from the database (%s); counting from zero",
+                               type(exc).__name__)
             except REDIS_DOWN as exc:
                 logger.warning("budgets: Redis is out of reach (%s); seeded in this process only", type(exc).__name__)
             except Exception:  # a bug: logged in full; the next trigger tries again, requests are not affected

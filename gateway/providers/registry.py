@@ -98,9 +98,8 @@ def through_litellm(upstream: Upstream) -> Provider:
 
 
 def _openai(default_base: str | None = None, key_env: str | None = None, base_path: str = "") -> ProviderEntry:
-    return ProviderEntry(
-        openai_compatible, fast_path=True, default_base=default_base, base_path=base_path, key_env=key_env
-    )
+    return ProviderEntry(openai_compatible, fast_path=True, default_base=default_base, base_path=base_path,
+                         key_env=key_env)
 
 
 #: Every prefix not listed in ``PROVIDERS``.
@@ -131,3 +130,4 @@ def provider_for(prefix: str, api_base: str | None) -> ProviderEntry:
     """The entry that serves a deployment of ``prefix`` with this ``api_base``."""
     entry = PROVIDERS.get(prefix, THROUGH_LITELLM)
     return entry if entry.serves(api_base) else THROUGH_LITELLM
+
