@@ -159,6 +159,25 @@ async def _scan(detector: InjectionDetector, texts: list[str]) -> list[list[obje
     return out
 
 
+def sweep(sample: int) -> None:
+    """Recall and false positives of heuristics + classifier at several thresholds, on one qualifire sample."""
+    rng = random.Random(SEED)
+    texts, labels = data.qualifire()
+    picked = rng.sample(range(len(texts)), min(sample, len(texts)))
+    texts, labels = [texts[i] for i in picked], [labels[i] for i in picked]
+    detector = InjectionDetector(LocalModels(), classifier=True)
+    scores: list[float] = []
+    for start in range(0, len(texts), 32):
+        scores += asyncio.run(detector.classify(texts[start : start + 32]))
+    heuristic = [detector.heuristic(t) for t in texts]
+    print("| threshold | detection (recall) | false positives (of benign) | precision |")
+    print("| ---: | ---: | ---: | ---: |")
+    for threshold in (0.5, 0.589, 0.7, 0.8, 0.9, 0.95, 0.98):
+        flagged = [h or s >= threshold for h, s in zip(heuristic, scores, strict=True)]
+        cells = _row("", "", labels, flagged).split(" | ")[-3:]
+        print(f"| {threshold} | " + " | ".join(cells))
+
+
 def _row(name: str, detector: str, labels: list[int], flagged: list[bool]) -> str:
     attacks = sum(labels)
     benign = len(labels) - attacks
@@ -174,9 +193,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", action="store_true", help="train the head and write it into the package")
     parser.add_argument("--sample", type=int, default=300, help="qualifire texts measured (MiniLM is slow here)")
+    parser.add_argument("--sweep", action="store_true", help="the classifier's trade-off at several thresholds")
     args = parser.parse_args()
     if args.train:
         train()
+    elif args.sweep:
+        sweep(args.sample)
     else:
         evaluate(args.sample)
 

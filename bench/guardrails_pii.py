@@ -12,14 +12,14 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 import json
 
 import guardrails_data as data
-
-from gateway.guardrails.detectors.pii import PIIDetector
 
 TYPES = {
     "EMAIL_ADDRESS": "email",
@@ -32,38 +32,53 @@ TYPES = {
 BROAD_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "BE", "CH", "AT", "AU", "BR", "IN", "CA", "IE", "SE")
 
 
-def score(detector: PIIDetector, rows: list[dict[str, object]]) -> tuple[dict[str, list[int]], float]:
-    """Per entity: [labelled, found, findings, right]; and ms per text."""
+Finder = Callable[[str], list[tuple[str, int, int]]]
+
+
+def score(find: Finder, rows: list[dict[str, object]]) -> tuple[dict[str, list[int]], float]:
+    """Per entity: [labelled, found, findings, right]; and ms per text. ``find`` gives (entity, start, end)."""
     counts: dict[str, list[int]] = {name: [0, 0, 0, 0] for name in TYPES.values()}
     started = time.perf_counter()
     for row in rows:
         text = str(row["full_text"])
         gold = [
             (TYPES[s["entity_type"]], s["start_position"], s["end_position"])
-            for s in row["spans"]
+            for s in row["spans"]  # type: ignore[attr-defined]
             if s["entity_type"] in TYPES
-        ]  # type: ignore[attr-defined]
-        found = detector.find(text)
+        ]
+        found = find(text)
         for entity, start, end in gold:
             counts[entity][0] += 1
-            counts[entity][1] += any(m.entity == entity and m.start < end and start < m.end for m in found)
-        for m in found:
-            counts[m.entity][2] += 1
-            counts[m.entity][3] += any(e == m.entity and m.start < end and start < m.end for e, start, end in gold)
+            counts[entity][1] += any(e == entity and s < end and start < x for e, s, x in found)
+        for e, s, x in found:
+            counts[e][2] += 1
+            counts[e][3] += any(g == e and s < end and start < x for g, start, end in gold)
     return counts, (time.perf_counter() - started) * 1000 / len(rows)
 
 
+def table(label: str, counts: dict[str, list[int]], ms: float) -> list[str]:
+    total = [sum(c[i] for c in counts.values()) for i in range(4)]
+    but_phone = [sum(c[i] for e, c in counts.items() if e != "phone") for i in range(4)]
+    lines = []
+    for entity, (labelled, found, findings, right) in [*counts.items(), ("all", total), ("all but phone", but_phone)]:
+        recall = found / labelled if labelled else 0.0
+        precision = right / findings if findings else 1.0
+        lines.append(f"| {entity} | {label} | {labelled} | {recall:.3f} | {findings} | {precision:.3f} |")
+    lines.append(f"| ({ms:.3f} ms per text) | {label} | | | | |")
+    return lines
+
+
+def rows() -> list[dict[str, object]]:
+    loaded: list[dict[str, object]] = json.loads((data.DATA / "synth_dataset_v2.json").read_text(encoding="utf-8"))
+    return loaded
+
+
 def main() -> None:
-    rows = json.loads((data.DATA / "synth_dataset_v2.json").read_text(encoding="utf-8"))
-    print(
-        f"{len(rows)} texts; "
-        + ", ".join(
-            f"{k}: {v}"
-            for k, v in Counter(
-                TYPES[s["entity_type"]] for r in rows for s in r["spans"] if s["entity_type"] in TYPES
-            ).items()
-        )
-    )
+    from gateway.guardrails.detectors.pii import PIIDetector  # noqa: PLC0415 - guardrails_presidio.py reuses this file
+
+    texts = rows()
+    labelled = Counter(TYPES[s["entity_type"]] for r in texts for s in r["spans"] if s["entity_type"] in TYPES)  # type: ignore[attr-defined]
+    print(f"{len(texts)} texts; " + ", ".join(f"{k}: {v}" for k, v in labelled.items()))
     print()
     print("| entity | phone setting | labelled | recall | findings | precision |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
@@ -74,18 +89,12 @@ def main() -> None:
         (f"{len(BROAD_REGIONS)} regions, possible", BROAD_REGIONS, "possible"),
     )
     for label, regions, leniency in settings:
-        counts, ms = score(PIIDetector(regions=regions, phone_leniency=leniency), rows)
-        total = [sum(c[i] for c in counts.values()) for i in range(4)]
-        but_phone = [sum(c[i] for e, c in counts.items() if e != "phone") for i in range(4)]
-        for entity, (labelled, found, findings, right) in [
-            *counts.items(),
-            ("all", total),
-            ("all but phone", but_phone),
-        ]:
-            recall = found / labelled if labelled else 0.0
-            precision = right / findings if findings else 1.0
-            print(f"| {entity} | {label} | {labelled} | {recall:.3f} | {findings} | {precision:.3f} |")
-        print(f"| ({ms:.3f} ms per text) | {label} | | | | |")
+        counts, ms = score(_spans(PIIDetector(regions=regions, phone_leniency=leniency)), texts)
+        print("\n".join(table(label, counts, ms)))
+
+
+def _spans(detector: Any) -> Finder:
+    return lambda text: [(m.entity, m.start, m.end) for m in detector.find(text)]
 
 
 if __name__ == "__main__":

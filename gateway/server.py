@@ -159,6 +159,7 @@ def migrate_before_workers(config: GatewayConfig) -> None:
     lock, when it returns).
     """
 
+
     url = config.general_settings.database_url
     database = Database(url.get_secret_value() if url else None)
     try:

@@ -39,24 +39,20 @@ def run(
     suite_file: SuiteArgument,
     prompt_version: Annotated[int | None, typer.Option("--prompt-version", min=1, help="Version to test.")] = None,
     label: Annotated[str | None, typer.Option("--label", help="Label to test (default: latest).")] = None,
-    gateway: Annotated[
-        str | None, typer.Option("--gateway", envvar="GATEWAY_URL", help="URL of a running gateway.")
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", envvar="GATEWAY_API_KEY", help="Key for the gateway.")
-    ] = None,
+    gateway: Annotated[str | None, typer.Option("--gateway", envvar="GATEWAY_URL",
+                                                help="URL of a running gateway.")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="GATEWAY_API_KEY",
+                                                help="Key for the gateway.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Cases in flight at once.")] = 8,
     repeat: Annotated[int, typer.Option(min=1, help="Run every case this many times.")] = 1,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write a JSON report.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
     markdown: Annotated[Path | None, typer.Option("--markdown", help="Write a markdown summary.")] = None,
-    baseline: Annotated[
-        str | None, typer.Option("--baseline", help="Label, version or run id to compare with.")
-    ] = None,
-    max_drop: Annotated[
-        float, typer.Option("--max-drop", min=0, max=1, help="Allowed pass-rate drop below the baseline.")
-    ] = 0.05,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="Label, version or run id to compare with.")]
+    = None,
+    max_drop: Annotated[float, typer.Option("--max-drop", min=0, max=1,
+                                            help="Allowed pass-rate drop below the baseline.")] = 0.05,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the local run cache.")] = False,
@@ -77,15 +73,8 @@ def run(
     except SuiteError as exc:
         _error(str(exc))
     settings = RunSettings(
-        gateway_url=gateway,
-        config=config,
-        api_key=api_key,
-        concurrency=concurrency,
-        repeat=repeat,
-        cache_dir=None if no_cache else cache_dir,
-        retries=retries,
-        timeout=timeout,
-        baseline=baseline,
+        gateway_url=gateway, config=config, api_key=api_key, concurrency=concurrency, repeat=repeat,
+        cache_dir=None if no_cache else cache_dir, retries=retries, timeout=timeout, baseline=baseline,
         max_drop=max_drop,
     )
     out = console()
@@ -134,9 +123,8 @@ def compare_runs(
     suite: Annotated[str | None, typer.Argument(help="Suite name or file (not needed with two run ids).")] = None,
     baseline: Annotated[str, typer.Option("--baseline", help="Label, version or run id.")] = "production",
     candidate: Annotated[str, typer.Option("--candidate", help="Version, label or run id.")] = "latest",
-    max_drop: Annotated[
-        float, typer.Option("--max-drop", min=0, max=1, help="Allowed pass-rate drop; more exits 1.")
-    ] = 0.05,
+    max_drop: Annotated[float, typer.Option("--max-drop", min=0, max=1,
+                                            help="Allowed pass-rate drop; more exits 1.")] = 0.05,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the comparison as JSON.")] = None,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
@@ -154,10 +142,8 @@ def compare_runs(
     if json_out is not None:
         json_out.write_text(json.dumps(comparison.as_dict(), indent=2, default=str) + "\n")
     if comparison.regressed(max_drop):
-        typer.echo(
-            f"regression: the pass rate dropped by {-comparison.pass_rate_delta:.1%} (more than {max_drop:.1%})",
-            err=True,
-        )
+        typer.echo(f"regression: the pass rate dropped by {-comparison.pass_rate_delta:.1%} "
+                   f"(more than {max_drop:.1%})", err=True)
         raise typer.Exit(1)
 
 

@@ -56,16 +56,8 @@ def create_key(
     """Create a key and print it once (it is stored hashed and cannot be shown again)."""
     spec = _spec(
         KeySpec,
-        name=name,
-        team=team,
-        models=_split(models),
-        budget_usd=budget,
-        budget_period=budget_period,
-        rpm=rpm,
-        tpm=tpm,
-        expires=expires,
-        store_content=store_content,
-        guardrails=_split(guardrails),
+        name=name, team=team, models=_split(models), budget_usd=budget, budget_period=budget_period,
+        rpm=rpm, tpm=tpm, expires=expires, store_content=store_content, guardrails=_split(guardrails),
     )
     row, secret = _run(config, database_url, store.create_key, spec)
     typer.echo(secret)
@@ -120,13 +112,7 @@ def create_team(
 ) -> None:
     """Create a team; its budget and limits apply to all its keys together."""
     spec = _spec(
-        TeamSpec,
-        name=name,
-        models=_split(models),
-        budget_usd=budget,
-        budget_period=budget_period,
-        rpm=rpm,
-        tpm=tpm,
+        TeamSpec, name=name, models=_split(models), budget_usd=budget, budget_period=budget_period, rpm=rpm, tpm=tpm,
         guardrails=_split(guardrails),
     )
     row = _run(config, database_url, store.create_team, spec)
@@ -162,13 +148,8 @@ def update_team(
 ) -> None:
     """Change a team's name or limits; only the options given change."""
     given: dict[str, Any] = {
-        "name": name,
-        "models": _split(models),
-        "budget_usd": budget,
-        "budget_period": budget_period,
-        "rpm": rpm,
-        "tpm": tpm,
-        "guardrails": _split(guardrails),
+        "name": name, "models": _split(models), "budget_usd": budget, "budget_period": budget_period,
+        "rpm": rpm, "tpm": tpm, "guardrails": _split(guardrails),
     }
     changes = {field: value for field, value in given.items() if value is not None}
     for field in clear or []:

@@ -83,9 +83,8 @@ def push(
         if result.status == "unchanged":
             out.print(f"  {result.name}: unchanged (v{result.version})", style="dim")
         elif result.status == "reverted":
-            out.print(
-                f"[yellow]~[/] {result.name}: same as v{result.version}; latest v{result.previous} -> v{result.version}"
-            )
+            out.print(f"[yellow]~[/] {result.name}: same as v{result.version}; latest v{result.previous} -> "
+                          f"v{result.version}")
         else:
             origin = f" (was v{result.previous})" if result.previous else ""
             out.print(f"[green]+[/] {result.name}: {result.status} v{result.version}{origin}")
@@ -123,10 +122,8 @@ def show(
         info = _run(lambda: get_version(db, ref))
     out = console()
     out.print(f"[bold]{info.name}@{info.version}[/]  labels: {', '.join(info.labels) or '-'}")
-    out.print(
-        f"hash {info.content_hash}  pushed {info.created_at:%Y-%m-%d %H:%M:%S} by {info.created_by}"
-        + (f" from {info.source}" if info.source else "")
-    )
+    out.print(f"hash {info.content_hash}  pushed {info.created_at:%Y-%m-%d %H:%M:%S} by {info.created_by}"
+                  + (f" from {info.source}" if info.source else ""))
     typer.echo(yaml.safe_dump({"name": info.name, **info.content}, sort_keys=False, allow_unicode=True, width=10**6))
 
 
@@ -149,13 +146,8 @@ def diff(
     for part in parts:
         out.print(f"[bold]{part.title}[/]")
         for line in part.lines:
-            style = (
-                "bold"
-                if line.startswith(("---", "+++"))
-                else "green"
-                if line.startswith("+")
-                else ("red" if line.startswith("-") else "cyan" if line.startswith("@@") else None)
-            )
+            style = "bold" if line.startswith(("---", "+++")) else "green" if line.startswith("+") else (
+                "red" if line.startswith("-") else "cyan" if line.startswith("@@") else None)
             out.print(Text(line, style=style or ""))
 
 
@@ -172,11 +164,8 @@ def release(
 ) -> None:
     """Point a label at a version, or start a canary with --canary PERCENT."""
     with database(config, database_url) as db:
-        move = _run(
-            lambda: do_release(
-                db, name, version, label=label, canary=canary, force=force, actor=actor or _default_actor()
-            )
-        )
+        move = _run(lambda: do_release(db, name, version, label=label, canary=canary, force=force,
+                                       actor=actor or _default_actor()))
     _report(move)
     if move.changed:
         announce(config, db, PROMPTS, name)
@@ -250,15 +239,8 @@ def history(
     table = Table("when (UTC)", "who", "action", "label", "from", "to", "detail")
     for entry in entries:
         detail = _history_detail(entry.detail)
-        table.add_row(
-            f"{entry.created_at:%Y-%m-%d %H:%M:%S}",
-            entry.actor,
-            entry.action.removeprefix("prompt."),
-            entry.target.rpartition("@")[2],
-            entry.from_value or "-",
-            entry.to_value or "-",
-            detail,
-        )
+        table.add_row(f"{entry.created_at:%Y-%m-%d %H:%M:%S}", entry.actor, entry.action.removeprefix("prompt."),
+                      entry.target.rpartition("@")[2], entry.from_value or "-", entry.to_value or "-", detail)
     console().print(table)
 
 
@@ -281,9 +263,8 @@ def _history_detail(detail: dict[str, Any]) -> str:
 def compare(
     name: Annotated[str, typer.Argument(help="Prompt name.")],
     label: LabelOption = "production",
-    since_hours: Annotated[
-        float | None, typer.Option("--since-hours", help="Window (default: since the canary started, else 7 days).")
-    ] = None,
+    since_hours: Annotated[float | None, typer.Option("--since-hours", help="Window (default: since the canary "
+                                                       "started, else 7 days).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
@@ -302,18 +283,12 @@ def compare(
         table.add_column(header, no_wrap=True, justify="left" if header in ("version", "role") else "right")
     for v in result.variants:
         score = "-" if v.eval_score is None else f"{v.eval_score:.2f}" + (" pass" if v.eval_passed else " fail")
-        table.add_row(
-            f"v{v.version}",
-            v.role,
-            str(v.requests),
-            f"${v.cost_per_request:.6f}",
-            f"{v.latency_ms:.0f} ms",
-            f"{v.error_rate:.2%} ({v.errors})",
-            score,
-        )
+        table.add_row(f"v{v.version}", v.role, str(v.requests), f"${v.cost_per_request:.6f}",
+                      f"{v.latency_ms:.0f} ms", f"{v.error_rate:.2%} ({v.errors})", score)
     out.print(table)
     for test in result.tests:
         verdict = "[red]significant[/]" if test.significant else "not significant"
-        out.print(f"error rate v{test.version} vs v{test.against}: p = {test.p_value:.4g} ({verdict}; {test.test})")
+        out.print(f"error rate v{test.version} vs v{test.against}: p = {test.p_value:.4g} ({verdict}; "
+                      f"{test.test})")
     if not result.variants:
         out.print("no requests in the window")

@@ -61,7 +61,9 @@ class Target:
 
 
 class GatewayClient:
-    def __init__(self, http: httpx.AsyncClient, tags: str, *, retries: int = 3, backoff: float = 0.25) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, tags: str, *, retries: int = 3, backoff: float = 0.25
+    ) -> None:
         self.http = http
         self.tags = tags
         self.retries = retries

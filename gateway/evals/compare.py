@@ -45,10 +45,8 @@ class Comparison:
 
     def as_dict(self) -> dict[str, Any]:
         def changes(items: list[CaseChange]) -> list[dict[str, Any]]:
-            return [
-                {"case": c.case_id, "reason": c.reason, "score_before": c.score_before, "score_after": c.score_after}
-                for c in items
-            ]
+            return [{"case": c.case_id, "reason": c.reason, "score_before": c.score_before,
+                     "score_after": c.score_after} for c in items]
 
         return {
             "baseline": self.baseline.run.run_id,

@@ -22,13 +22,8 @@ _MAX_FAILING = 30
 def progress_bar(console: Console, title: str, total: int) -> Iterator[Any]:
     """Yields a callback for each finished case; the bar shows passed / failed / errors as it goes."""
     counts = {"pass": 0, "fail": 0, "error": 0}
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[tally]}"),
-    )
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[tally]}"))
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(title, total=total, tally="")
 
@@ -91,10 +86,8 @@ def print_comparison(console: Console, comparison: Comparison) -> None:
             delta = "" if before is None or after is None else f"{after - before:+.3f}"
             table.add_row(name, _score(before), _score(after), delta)
         console.print(table)
-    for title, items, style in (
-        ("Newly failing", comparison.newly_failing, "red"),
-        ("Newly passing", comparison.newly_passing, "green"),
-    ):
+    for title, items, style in (("Newly failing", comparison.newly_failing, "red"),
+                                ("Newly passing", comparison.newly_passing, "green")):
         if items:
             table = Table("case", "reason", title=f"{title} ({len(items)})", title_justify="left", style=style)
             for item in items:
@@ -105,28 +98,13 @@ def print_comparison(console: Console, comparison: Comparison) -> None:
 
 
 def print_history(console: Console, suite: str, runs: list[EvalRun]) -> None:
-    table = Table(
-        "run",
-        "when (UTC)",
-        "prompt",
-        "pass rate",
-        "score",
-        "fail/err",
-        "cost",
-        "result",
-        title=f"Runs of {suite}, newest first",
-        title_justify="left",
-    )
+    table = Table("run", "when (UTC)", "prompt", "pass rate", "score", "fail/err", "cost", "result",
+                  title=f"Runs of {suite}, newest first", title_justify="left")
     for run in runs:
         prompt = _target(run) + (f" ({run.label})" if run.label else "")
         table.add_row(
-            run.run_id,
-            f"{run.created_at:%Y-%m-%d %H:%M}",
-            prompt,
-            f"{run.pass_rate:.1%}",
-            f"{run.mean_score:.3f}",
-            f"{run.failed_count}/{run.error_count}",
-            "n/a" if run.cost_usd is None else f"${run.cost_usd:.4f}",
+            run.run_id, f"{run.created_at:%Y-%m-%d %H:%M}", prompt, f"{run.pass_rate:.1%}", f"{run.mean_score:.3f}",
+            f"{run.failed_count}/{run.error_count}", "n/a" if run.cost_usd is None else f"${run.cost_usd:.4f}",
             "[green]passed[/]" if run.passed else "[red]failed[/]",
         )
     console.print(table)

@@ -46,13 +46,8 @@ def load_suite(path: Path) -> Suite:
     name = _name(raw.get("name", path.stem), f"{path}: name")
     prompt = _name(raw.get("prompt"), f"{path}: prompt")
     defaults = _mapping(raw.get("defaults", raw.get("defaultTest")), f"{path}: defaults", _DEFAULTS)
-    options = _options(
-        {
-            **_mapping(raw.get("options"), f"{path}: options"),
-            **_mapping(defaults.get("options"), f"{path}: defaults.options"),
-        },
-        path,
-    )
+    options = _options({**_mapping(raw.get("options"), f"{path}: options"),
+                        **_mapping(defaults.get("options"), f"{path}: defaults.options")}, path)
     hasher = hashlib.sha256(raw_bytes)
     raw_cases = _raw_cases(raw.get("cases", raw.get("tests")), path, hasher)
     cases = _cases(raw_cases, defaults, path)
@@ -101,9 +96,8 @@ def _cases(raw_cases: list[dict[str, Any]], defaults: Mapping[str, Any], path: P
         location = raw["__where"]
         unknown = sorted(set(raw) - _CASE)
         if unknown:
-            raise SuiteError(
-                f"{location}: {unknown[0]}: unknown field; allowed: id, description, vars, assert, threshold, request"
-            )
+            raise SuiteError(f"{location}: {unknown[0]}: unknown field; allowed: id, description, vars, assert, "
+                             "threshold, request")
         description = _optional_str(raw.get("description"), f"{location}: description")
         explicit = raw.get("id")
         case_id = _optional_str(explicit, f"{location}: id") or description or f"case-{position}"
@@ -114,12 +108,11 @@ def _cases(raw_cases: list[dict[str, Any]], defaults: Mapping[str, Any], path: P
         seen.add(case_id)
         where = f"{location} (case '{case_id}')"
         variables = {**default_vars, **_mapping(raw.get("vars"), f"{where}: vars")}
-        entries = [
-            *(("defaults.assert", i, a) for i, a in enumerate(default_asserts)),
-            *(("assert", i, a) for i, a in enumerate(_list(raw.get("assert"), f"{where}: assert"))),
-        ]
+        entries = [*(("defaults.assert", i, a) for i, a in enumerate(default_asserts)),
+                   *(("assert", i, a) for i, a in enumerate(_list(raw.get("assert"), f"{where}: assert")))]
         asserts: list[AssertionSpec] = [
-            parse_assertion(entry, f"{where}: {field}[{i}]", variables, path.parent, env) for field, i, entry in entries
+            parse_assertion(entry, f"{where}: {field}[{i}]", variables, path.parent, env)
+            for field, i, entry in entries
         ]
         if not asserts:
             raise SuiteError(f"{where}: assert: the case has no assertions (and the suite no defaults.assert)")
@@ -127,16 +120,8 @@ def _cases(raw_cases: list[dict[str, Any]], defaults: Mapping[str, Any], path: P
         if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)):
             raise SuiteError(f"{where}: threshold: must be a number (the case's minimum weighted score)")
         request = {**default_request, **_mapping(raw.get("request"), f"{where}: request")}
-        cases.append(
-            Case(
-                case_id,
-                description,
-                variables,
-                tuple(asserts),
-                None if threshold is None else float(threshold),
-                request,
-            )
-        )
+        cases.append(Case(case_id, description, variables, tuple(asserts),
+                          None if threshold is None else float(threshold), request))
     return cases
 
 

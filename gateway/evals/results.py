@@ -90,16 +90,9 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "total": self.total,
-            "passed": self.passed,
-            "failed": self.failed,
-            "errors": self.errors,
-            "pass_rate": self.pass_rate,
-            "mean_score": self.mean_score,
-            "metrics": self.metrics,
-            "cost_usd": self.cost_usd,
-            "mean_latency_ms": self.mean_latency_ms,
-            "cached": self.cached,
+            "total": self.total, "passed": self.passed, "failed": self.failed, "errors": self.errors,
+            "pass_rate": self.pass_rate, "mean_score": self.mean_score, "metrics": self.metrics,
+            "cost_usd": self.cost_usd, "mean_latency_ms": self.mean_latency_ms, "cached": self.cached,
         }
 
 

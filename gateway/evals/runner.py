@@ -156,15 +156,8 @@ class Runner:
         if self.served_version is None:
             return None
         return cache_key(
-            "chat",
-            self.target.identity,
-            self.prompt.name,
-            self.served_version,
-            self.prompt.content_hash,
-            job.model,
-            job.case.vars,
-            job.case.request,
-            job.repeat,
+            "chat", self.target.identity, self.prompt.name, self.served_version, self.prompt.content_hash,
+            job.model, job.case.vars, job.case.request, job.repeat,
         )
 
     def _check_version(self, reply: Reply) -> str | None:

@@ -63,35 +63,27 @@ class Outcome:
         return bool(self.report["passed"])
 
 
-def resolve_prompt(
-    database: Database, name: str, version: int | None, label: str | None, *, required: bool
-) -> PromptTarget:
+def resolve_prompt(database: Database, name: str, version: int | None, label: str | None,
+                   *, required: bool) -> PromptTarget:
     """The version and content hash from the registry when it is readable; ``required`` makes a miss fatal."""
     try:
         info = get_version(database, Reference(name, version=version, label=label))
     except PromptError as exc:
         if required:
-            raise UsageProblem(
-                f"{exc} in the registry at {database.safe_url} (push it first: gateway prompts push prompts/)"
-            ) from exc
+            raise UsageProblem(f"{exc} in the registry at {database.safe_url} "
+                               "(push it first: gateway prompts push prompts/)") from exc
         return PromptTarget(name, version, label)
     except (OperationalError, ProgrammingError) as exc:  # no registry tables there (SQLite / PostgreSQL)
         if required:
             raise
-        logger.warning(
-            "no prompt registry at %s (%s): the gateway will say which version ran",
-            database.safe_url,
-            type(exc.orig).__name__,
-        )
+        logger.warning("no prompt registry at %s (%s): the gateway will say which version ran",
+                       database.safe_url, type(exc.orig).__name__)
         return PromptTarget(name, version, label)
     return PromptTarget(name, info.version, label, info.content_hash)
 
 
 async def execute(
-    suite: Suite,
-    database: Database,
-    settings: RunSettings,
-    candidate: tuple[int | None, str | None],
+    suite: Suite, database: Database, settings: RunSettings, candidate: tuple[int | None, str | None],
     progress: ProgressFactory,
 ) -> Outcome:
     in_process = settings.gateway_url is None
@@ -113,23 +105,16 @@ async def execute(
     return Outcome(run, comparison, run_dict(run, comparison, max_drop))
 
 
-async def _run(
-    suite: Suite,
-    target: Target,
-    prompt: PromptTarget,
-    cache: RunCache,
-    settings: RunSettings,
-    progress: ProgressFactory,
-) -> RunResult:
+async def _run(suite: Suite, target: Target, prompt: PromptTarget, cache: RunCache, settings: RunSettings,
+               progress: ProgressFactory) -> RunResult:
     runner = Runner(suite, target, prompt, cache, concurrency=settings.concurrency, repeat=settings.repeat)
     with progress(f"{suite.name} on {prompt.reference}", len(runner.jobs())) as advance:
         runner.progress = advance
         return await runner.run()
 
 
-async def _baseline(
-    suite: Suite, database: Database, target: Target, cache: RunCache, settings: RunSettings, progress: ProgressFactory
-) -> StoredRun:
+async def _baseline(suite: Suite, database: Database, target: Target, cache: RunCache, settings: RunSettings,
+                    progress: ProgressFactory) -> StoredRun:
     selector = settings.baseline
     assert selector is not None
     try:
@@ -151,19 +136,12 @@ async def _baseline(
 async def _target(suite: Suite, settings: RunSettings) -> AsyncIterator[Target]:
     tags = f"eval,suite:{suite.name}"
     if settings.gateway_url is not None:
-        async with remote_gateway(
-            settings.gateway_url,
-            settings.api_key,
-            tags,
-            retries=settings.retries,
-            call_timeout=settings.timeout,
-            concurrency=settings.concurrency,
-        ) as target:
+        async with remote_gateway(settings.gateway_url, settings.api_key, tags, retries=settings.retries,
+                                  call_timeout=settings.timeout, concurrency=settings.concurrency) as target:
             yield target
     elif settings.config is not None:
-        async with local_gateway(
-            settings.config, settings.api_key, tags, retries=settings.retries, call_timeout=settings.timeout
-        ) as target:
+        async with local_gateway(settings.config, settings.api_key, tags, retries=settings.retries,
+                                 call_timeout=settings.timeout) as target:
             yield target
     else:
         raise UsageProblem("say where the gateway is: --gateway URL, or --config FILE to start it in process")

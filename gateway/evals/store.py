@@ -88,10 +88,8 @@ def load_run(database: Database, run_id: str) -> StoredRun:
 def history(database: Database, suite: str, limit: int = 20) -> list[EvalRun]:
     with database.session() as session:
         rows = session.exec(
-            select(EvalRun)
-            .where(EvalRun.suite == suite)
-            .order_by(col(EvalRun.created_at).desc(), col(EvalRun.id).desc())
-            .limit(limit)
+            select(EvalRun).where(EvalRun.suite == suite)
+            .order_by(col(EvalRun.created_at).desc(), col(EvalRun.id).desc()).limit(limit)
         )
         return list(rows)
 
@@ -107,21 +105,16 @@ def find_run(database: Database, suite: str | None, selector: str, prompt: str |
         if prompt is not None:
             query = query.where(EvalRun.prompt_name == prompt)
         newest = (col(EvalRun.created_at).desc(), col(EvalRun.id).desc())
-        version = (
-            int(selector)
-            if selector.isdigit()
-            else label_version(session, prompt or _prompt_of(session, suite), selector)
-        )
+        version = int(selector) if selector.isdigit() else label_version(session, prompt or _prompt_of(session, suite),
+                                                                         selector)
         run = None
         if version is not None:
             run = session.exec(query.where(EvalRun.prompt_version == version).order_by(*newest)).first()
         if run is None and not selector.isdigit():
             run = session.exec(query.where(EvalRun.label == selector).order_by(*newest)).first()
     if run is None:
-        raise RunNotFound(
-            f"no stored run of suite '{suite}' for '{selector}'"
-            + (f" (version {version})" if version is not None else "")
-        )
+        raise RunNotFound(f"no stored run of suite '{suite}' for '{selector}'"
+                          + (f" (version {version})" if version is not None else ""))
     return load_run(database, run.run_id)
 
 
@@ -130,8 +123,7 @@ def label_version(session: Session, prompt: str | None, label: str) -> int | Non
     if prompt is None:
         return None
     row = session.exec(
-        select(PromptLabel.version)
-        .join(Prompt, col(Prompt.id) == col(PromptLabel.prompt_id))
+        select(PromptLabel.version).join(Prompt, col(Prompt.id) == col(PromptLabel.prompt_id))
         .where(Prompt.name == prompt, PromptLabel.label == label)
     ).first()
     return int(row) if row is not None else None

@@ -118,7 +118,8 @@ def message_stream(plan: MessagePlan, model: str, ident: str) -> Frames:
         _event("ping", {"type": "ping"}),
     ]
     frames.extend(
-        _event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}) for delta in deltas
+        _event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
+        for delta in deltas
     )
     stop = {"stop_reason": plan.stop_reason, "stop_sequence": plan.stop_sequence}
     finale = {"type": "message_delta", "delta": stop, "usage": {"output_tokens": plan.output_tokens}}

@@ -179,7 +179,9 @@ def _error(api: Api, status: int, message: str, retry_after: int | None = None) 
     else:
         body = anthropic_replies.anthropic_error(status, message)
     headers = None if retry_after is None else {"Retry-After": str(retry_after)}
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
+    )
 
 
 def _json(payload: Any, status: int = 200) -> web.Response:

@@ -143,7 +143,9 @@ class RequestStats:
 
     def describe(self) -> dict[str, Any]:
         headers = {
-            name.lower(): value for name, value in self.last_headers.items() if name.lower() not in _SECRET_HEADERS
+            name.lower(): value
+            for name, value in self.last_headers.items()
+            if name.lower() not in _SECRET_HEADERS
         }
         return {
             "requests": dict(self.requests),

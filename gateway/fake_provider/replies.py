@@ -151,7 +151,8 @@ def _choice_chunks(base: Json, index: int, plan: ChatPlan) -> list[bytes]:
         opening["function"] = {"name": call.name, "arguments": ""}
         head = chunk({"role": "assistant", "content": None, "tool_calls": [opening]})
         body = [
-            chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]}) for part in fragments(call.arguments)
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
+            for part in fragments(call.arguments)
         ]
     else:
         head = chunk({"role": "assistant", "content": ""})

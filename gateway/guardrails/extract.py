@@ -107,11 +107,10 @@ def _responses_answer(body: Json) -> Iterator[Slot]:
             yield from _string(item, "arguments", "assistant")
 
 
-#: endpoint -> the text slots of a whole answer.
+#: endpoint -> the text slots of a whole answer (embeddings have none: their answers are not read at all).
 ANSWER_TEXT: dict[str, Callable[[Json], Iterator[Slot]]] = {
     "chat": _chat_answer,
     "completions": lambda body: (slot for c in _choices(body) for slot in _string(c, "text", "assistant")),
-    "embeddings": lambda body: iter(()),
     "responses": _responses_answer,
 }
 

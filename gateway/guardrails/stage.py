@@ -25,7 +25,7 @@ from gateway.guardrails.detectors.base import Detector
 from gateway.guardrails.detectors.injection import InjectionDetector
 from gateway.guardrails.detectors.registry import build_detector
 from gateway.guardrails.engine import Engine, Selection, check_answer, check_request
-from gateway.guardrails.extract import STREAM_TEXT
+from gateway.guardrails.extract import ANSWER_TEXT, STREAM_TEXT
 from gateway.guardrails.masking import Vault
 from gateway.guardrails.policy import GuardrailSpec, Policy, load_policies
 from gateway.guardrails.stream import GuardedStream, window_for
@@ -86,7 +86,9 @@ class GuardrailStage:
 
     async def answer(self, ctx: RequestContext, body: bytes) -> bytes:
         guarded = self._guarded(ctx)
-        if guarded is None or not (guarded.selection.output or guarded.vault.originals):
+        if guarded is None or ctx.endpoint not in ANSWER_TEXT:
+            return body
+        if not (guarded.selection.output or guarded.vault.originals):
             return body
         parsed = orjson.loads(body)
         if not isinstance(parsed, dict):

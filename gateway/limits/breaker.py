@@ -50,3 +50,4 @@ class Breaker:
     def close(self) -> None:
         self._failures = 0
         self._open = False
+

@@ -247,8 +247,7 @@ class FailoverCounters:
             return
         logger.warning(
             "Redis is unreachable (%s); rate limits and budgets are counted in this process, from the levels last "
-            "seen in Redis, until it returns",
-            type(exc).__name__,
+            "seen in Redis, until it returns", type(exc).__name__,
         )
         if self._probe is None or self._probe.done():
             self._probe = asyncio.create_task(self._probe_until_back(), name="limits-redis-probe")

@@ -106,16 +106,8 @@ class Apart:
         """Everything counted apart, plus every level seen (restored only if Redis lost its data); then forget."""
         now = self.clock()
         restores: dict[str, Restore] = {
-            key: Restore(
-                key,
-                level.kind,
-                level.limit,
-                None,
-                level.now(now)
-                if level.kind == "budget"
-                else max(0.0, level.level - (now - level.at) * level.limit / 60),
-                level.expire_at,
-            )
+            key: Restore(key, level.kind, level.limit, None, level.now(now) if level.kind == "budget" else
+                         max(0.0, level.level - (now - level.at) * level.limit / 60), level.expire_at)
             for key, level in self.counted.items()
         }
         for key, level in seen.levels.items():

@@ -51,10 +51,7 @@ if redis.call('GET', KEYS[#KEYS]) ~= ARGV[#ARGV] then return {-1} end
 """
 
 # KEYS: counters, epoch. ARGV: (kind, limit, amount, expire_at) per counter, then epsilon, epoch.
-TAKE = (
-    _REFILL
-    + _EPOCH
-    + """
+TAKE = _REFILL + _EPOCH + """
 local n = #KEYS - 1
 local eps = tonumber(ARGV[4 * n + 1])
 local level = {}
@@ -95,13 +92,9 @@ for i = 1, n do
 end
 return out
 """
-)
 
 # KEYS: counters, epoch. ARGV: (kind, limit, give_back, spend, expire_at) per counter, then epoch.
-SETTLE = (
-    _REFILL
-    + _EPOCH
-    + """
+SETTLE = _REFILL + _EPOCH + """
 local out = {1}
 for i = 1, #KEYS - 1 do
   local limit = tonumber(ARGV[5 * i - 3])
@@ -120,7 +113,6 @@ for i = 1, #KEYS - 1 do
 end
 return out
 """
-)
 
 # Raise a budget's floor (spend from before the counter's ``added``) to ``floor``, keeping spent = floor + added.
 _FLOOR = """
@@ -134,24 +126,18 @@ end
 """
 
 # KEYS: counter. ARGV: spent (a view of the whole period so far), expire_at.
-SEED = (
-    _FLOOR
-    + """
+SEED = _FLOOR + """
 local added = tonumber(redis.call('HGET', KEYS[1], 'added')) or 0
 raise_floor(KEYS[1], tonumber(ARGV[1]) - added)
 redis.call('HSET', KEYS[1], 'seeded', '1')
 redis.call('EXPIREAT', KEYS[1], ARGV[2])
 return 1
 """
-)
 
 # KEYS: epoch, batch marker, counters. ARGV: candidate token, known token, then (kind, limit, seen, delta,
 # expire_at) per counter. ``seen`` (a level last seen in Redis under the known token, '' for none) is restored only
 # when the token changed; ``delta`` (counted in this process while Redis was out of reach) is added once per batch.
-RECONCILE = (
-    _REFILL
-    + _FLOOR
-    + """
+RECONCILE = _REFILL + _FLOOR + """
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then
   epoch = ARGV[1]
@@ -177,7 +163,6 @@ for i = 3, #KEYS do
 end
 return {epoch, fresh and 1 or 0}
 """
-)
 
 
 class EpochChanged(Exception):
@@ -233,13 +218,8 @@ class RedisCounters:
             raise Unseeded(checks[int(reply[1]) - 1])
         if int(reply[0]) == 0:
             failed = int(reply[1]) - 1
-            return Taken(
-                False,
-                failed=failed,
-                wait=float(reply[3]),
-                levels=_levels(checks, failed, float(reply[2])),
-                source="redis",
-            )
+            return Taken(False, failed=failed, wait=float(reply[3]), levels=_levels(checks, failed, float(reply[2])),
+                         source="redis")
         values = [float(v) for v in reply[2:]]
         return Taken(True, tuple(values[0::2]), tuple(values[1::2]), source="redis")
 

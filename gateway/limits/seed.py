@@ -32,7 +32,8 @@ from gateway.pipeline.context import Limits
 
 Spend = dict[str, dict[date, float]]
 _QUERY = text(
-    "SELECT key_id, team_id, day, SUM(cost_usd) FROM daily_rollups WHERE day >= :since GROUP BY key_id, team_id, day"
+    "SELECT key_id, team_id, day, SUM(cost_usd) FROM daily_rollups WHERE day >= :since "
+    "GROUP BY key_id, team_id, day"
 )
 _SCOPE_QUERY = {
     kind: text(f"SELECT SUM(cost_usd) FROM daily_rollups WHERE {kind}_id = :scope AND day >= :since")

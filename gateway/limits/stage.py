@@ -172,7 +172,9 @@ class LimitsStage:
             return
         scope, limits = slot.scope, slot.scope.limits
         start, end = slot.period
-        state = BudgetState(scope.kind, scope.id, scope.name, slot.check.limit, spent, limits.budget_period, start, end)
+        state = BudgetState(
+            scope.kind, scope.id, scope.name, slot.check.limit, spent, limits.budget_period, start, end
+        )
         self._alerts.observe(state, exhausted=exhausted)
 
 

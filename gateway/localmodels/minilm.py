@@ -48,6 +48,7 @@ def model_dir() -> Path:
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     """The tensors of a safetensors file as read-only numpy arrays over one memory map."""
 
+
     with path.open("rb") as handle:
         (size,) = struct.unpack("<Q", handle.read(8))
         header: dict[str, Any] = json.loads(handle.read(size))
@@ -73,7 +74,8 @@ class MiniLM:
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         # Plain in-memory float32 arrays; dense weights transposed once to (in, out) for contiguous matmuls.
         self.weights = {
-            name: np.ascontiguousarray(tensor.T if tensor.ndim == 2 and ".layer." in name else tensor, dtype=np.float32)
+            name: np.ascontiguousarray(tensor.T if tensor.ndim == 2 and ".layer." in name else tensor,
+                                       dtype=np.float32)
             for name, tensor in read_safetensors(directory / "model.safetensors").items()
             if tensor.dtype.kind == "f"
         }
@@ -100,11 +102,8 @@ class MiniLM:
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w = self.weights
         positions = np.arange(ids.shape[1])
-        x = (
-            w["embeddings.word_embeddings.weight"][ids]
-            + w["embeddings.position_embeddings.weight"][positions]
-            + w["embeddings.token_type_embeddings.weight"][0]
-        )
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions]
+             + w["embeddings.token_type_embeddings.weight"][0])
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]  # padding gets no attention
         for index in range(self.layers):
@@ -126,12 +125,10 @@ class MiniLM:
         probs = np.exp(scores)
         probs /= probs.sum(axis=-1, keepdims=True)
         context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
-        attended = _linear(
-            context, w[prefix + "attention.output.dense.weight"], w[prefix + "attention.output.dense.bias"]
-        )
-        x = _layer_norm(
-            attended + x, w[prefix + "attention.output.LayerNorm.weight"], w[prefix + "attention.output.LayerNorm.bias"]
-        )
+        attended = _linear(context, w[prefix + "attention.output.dense.weight"],
+                           w[prefix + "attention.output.dense.bias"])
+        x = _layer_norm(attended + x, w[prefix + "attention.output.LayerNorm.weight"],
+                        w[prefix + "attention.output.LayerNorm.bias"])
         inner = _gelu(_linear(x, w[prefix + "intermediate.dense.weight"], w[prefix + "intermediate.dense.bias"]))
         out = _linear(inner, w[prefix + "output.dense.weight"], w[prefix + "output.dense.bias"])
         return _layer_norm(out + x, w[prefix + "output.LayerNorm.weight"], w[prefix + "output.LayerNorm.bias"])
@@ -157,29 +154,11 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 def _erf(x: np.ndarray) -> np.ndarray:
     """erf to within 1.2e-7 (Numerical Recipes' erfc Chebyshev fit), since numpy has none."""
 
+
     z = np.abs(x)
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = (
-        -z * z
-        - 1.26551223
-        + t
-        * (
-            1.00002368
-            + t
-            * (
-                0.37409196
-                + t
-                * (
-                    0.09678418
-                    + t
-                    * (
-                        -0.18628806
-                        + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))
-                    )
-                )
-            )
-        )
-    )
+    poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
     erfc = t * np.exp(poly)
     result: np.ndarray = np.where(x >= 0, 1.0 - erfc, erfc - 1.0)
     return result

@@ -90,12 +90,8 @@ def compare(database: Database, name: str, *, label: str = "production", since: 
     if baseline is not None:
         for variant in result.variants:
             if variant is not baseline:
-                p = fisher_exact(
-                    variant.errors,
-                    variant.requests - variant.errors,
-                    baseline.errors,
-                    baseline.requests - baseline.errors,
-                )
+                p = fisher_exact(variant.errors, variant.requests - variant.errors,
+                                 baseline.errors, baseline.requests - baseline.errors)
                 result.tests.append(ErrorRateTest(variant.version, baseline.version, p))
     return result
 
@@ -104,11 +100,8 @@ def _per_version(session: Session, name: str, since: datetime) -> list[tuple[int
     failed = func.sum(case((col(RequestLog.status) >= 400, 1), else_=0), type_=Integer)
     query = (
         select(
-            col(RequestLog.prompt_version),
-            func.count(),
-            failed,
-            func.coalesce(func.sum(col(RequestLog.cost_usd)), 0.0),
-            func.avg(col(RequestLog.latency_ms)),
+            col(RequestLog.prompt_version), func.count(), failed,
+            func.coalesce(func.sum(col(RequestLog.cost_usd)), 0.0), func.avg(col(RequestLog.latency_ms)),
         )
         .where(col(RequestLog.prompt_name) == name, col(RequestLog.prompt_version).is_not(None))
         .where(col(RequestLog.created_at) >= since)
@@ -139,26 +132,15 @@ def as_dict(comparison: Comparison) -> dict[str, Any]:
         "canary_percent": comparison.canary_percent,
         "variants": [
             {
-                "version": v.version,
-                "role": v.role,
-                "requests": v.requests,
-                "errors": v.errors,
-                "error_rate": v.error_rate,
-                "cost_per_request_usd": v.cost_per_request,
-                "latency_ms_mean": v.latency_ms,
-                "eval_score": v.eval_score,
-                "eval_passed": v.eval_passed,
+                "version": v.version, "role": v.role, "requests": v.requests, "errors": v.errors,
+                "error_rate": v.error_rate, "cost_per_request_usd": v.cost_per_request,
+                "latency_ms_mean": v.latency_ms, "eval_score": v.eval_score, "eval_passed": v.eval_passed,
             }
             for v in comparison.variants
         ],
         "tests": [
-            {
-                "version": t.version,
-                "against": t.against,
-                "p_value": t.p_value,
-                "significant": t.significant,
-                "test": t.test,
-            }
+            {"version": t.version, "against": t.against, "p_value": t.p_value, "significant": t.significant,
+             "test": t.test}
             for t in comparison.tests
         ],
     }

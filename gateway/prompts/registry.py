@@ -103,24 +103,14 @@ def _push_one(session: Session, source: str, spec: PromptSpec, actor: str) -> Pu
         number, status = (newest or 0) + 1, "created" if created else "new version"
         session.add(
             PromptVersion(
-                prompt_id=prompt.id,
-                version=number,
-                content_hash=digest,
-                content=content,
-                eval_suite=spec.eval_suite,
-                source=source[:1024],
-                created_by=actor,
+                prompt_id=prompt.id, version=number, content_hash=digest, content=content,
+                eval_suite=spec.eval_suite, source=source[:1024], created_by=actor,
             )
         )
     move_label(session, prompt.id, LATEST, number, actor, latest)
     record_audit(
-        session,
-        actor=actor,
-        action="prompt.push",
-        target=audit_target(spec.name, LATEST),
-        from_value=previous,
-        to_value=number,
-        detail={"hash": digest, "source": source, "status": status},
+        session, actor=actor, action="prompt.push", target=audit_target(spec.name, LATEST),
+        from_value=previous, to_value=number, detail={"hash": digest, "source": source, "status": status},
     )
     return PushResult(spec.name, status, number, previous)
 
@@ -200,15 +190,8 @@ def get_version(database: Database, ref: Reference) -> VersionInfo:
             )
         ).all()
         return VersionInfo(
-            prompt.name,
-            row.version,
-            row.content_hash,
-            row.content,
-            row.eval_suite,
-            row.created_at,
-            row.created_by,
-            row.source,
-            sorted(labels),
+            prompt.name, row.version, row.content_hash, row.content, row.eval_suite, row.created_at,
+            row.created_by, row.source, sorted(labels),
         )
 
 

@@ -47,14 +47,8 @@ class Move:
 
 
 def release(
-    database: Database,
-    name: str,
-    version: int,
-    *,
-    label: str = GATED_LABEL,
-    canary: float | None = None,
-    force: bool = False,
-    actor: str,
+    database: Database, name: str, version: int, *, label: str = GATED_LABEL, canary: float | None = None,
+    force: bool = False, actor: str,
 ) -> Move:
     _check_movable(label)
     if canary is not None and not 0 < canary < 100:
@@ -77,14 +71,8 @@ def release(
 
 
 def _start_canary(
-    session: Session,
-    prompt: Prompt,
-    target: PromptVersion,
-    row: PromptLabel | None,
-    label: str,
-    percent: float,
-    force: bool,
-    actor: str,
+    session: Session, prompt: Prompt, target: PromptVersion, row: PromptLabel | None, label: str,
+    percent: float, force: bool, actor: str,
 ) -> Move:
     if row is None:
         raise ReleaseRefused(
@@ -127,15 +115,8 @@ def rollback(database: Database, name: str, *, label: str = GATED_LABEL, actor: 
         assert prompt.id is not None
         row = _existing_label(session, prompt, label)
         if row.canary_version is not None:
-            move = Move(
-                name,
-                label,
-                "prompt.canary_end",
-                row.canary_version,
-                None,
-                row.canary_percent,
-                {"reason": "rollback", "main_version": row.version},
-            )
+            move = Move(name, label, "prompt.canary_end", row.canary_version, None, row.canary_percent,
+                        {"reason": "rollback", "main_version": row.version})
             row.canary_version = row.canary_percent = row.canary_started_at = None
             row.revision += 1
             row.updated_at, row.updated_by = utcnow(), actor
@@ -207,12 +188,7 @@ def _audit(session: Session, actor: str, move: Move) -> Move:
     if move.canary_percent is not None:
         detail["canary_percent"] = move.canary_percent
     record_audit(
-        session,
-        actor=actor,
-        action=move.action,
-        target=audit_target(move.name, move.label),
-        from_value=move.from_version,
-        to_value=move.to_version,
-        detail=detail,
+        session, actor=actor, action=move.action, target=audit_target(move.name, move.label),
+        from_value=move.from_version, to_value=move.to_version, detail=detail,
     )
     return move

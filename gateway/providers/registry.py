@@ -137,3 +137,4 @@ def provider_for(prefix: str, api_base: str | None) -> ProviderEntry:
     """The entry that serves a deployment of ``prefix`` with this ``api_base``."""
     entry = PROVIDERS.get(prefix, THROUGH_LITELLM)
     return entry if entry.serves(api_base) else THROUGH_LITELLM
+

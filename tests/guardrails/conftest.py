@@ -20,6 +20,7 @@ POLICIES: dict[str, dict[str, Any]] = {
     "pii-mask": {"input": [{"type": "pii", "action": "mask", "entities": ["email", "phone"]}]},
     "redact": {"input": [{"type": "pii", "name": "cards", "action": "redact", "entities": ["credit_card", "us_ssn"]}]},
     "out-secrets": {"output": [{"type": "secrets", "action": "block"}]},
+    "json": {"output": [{"type": "json_schema", "action": "block"}]},
     "injection": {"input": [{"type": "prompt_injection", "action": "block", "classifier": False}]},
     "broken": {"input": [{"type": "python", "name": "broken", "class": "guardrails/plugins.py:Broken"}]},
     "broken-open": {

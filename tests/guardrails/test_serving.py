@@ -52,6 +52,18 @@ def test_a_blocked_request_never_reaches_the_provider(sdk: openai.OpenAI, fake: 
     assert fake.stats()["total"] == 0
 
 
+def test_completions_and_embeddings_are_guarded_too(sdk: openai.OpenAI, fake: FakeProvider) -> None:
+    extra = {"guardrails": ["secrets"]}
+    _refused(lambda: sdk.completions.create(model="gpt-4o-mini", prompt=f"key {AWS_KEY}", extra_body=extra))
+    _refused(lambda: sdk.embeddings.create(model="gpt-4o-mini", input=["fine", f"key {AWS_KEY}"], extra_body=extra))
+    assert fake.stats()["total"] == 0
+    masked = sdk.completions.create(
+        model="gpt-4o-mini", prompt=f"mail {EMAIL}", extra_body={"guardrails": ["pii-mask"]}
+    )
+    assert EMAIL not in str(fake.stats()["last_request"]["prompt"])
+    assert masked.choices[0].text == f"Echo: mail {EMAIL}"
+
+
 def test_masked_values_go_upstream_as_placeholders_and_the_user_reads_them_back(
     sdk: openai.OpenAI, fake: FakeProvider
 ) -> None:
@@ -96,6 +108,23 @@ def test_a_secret_split_across_stream_chunks_ends_the_stream_with_an_error_the_s
             seen += chunk.choices[0].delta.content or "" if chunk.choices else ""
     assert "guardrail" in raised.value.message and "private_key" in raised.value.message
     assert "PRIVATE" not in seen and "MIIB" not in seen
+
+
+def _json_answer(sdk: openai.OpenAI, schema: dict[str, Any]) -> Any:
+    return sdk.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "give me the code"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}},  # type: ignore[typeddict-item]
+        extra_body={"guardrails": ["json"]},
+    )
+
+
+def test_an_answer_that_does_not_fit_the_requested_schema_is_refused(sdk: openai.OpenAI) -> None:
+    loose = {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]}
+    assert _json_answer(sdk, loose).choices[0].message.content.startswith("{")
+    strict = {**loose, "properties": {"code": {"type": "string", "pattern": "^[0-9]{6}$"}}}
+    error = _refused(lambda: _json_answer(sdk, strict))
+    assert "schema_mismatch" in error.message and "answer" in error.message
 
 
 def test_the_body_field_never_reaches_the_provider(sdk: openai.OpenAI, fake: FakeProvider) -> None:
@@ -151,26 +180,26 @@ def test_a_keys_policy_applies_without_asking_and_cannot_be_removed(
         assert "bob@example.net" in _upstream_text(fake)
 
 
+def _cards_redacted_for(client: openai.OpenAI, fake: FakeProvider) -> None:
+    """Once the gateway knows the new key: its card numbers reach the provider redacted."""
+
+    def redacted() -> None:
+        _ask(client, f"card {CARD}")
+        assert _upstream_text(fake) == "card <CREDIT_CARD>"
+
+    _eventually(redacted)
+
+
 def test_a_teams_policy_applies_to_its_keys(guard_gateway: Gateway, admin: httpx.Client, fake: FakeProvider) -> None:
     with _client(guard_gateway, _key(admin, "team-member", team="guarded-team")) as member:
-
-        def redacted() -> None:
-            _ask(member, f"card {CARD}")
-            assert _upstream_text(fake) == "card <CREDIT_CARD>"
-
-        _eventually(redacted)
+        _cards_redacted_for(member, fake)
 
 
 def test_a_key_created_later_gets_a_policy_by_name_pattern(
     guard_gateway: Gateway, admin: httpx.Client, fake: FakeProvider
 ) -> None:
     with _client(guard_gateway, _key(admin, "glob-support-bot")) as bot:
-
-        def redacted() -> None:
-            _ask(bot, f"card {CARD}")
-            assert _upstream_text(fake) == "card <CREDIT_CARD>"
-
-        _eventually(redacted)
+        _cards_redacted_for(bot, fake)
 
 
 def test_policies_attached_to_a_key_and_a_team_in_the_database_apply(
@@ -181,14 +210,9 @@ def test_policies_attached_to_a_key_and_a_team_in_the_database_apply(
     admin.post("/admin/teams", json={"name": "db-team", "guardrails": ["redact"]}).raise_for_status()
     member = admin.post("/admin/keys", json={"name": "db-member", "team": "db-team"}).json()["key"]
     with _client(guard_gateway, created.json()["key"]) as keyed, _client(guard_gateway, member) as teamed:
-
-        def applied() -> None:
-            _ask(keyed, f"I am {EMAIL}")
-            assert EMAIL not in _upstream_text(fake)
-            _ask(teamed, f"card {CARD}")
-            assert _upstream_text(fake) == "card <CREDIT_CARD>"
-
-        _eventually(applied)
+        _cards_redacted_for(teamed, fake)
+        _ask(keyed, f"I am {EMAIL}")
+        assert EMAIL not in _upstream_text(fake)
 
 
 def test_a_key_naming_a_policy_this_gateway_lacks_is_refused(

@@ -53,14 +53,8 @@ class AssertionOutcome:
     reason: str
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "type": self.type,
-            "metric": self.metric,
-            "weight": self.weight,
-            "pass": self.passed,
-            "score": round(self.score, 6),
-            "reason": self.reason,
-        }
+        return {"type": self.type, "metric": self.metric, "weight": self.weight, "pass": self.passed,
+                "score": round(self.score, 6), "reason": self.reason}
 
 
 async def evaluate(spec: AssertionSpec, output: Output, ctx: AssertContext) -> AssertionOutcome:

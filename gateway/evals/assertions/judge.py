@@ -65,10 +65,8 @@ def factuality_request(model: str, question: str, reference: str, output: str) -
         "required": ["choice", "reason"],
         "additionalProperties": False,
     }
-    user = (
-        f"<question>\n{question}\n</question>\n<reference>\n{reference}\n</reference>\n"
-        f"<submission>\n{output}\n</submission>"
-    )
+    user = (f"<question>\n{question}\n</question>\n<reference>\n{reference}\n</reference>\n"
+            f"<submission>\n{output}\n</submission>")
     return _request(model, FACTUALITY_SYSTEM, user, "factuality", schema)
 
 

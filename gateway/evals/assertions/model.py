@@ -46,11 +46,8 @@ async def similar(spec: AssertionSpec, output: Output, ctx: AssertContext) -> Ve
     score = max(0.0, scores[best])
     limit = spec.threshold if spec.threshold is not None else 0.75
     ok = score >= limit
-    return Verdict(
-        ok,
-        score,
-        f"cosine similarity {score:.3f} {'>=' if ok else '<'} {limit} with {show(references[best], 50)} ({provider})",
-    )
+    return Verdict(ok, score, f"cosine similarity {score:.3f} {'>=' if ok else '<'} {limit} with "
+                              f"{show(references[best], 50)} ({provider})")
 
 
 async def llm_rubric(spec: AssertionSpec, output: Output, ctx: AssertContext) -> Verdict:

@@ -29,9 +29,8 @@ def equals(spec: AssertionSpec, output: Output) -> Verdict:
         same = actual == expected
         return Verdict.of(same, "JSON is equal" if same else f"JSON differs from {show(json.dumps(expected))}")
     same = output.text == str(expected)
-    return Verdict.of(
-        same, "output equals the expected text" if same else f"expected {show(str(expected))}, got {show(output.text)}"
-    )
+    return Verdict.of(same, "output equals the expected text" if same else
+                      f"expected {show(str(expected))}, got {show(output.text)}")
 
 
 def contains(spec: AssertionSpec, output: Output) -> Verdict:
@@ -41,9 +40,8 @@ def contains(spec: AssertionSpec, output: Output) -> Verdict:
 
 def icontains(spec: AssertionSpec, output: Output) -> Verdict:
     found = spec.value.lower() in output.text.lower()
-    return Verdict.of(
-        found, f"{'found' if found else 'did not find'} {show(spec.value)} (any case) in {show(output.text)}"
-    )
+    return Verdict.of(found, f"{'found' if found else 'did not find'} {show(spec.value)} (any case) in "
+                             f"{show(output.text)}")
 
 
 def contains_any(spec: AssertionSpec, output: Output) -> Verdict:
@@ -63,9 +61,8 @@ def contains_all(spec: AssertionSpec, output: Output) -> Verdict:
 
 def starts_with(spec: AssertionSpec, output: Output) -> Verdict:
     ok = output.text.startswith(spec.value)
-    return Verdict.of(
-        ok, f"output {'starts' if ok else 'does not start'} with {show(spec.value)}: {show(output.text, 40)}"
-    )
+    return Verdict.of(ok, f"output {'starts' if ok else 'does not start'} with {show(spec.value)}: "
+                          f"{show(output.text, 40)}")
 
 
 def regex(spec: AssertionSpec, output: Output) -> Verdict:

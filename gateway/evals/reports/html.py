@@ -76,8 +76,6 @@ def html_page(report: dict[str, Any]) -> str:
     env = Environment(autoescape=True, trim_blocks=True)
     template = env.from_string(_TEMPLATE)
     return template.render(
-        r=report,
-        s=report["summary"],
-        c=report.get("comparison"),
+        r=report, s=report["summary"], c=report.get("comparison"),
         dumps=lambda value: json.dumps(value, indent=2, ensure_ascii=False),
     )

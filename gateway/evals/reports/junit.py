@@ -16,22 +16,19 @@ def junit_xml(report: dict[str, Any]) -> str:
         "time": f"{report['duration_s']:.3f}",
     }
     root = ET.Element("testsuites", {"name": "gateway eval", **attributes})
-    suite = ET.SubElement(root, "testsuite", {"name": report["suite"], "timestamp": report["created_at"], **attributes})
+    suite = ET.SubElement(root, "testsuite", {"name": report["suite"], "timestamp": report["created_at"],
+                                               **attributes})
     properties = ET.SubElement(suite, "properties")
     for name in ("run_id", "target", "suite_hash", "git_sha"):
         if report.get(name) is not None:
             ET.SubElement(properties, "property", {"name": name, "value": str(report[name])})
     for case in report["cases"]:
         seconds = (case["latency_ms"] or 0) / 1000
-        element = ET.SubElement(
-            suite,
-            "testcase",
-            {
-                "classname": f"evals.{report['suite']}" + (f".{case['model']}" if case["model"] else ""),
-                "name": case["id"],
-                "time": f"{seconds:.3f}",
-            },
-        )
+        element = ET.SubElement(suite, "testcase", {
+            "classname": f"evals.{report['suite']}" + (f".{case['model']}" if case["model"] else ""),
+            "name": case["id"],
+            "time": f"{seconds:.3f}",
+        })
         if case["status"] == "error":
             error = ET.SubElement(element, "error", {"message": _one_line(case["error"]), "type": "error"})
             error.text = case["error"]

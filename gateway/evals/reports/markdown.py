@@ -35,20 +35,15 @@ def markdown(report: dict[str, Any]) -> str:
         if len(failing) > _MAX_ROWS:
             lines.append(f"| … | | {len(failing) - _MAX_ROWS} more in the HTML and JUnit reports |")
         lines.append("")
-    lines.append(
-        f"<sub>run `{report['run_id']}` · suite hash `{report['suite_hash'][:12]}` · "
-        f"{report['duration_s']:.1f} s · {s['cached']} cached</sub>"
-    )
+    lines.append(f"<sub>run `{report['run_id']}` · suite hash `{report['suite_hash'][:12]}` · "
+                 f"{report['duration_s']:.1f} s · {s['cached']} cached</sub>")
     return "\n".join(lines) + "\n"
 
 
 def _comparison(comparison: dict[str, Any], max_drop: float | None) -> list[str]:
     before, after = comparison["pass_rate"]
-    lines = [
-        f"**Against baseline `{comparison['baseline']}`**: pass rate {before:.1%} → {after:.1%}"
-        + (f" (allowed drop {max_drop:.1%})" if max_drop is not None else ""),
-        "",
-    ]
+    lines = [f"**Against baseline `{comparison['baseline']}`**: pass rate {before:.1%} → {after:.1%}"
+             + (f" (allowed drop {max_drop:.1%})" if max_drop is not None else ""), ""]
     for title, key in (("Newly failing", "newly_failing"), ("Newly passing", "newly_passing")):
         items = comparison[key]
         if items:
