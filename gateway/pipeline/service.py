@@ -9,7 +9,7 @@
 Stages are small units with one job each (see ``stages.py``); their order is ``stage_classes()`` in
 ``gateway.wiring``. A stream's ``after`` and record come when the stream ends (``Relay.aclose``), after its last
 byte went out. Every request, whether it succeeds, fails, is refused, is answered by a stage or is cut, leaves
-exactly one record.
+exactly one record. Telemetry watches through one optional ``Observer`` (``observer.py``), not as a stage.
 """
 
 from __future__ import annotations

@@ -37,8 +37,12 @@ class Telemetry:
         self.metrics = metrics
 
     def started(self, ctx: RequestContext) -> None:
-        if self.tracing is not None:
+        if self.tracing is None:
+            return
+        try:
             self.tracing.start_request(ctx)
+        except Exception:  # the request goes on untraced
+            logger.exception("tracing failed to start request %s", ctx.request_id)
 
     def stage(self, ctx: RequestContext, stage: str) -> AbstractContextManager[object]:
         return self.tracing.stage(ctx, stage) if self.tracing is not None else nullcontext()

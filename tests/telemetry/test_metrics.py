@@ -99,6 +99,31 @@ def test_upstream_errors_retries_and_cooldowns_by_deployment(metered: Gateway) -
     assert cooled and all(dict(labels)["deployment"] in failed for _, labels in cooled)
 
 
+def test_rate_limit_refusals_and_time_to_first_token(metered: Gateway) -> None:
+    admin = Admin(metered.url)
+    team = admin.create_team(name="limited-team")
+    key = admin.create_key(team=team["id"], rpm=1)
+    before = scrape(metered)
+    assert chat(metered, "gpt-4o-mini", key) == 200
+    assert chat(metered, "gpt-4o-mini", key) == 429  # the key's own limit: no upstream attempt
+    with httpx.stream(
+        "POST",
+        metered.v1 + "/chat/completions",
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True},
+        headers={"authorization": f"Bearer {MASTER_KEY}"},
+        timeout=60,
+    ) as response:
+        assert response.status_code == 200 and "[DONE]" in response.read().decode()
+    after = scrape(metered)
+    limited = {"model": "gpt-4o-mini", "team": "limited-team"}
+    assert (
+        value(after, "gateway_rate_limited_total", **limited) - value(before, "gateway_rate_limited_total", **limited)
+        == 1
+    )
+    ttft = "gen_ai_server_time_to_first_token_seconds_count"
+    assert value(after, ttft, model="gpt-4o-mini") - value(before, ttft, model="gpt-4o-mini") == 1
+
+
 def test_log_writer_gauges_are_present(metered: Gateway) -> None:
     samples = scrape(metered)
     for name in ("gateway_log_queue_depth", "gateway_log_spill_bytes", "gateway_log_lag_seconds"):

@@ -50,8 +50,10 @@ def dashboard(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> I
         yield board
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Per module: Playwright's sync API runs an event loop of its own until it stops, which the async tests of
+    other modules (pytest-asyncio's loop) must not find running."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed (apt-get install -y chromium): no browser tests")
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only the browser tests load Playwright
