@@ -10,7 +10,8 @@ Contract (``after`` only; ``before`` does nothing):
 * A model with no known price: ``cost_usd`` stays ``None`` and a warning is logged once per model.
 * A cache hit costs 0; what it would have cost goes to ``cache_savings_usd``.
 * A request that never reached a provider (blocked, limited, unknown model, every attempt failed) costs 0.
-* A non-streamed request whose client left while the upstream had it (``ctx.upstream_cancelled``) is billed by the
+* A request whose client left while the upstream had it, before any of its answer came back
+  (``ctx.upstream_cancelled``: a non-streamed request, or a stream before its first chunk), is billed by the
   provider all the same: its prompt is counted with tiktoken, its output is the most it could have been (the
   request's ``max_tokens``, else the model's ``max_output_tokens``), and it is marked ``tokens_estimated``.
 

@@ -98,6 +98,7 @@ class Pipeline:
         Failures before the upstream accepts the stream are raised here, so the client still gets a plain error
         response with the right status. Failures during the stream are raised by the iterator.
         """
+        holding: list[Deployment] = []  # the deployment that has the request while the stream opens
         if self.observer is not None:
             self.observer.started(ctx)
         try:
@@ -107,10 +108,15 @@ class Pipeline:
                 return Relay(self, ctx, CachedStream(cached), filters)
 
             async def open_stream(deployment: Deployment) -> UpstreamStream:
+                holding[:] = [deployment]
                 try:
                     return await deployment.provider.stream(self._upstream_request(ctx, deployment))
                 except UpstreamTimeout as exc:
+                    holding.clear()
                     raise _blame(ctx, deployment, exc) from exc
+                except Exception:
+                    holding.clear()
+                    raise
 
             traced = open_stream if ctx.trace is None else self._observed(ctx).attempts(ctx, open_stream)
             started = time.perf_counter()
@@ -123,6 +129,8 @@ class Pipeline:
             raise
         except BaseException:
             ctx.status = 499
+            if holding and ctx.deployment is None:  # the upstream had the request: it bills it (see `complete`)
+                ctx.deployment, ctx.upstream_cancelled = holding[0], True
             await self._finish(ctx)
             raise
         return Relay(self, ctx, upstream, filters)
@@ -220,6 +228,7 @@ class Relay:
             await self._iterator.aclose()  # type: ignore[attr-defined]
         else:  # iteration never began: the client left before the first byte
             self._ctx.status = 499
+            self._ctx.upstream_cancelled = self._ctx.deployment is not None  # the upstream bills it all the same
             await self._upstream.aclose()
         await self._pipeline._finish(self._ctx)
 
@@ -252,6 +261,8 @@ class Relay:
                 deployment.in_flight -= 1
             if not completed and ctx.error is None:
                 ctx.status = 499  # the client went away before the end
+                # before any chunk came: nothing tells what the upstream generated, so the cost stage bounds it
+                ctx.upstream_cancelled = ctx.first_token_at is None and deployment is not None
             ctx.stream_chunks = self._chunks
             ctx.response_text = self._text
             await self._upstream.aclose()

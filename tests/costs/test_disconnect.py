@@ -1,4 +1,5 @@
-"""A client that leaves a non-streamed request does not make it free: the upstream had the request and bills it.
+"""A client that leaves a request (not streamed, or a stream before its first chunk) does not make it free: the
+upstream had the request and bills it.
 
 The row names the deployment, counts the prompt, bounds the output (the request's ``max_tokens``, else the model's
 ``max_output_tokens``), is flagged as an estimate, and the key's budget is charged with it.
@@ -86,3 +87,30 @@ def test_the_config_can_let_budgeted_keys_use_an_unpriced_model(server: Gateway)
     answered = httpx.post(server.v1 + "/chat/completions", json={"model": "unpriced", "messages": HELLO},
                           headers={"Authorization": f"Bearer {key}"}, timeout=10)
     assert answered.status_code == 200  # gateway.budget_unpriced_models: allow (the default refuses: 403)
+
+
+def test_a_stream_the_client_left_before_its_first_chunk_is_an_estimate_too(server: Gateway) -> None:
+    with pytest.raises(httpx.TimeoutException), httpx.stream(
+        "POST", server.v1 + "/chat/completions", json={"model": "hang", "messages": HELLO, "max_tokens": 40,
+                                                       "stream": True, "user": "stream-left"},
+        headers={"Authorization": f"Bearer {MASTER}"}, timeout=0.5,
+    ) as response:
+        response.read()
+    database = server.config_path.parent / "gateway.db"
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(database) as connection:
+            connection.row_factory = sqlite3.Row
+            found = connection.execute(
+                "SELECT * FROM request_logs WHERE model = 'hang' AND stream = 1 ORDER BY created_at DESC").fetchone()
+        if found is not None:
+            break
+        assert time.monotonic() < deadline, "the stream was not logged"
+        time.sleep(0.05)
+    row = dict(found)
+    assert row["deployment_id"] is not None and row["cost_usd"] > 0
+    if row["status"] == 499:  # the gateway noticed the client leave before the upstream's first chunk
+        assert row["tokens_estimated"] == 1 and row["completion_tokens"] == 40
+        assert row["cost_usd"] == pytest.approx(row["prompt_tokens"] * IN + 40 * OUT)
+    else:  # it noticed only at its first write, after the upstream had answered in full: its real usage
+        assert row["status"] == 200 and row["tokens_estimated"] == 0

@@ -259,11 +259,26 @@ async def test_the_usage_only_chunk_reaches_only_a_client_that_asked_for_it(aske
 async def test_a_client_that_leaves_before_the_first_byte_leaves_one_499_record() -> None:
     provider = ScriptedProvider()
     pipeline, sink = build(provider)
-    relay = await pipeline.stream(request(stream=True))
+    ctx = request(stream=True)
+    relay = await pipeline.stream(ctx)
     await relay.aclose()
     await relay.aclose()  # twice: still one record
     assert [r.status for r in sink.records] == [499]
     assert provider.streams[0].closed >= 1
+    # The upstream had the request: the cost stage is told to bill it as an estimate, not as free.
+    assert ctx.upstream_cancelled and ctx.deployment is not None
+
+
+async def test_a_client_that_leaves_while_the_stream_opens_leaves_the_deployment_that_had_it() -> None:
+    pipeline, sink = build(ScriptedProvider(hang=True))
+    ctx = request(stream=True)
+    opening = asyncio.ensure_future(pipeline.stream(ctx))
+    await asyncio.sleep(0.05)
+    opening.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await opening
+    assert [r.status for r in sink.records] == [499]
+    assert ctx.upstream_cancelled and ctx.deployment is not None and ctx.deployment.id == "d1"
 
 
 async def test_a_client_that_leaves_mid_stream_leaves_one_499_record() -> None:
