@@ -32,7 +32,8 @@ from support.servers import FakeProvider, gateway
 @pytest.fixture(scope="session")
 def dashboard(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     tmp = tmp_path_factory.mktemp("dashboard")
-    config = base_config(fake, tmp)
+    # The traffic's key has a budget and calls unpriced fake models (always-503 and its fallback) on purpose.
+    config = base_config(fake, tmp, gateway={"budget_unpriced_models": "allow"})
     config_path = tmp / "gateway.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     push(ROOT / "prompts", config_path)

@@ -83,7 +83,7 @@ def test_cost_rows_equal_the_admin_api_with_names_not_ids(page: Any, dashboard: 
     with page.expect_download() as download:
         page.click("a[download]")
     csv = download.value.path().read_text()
-    assert csv.splitlines()[0].startswith("key,model,requests")
+    assert csv.splitlines()[0].startswith("key,key_name,model,requests")  # the CSV names keys too
     assert len(csv.splitlines()) == len(api["data"]) + 1
     for key in (dashboard.key_id, KEY):  # a filter by id or by name
         page.goto(f"{dashboard.url}/costs?group_by=team&start=7d&key={key}")
