@@ -23,6 +23,7 @@ PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY----- MIIBOgIBAAJBAKj34GkxFhD90vcNLYLIn
 POLICIES: dict[str, dict[str, Any]] = {
     "secrets": {"input": [{"type": "secrets", "action": "block"}]},
     "pii-mask": {"input": [{"type": "pii", "action": "mask", "entities": ["email"]}]},
+    "pii-redact": {"input": [{"type": "pii", "action": "redact", "entities": ["email"]}]},
     "out-secrets": {"output": [{"type": "secrets", "action": "block"}]},
     "out-redact": {"output": [{"type": "pii", "name": "emails", "action": "redact", "entities": ["email"]}]},
 }
@@ -89,6 +90,28 @@ def test_masked_values_go_upstream_as_placeholders_and_the_user_reads_them_back(
     assert "<EMAIL_1>" in _upstream(fake) and EMAIL not in _upstream(fake)
     assert raw.parse().output_text == f"Echo: Write to {EMAIL} today"
     assert raw.headers["x-gateway-guardrails"] == "pii:mask"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_redacted_input_items_reach_the_provider_redacted(sdk: openai.OpenAI, fake: FakeProvider, model: str) -> None:
+    answer = sdk.responses.create(
+        model=model,
+        instructions=f"Sign as {EMAIL}",
+        input=[{"role": "user", "content": [{"type": "input_text", "text": f"Write to {EMAIL}"}]}],
+        extra_body={"guardrails": ["pii-redact"]},
+    )
+    assert EMAIL not in _upstream(fake) and _upstream(fake).count("<EMAIL>") == 2
+    assert answer.output_text == "Echo: Write to <EMAIL>"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_follow_up_masks_the_stored_conversation_again(sdk: openai.OpenAI, fake: FakeProvider, model: str) -> None:
+    mask = {"guardrails": ["pii-mask"]}
+    first = sdk.responses.create(model=model, input=f"I am {EMAIL}", extra_body=mask)
+    assert first.output_text == f"Echo: I am {EMAIL}"  # stored as the user read it: with the value
+    second = sdk.responses.create(model=model, input="and again", previous_response_id=first.id, extra_body=mask)
+    assert second.output_text == "Echo: and again"
+    assert EMAIL not in _upstream(fake) and "<EMAIL_1>" in _upstream(fake)
 
 
 @pytest.mark.parametrize("model", MODELS)
