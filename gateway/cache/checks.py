@@ -25,11 +25,13 @@ _NEGATIONS = frozenset({
 })
 # Words that carry no content of their own: leaving them out keeps "is it important to learn math" and "is math
 # important to learn" comparable on the words that matter.
-_FUNCTION_WORDS = frozenset(
-    "a an the of in on at to for from by with and or but is are was were be been being as that this these those it its "
-    "his her their he she they we you i which who whom whose what when where why how than then also into over under "
-    "about after before during while do does did can could should would will".split()
-)
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "but", "is", "are",
+    "was", "were", "be", "been", "being", "as", "that", "this", "these", "those", "it", "its", "his", "her", "their",
+    "he", "she", "they", "we", "you", "i", "which", "who", "whom", "whose", "what", "when", "where", "why", "how",
+    "than", "then", "also", "into", "over", "under", "about", "after", "before", "during", "while", "do", "does",
+    "did", "can", "could", "should", "would", "will",
+})
 _NUMBER_WORDS = {
     word: str(value)
     for value, word in enumerate(
