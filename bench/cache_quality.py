@@ -38,7 +38,8 @@ LADDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("+ negation", ("numbers", "negation")),
     ("+ entities", ("numbers", "negation", "entities")),
     ("+ quotes", ("numbers", "negation", "entities", "quotes")),
-    ("+ order (default)", CHECKS),
+    ("+ order", ("numbers", "negation", "entities", "quotes", "order")),
+    ("+ swap (default)", CHECKS),
 )
 
 

@@ -4,7 +4,8 @@ next to "is 9 prime" and "can I" next to "can I not"; a bare similarity threshol
 
 Each check compares one feature of the two texts; a hit needs every enabled check to agree (``disagreement``
 returns the first that does not). What each check buys is measured in ``bench/cache_quality.py`` (see
-docs/caching.md): the numbers, negation, entity and quote checks are on by default, the order check too.
+docs/caching.md): the numbers, negation, entity, quote and order checks are on by default, and the swap check,
+which catches word swaps ("the wife of A and the sister of B" / "the wife of B and the sister of A"), too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-CHECKS = ("numbers", "negation", "entities", "quotes", "order")
+CHECKS = ("numbers", "negation", "entities", "quotes", "order", "swap")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019\-]*|\d+(?:[.,:/]\d+)*")
 _QUOTED = re.compile(r"\"([^\"]+)\"|\u201c([^\u201d]+)\u201d|`([^`]+)`|(?:^|\s)'([^']+)'(?=[\s.,;:?!]|$)")
 _SENTENCE_END = re.compile(r"[.?!]\s*$")
@@ -21,6 +22,15 @@ _NEGATIONS = frozenset({
     "not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot", "cant",
     "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt", "couldnt",
     "hasnt", "havent", "hadnt", "aint",
+})
+# Words that carry no content of their own: leaving them out keeps "is it important to learn math" and "is math
+# important to learn" comparable on the words that matter.
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "but", "is", "are",
+    "was", "were", "be", "been", "being", "as", "that", "this", "these", "those", "it", "its", "his", "her", "their",
+    "he", "she", "they", "we", "you", "i", "which", "who", "whom", "whose", "what", "when", "where", "why", "how",
+    "than", "then", "also", "into", "over", "under", "about", "after", "before", "during", "while", "do", "does",
+    "did", "can", "could", "should", "would", "will",
 })
 _NUMBER_WORDS = {
     word: str(value)
@@ -42,6 +52,7 @@ class Features:
     negated: bool
     entities: tuple[str, ...]  # in order of first appearance, lower-cased
     quotes: frozenset[str]
+    words: tuple[str, ...]  # the content words in order, lower-cased
 
 
 def features(text: str) -> Features:
@@ -53,7 +64,8 @@ def features(text: str) -> Features:
         if _is_entity(word, position, text[:start]) and word.lower() not in entities:
             entities.append(word.lower())
     quotes = frozenset(next(g for g in m.groups() if g).strip().lower() for m in _QUOTED.finditer(text))
-    return Features(numbers, negated, tuple(entities), quotes)
+    words = tuple(lowered for word, _ in tokens if (lowered := word.lower()) not in _FUNCTION_WORDS)
+    return Features(numbers, negated, tuple(entities), quotes, words)
 
 
 def disagreement(a: Features, b: Features, checks: Sequence[str] = CHECKS) -> str | None:
@@ -76,7 +88,17 @@ def _agree(check: str, a: Features, b: Features) -> bool:
     if check == "order":  # the entities both name come in the same order ("from Paris to Rome" vs "to Paris")
         common = set(a.entities) & set(b.entities)
         return [e for e in a.entities if e in common] == [e for e in b.entities if e in common]
+    if check == "swap":
+        return _same_order(a.words, b.words)
     raise ValueError(f"unknown check {check!r}; known: {CHECKS}")
+
+
+def _same_order(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether the content words both texts use once come in the same order. Swapping two words keeps an embedding
+    (nearly) where it was and changes the meaning; a paraphrase that moves a word ("is math important to learn" /
+    "is it important to learn math") is a miss here, the price of catching the swaps."""
+    shared = {w for w in a if a.count(w) == 1} & {w for w in b if b.count(w) == 1}
+    return [w for w in a if w in shared] == [w for w in b if w in shared]
 
 
 def _plain(word: str) -> str:

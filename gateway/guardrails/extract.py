@@ -146,14 +146,39 @@ def _index(item: Json, default: int) -> int:
 
 
 def finished_choices(chunk: Json) -> list[int]:
-    """The choices a chunk ends (it carries their ``finish_reason``)."""
+    """The choices a chunk ends (it carries their ``finish_reason``); a Responses stream's
+    ``response.output_item.done`` ends its output item, which is that stream's channel."""
+    if chunk.get("type") == "response.output_item.done":
+        return [_output_index(chunk)]
     return [_index(c, 0) for c in _choices(chunk) if c.get("finish_reason")]
 
 
-#: endpoint -> the text pieces of one stream chunk (OpenAI chunk shape; /v1/messages streams as chat).
+def _output_index(event: Json) -> int:
+    value = event.get("output_index")
+    return value if isinstance(value, int) else 0
+
+
+def _responses_pieces(event: Json) -> Iterator[Piece]:
+    """A Responses stream event's new text: an output item's text delta (windowed, channel ``(item, -1)``) or a
+    function call's arguments delta (held until the call is done, channel ``(item, 0)``). The ``.done`` events
+    and ``response.completed`` repeat the whole text; ``responses_stream.Repeats`` keeps them in step."""
+    kind = event.get("type")
+    if kind == "response.output_text.delta":
+        channel = (_output_index(event), -1)
+    elif kind == "response.function_call_arguments.delta":
+        channel = (_output_index(event), 0)
+    else:
+        return
+    for slot in _string(event, "delta"):
+        yield Piece(channel, slot)
+
+
+#: endpoint -> the text pieces of one stream chunk (OpenAI chunk shape or a Responses event;
+#: /v1/messages streams as chat).
 STREAM_TEXT: dict[str, Callable[[Json], Iterator[Piece]]] = {
     "chat": _chat_pieces,
     "completions": lambda chunk: (
         Piece((_index(c, 0), -1), slot) for c in _choices(chunk) for slot in _string(c, "text")
     ),
+    "responses": _responses_pieces,
 }

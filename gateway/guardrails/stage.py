@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Self
 
@@ -27,7 +28,8 @@ from gateway.guardrails.detectors.registry import build_detector
 from gateway.guardrails.engine import Engine, Selection, check_answer, check_request
 from gateway.guardrails.extract import ANSWER_TEXT, STREAM_TEXT
 from gateway.guardrails.masking import Vault
-from gateway.guardrails.policy import GuardrailSpec, Policy, load_policies
+from gateway.guardrails.policy import Guardrail, GuardrailSpec, Policy, load_policies
+from gateway.guardrails.responses_stream import Repeats
 from gateway.guardrails.stream import GuardedStream, window_for
 from gateway.localmodels import LocalModels
 from gateway.pipeline.context import RequestContext
@@ -107,7 +109,10 @@ class GuardrailStage:
             )
         output = guarded.selection.output
         window = window_for(output, guarded.vault, self.engine.section.stream_window)
-        return GuardedStream(ctx, output, guarded.vault, pieces_of, window)
+        stream = GuardedStream(ctx, output, guarded.vault, pieces_of, window)
+        if ctx.endpoint == "responses" and (guarded.vault.originals or _rewrites(output)):
+            return Repeats(stream)  # the whole copies of the text must say what the rewritten deltas said
+        return stream
 
     async def after(self, ctx: RequestContext) -> None:
         ctx.take(self.name)
@@ -126,6 +131,11 @@ class GuardrailStage:
         if guarded is not None:
             ctx.keep(self.name, guarded)
         return guarded if isinstance(guarded, Guarded) else None
+
+
+def _rewrites(guardrails: Sequence[Guardrail]) -> bool:
+    """Whether these output guardrails can change a stream's text (all but block and warn redact there)."""
+    return any(g.action not in ("block", "warn") for g in guardrails)
 
 
 def _uses_classifier(policy: Policy) -> bool:

@@ -110,3 +110,22 @@ def test_embeddings_are_cached_exactly_and_a_request_refusing_both_lookup_and_st
     assert entries(cached) == before  # no semantic entry for embeddings
     both = {"no-cache": True, "no-store": True}
     assert ask(sdk, "Tell me a joke about cats", extra_body={"cache": both})[1]["x-gateway-cache"] == "bypass"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_requests_bypass_the_cache_and_its_controls_never_reach_the_provider(
+    sdk: openai.OpenAI, fake: FakeProvider, stream: bool
+) -> None:
+    question = "Tell me a joke about owls"
+    for _ in range(2):
+        raw = sdk.responses.with_raw_response.create(
+            model=MODEL, input=question, stream=stream, extra_body={"cache": {"ttl": 60}}
+        )
+        assert raw.headers["x-gateway-cache"] == "bypass"
+        answer = raw.parse()
+        if stream:
+            assert "".join(e.delta for e in answer if e.type == "response.output_text.delta") == f"Echo: {question}"
+        else:
+            assert answer.output_text == f"Echo: {question}"
+        assert "cache" not in fake.stats()["last_request"]
+    assert fake.count(MODEL, "/v1/responses") == 2

@@ -57,6 +57,11 @@ def test_a_stream_without_a_finish_is_not_whole() -> None:
     ("Flights from Paris to Rome", "Flights from Rome to Paris", "order"),
     ("What did Einstein say about time?", "What did Newton say about time?", "entities"),
     ('Translate "good morning" to Spanish', 'Translate "good night" to Spanish', "quotes"),
+    ("Is a whale heavier than a shark?", "Is a shark heavier than a whale?", "swap"),
+    ("Was the tomb painted with red figures on a black ground?",
+     "Was the tomb painted with black figures on a red ground?", "swap"),
+    ("Is math important to learn?", "Is it important to learn math?", "swap"),  # the price: a moved word misses
+    ("What is the capital of France?", "Tell me the capital of France", None),
 ])
 def test_the_second_stage_check_names_what_differs(stored: str, asked: str, check: str | None) -> None:
     assert disagreement(features(stored), features(asked)) == check

@@ -155,8 +155,9 @@ async def _events(
             yield b"".join(out)
     except GatewayError as exc:
         error = exc.to_dict()["error"]
+        # The event's own fields, and the error object as well: the openai SDK raises only on an `error` object.
         event = {"type": "error", "code": error.get("code"), "message": error.get("message"),
-                 "param": error.get("param"), "sequence_number": sequence}
+                 "param": error.get("param"), "sequence_number": sequence, "error": error}
         yield b"event: error\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
