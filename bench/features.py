@@ -22,21 +22,19 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import overhead  # the sibling script, found through the path set just above
+from scale import pg_database  # idem
 from telemetry_overhead import otlp_sink  # idem
 
 MASTER = "sk-bench-master-key"
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PROMPT = "bench-prompt"
 POLICY = {
     "name": "bench-policy",
@@ -135,18 +133,6 @@ def lua(workdir: Path, scenario: Scenario, key: str, mode: str) -> Path:
     path = workdir / f"load-{mode}-{abs(hash((scenario.name, key))) % 100_000}.lua"
     path.write_text(text)
     return path
-
-
-@contextlib.contextmanager
-def pg_database() -> Iterator[str]:
-    name = f"gw_features_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run_scenario(args: argparse.Namespace, workdir: Path, scenario: Scenario, servers: dict[str, Any]) -> Result:

@@ -8,8 +8,6 @@ path (Anthropic), per-model price overrides in the config, and a model no price 
 from __future__ import annotations
 
 import importlib.util
-import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import openai
 import orjson
 import pytest
+from support.request_log import logged_row
 from support.servers import FakeProvider, Gateway, gateway
 
 MASTER = "sk-test-master"
@@ -72,19 +71,6 @@ def expected(map_name: str, prompt: int, completion: int, input_price: float | N
     entry = PRICES[map_name]
     price_in = input_price if input_price is not None else entry["input_cost_per_token"]
     return prompt * price_in + completion * entry.get("output_cost_per_token", 0.0)
-
-
-def logged_row(server: Gateway, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
-    database = server.config_path.parent / "gateway.db"
-    deadline = time.monotonic() + timeout
-    while True:
-        with sqlite3.connect(database) as connection:
-            connection.row_factory = sqlite3.Row
-            row = connection.execute("SELECT * FROM request_logs WHERE request_id = ?", (request_id,)).fetchone()
-        if row is not None:
-            return dict(row)
-        assert time.monotonic() < deadline, f"{request_id} was never logged"
-        time.sleep(0.05)
 
 
 def chat(sdk: openai.OpenAI, name: str, text: str) -> tuple[Any, dict[str, str]]:

@@ -9,8 +9,6 @@ litellm is the reference: it is imported here, in the test process, never by the
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ import anthropic
 import litellm
 import openai
 import pytest
+from support.request_log import logged_row
 from support.servers import FakeProvider, Gateway, fake_provider, gateway
 
 MASTER = "sk-test-master"
@@ -101,19 +100,6 @@ def litellm_cost(case: Case, usage: dict[str, Any]) -> float:
     return float(litellm.completion_cost(completion_response=response, model=case.reference))
 
 
-def logged_cost(server: Gateway, request_id: str, timeout: float = 10.0) -> dict[str, Any]:
-    database = server.config_path.parent / "gateway.db"
-    deadline = time.monotonic() + timeout
-    while True:
-        with sqlite3.connect(database) as connection:
-            connection.row_factory = sqlite3.Row
-            row = connection.execute("SELECT * FROM request_logs WHERE request_id = ?", (request_id,)).fetchone()
-        if row is not None:
-            return dict(row)
-        assert time.monotonic() < deadline, f"{request_id} was never logged"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_a_non_streamed_request_costs_what_litellm_says(
     case: Case, sdk: openai.OpenAI, matrix: tuple[Gateway, FakeProvider]
@@ -128,7 +114,7 @@ def test_a_non_streamed_request_costs_what_litellm_says(
     expected = litellm_cost(case, usage)
     assert expected > 0
     assert float(raw.headers["x-gateway-cost-usd"]) == pytest.approx(expected, rel=1e-12, abs=0)
-    row = logged_cost(matrix[0], raw.headers["x-gateway-request-id"])
+    row = logged_row(matrix[0], raw.headers["x-gateway-request-id"])
     assert row["cost_usd"] == pytest.approx(expected, rel=1e-12, abs=0)
 
 
@@ -142,7 +128,7 @@ def test_a_streamed_request_costs_what_litellm_says(
     )
     chunks = list(raw.parse())
     usage = chunks[-1].usage.model_dump(exclude_none=True)
-    row = logged_cost(matrix[0], raw.headers["x-gateway-request-id"])
+    row = logged_row(matrix[0], raw.headers["x-gateway-request-id"])
     assert row["cost_usd"] == pytest.approx(litellm_cost(case, usage), rel=1e-12, abs=0)
 
 
@@ -165,9 +151,9 @@ def test_cache_writes_are_logged_and_told_to_anthropic_clients(matrix: tuple[Gat
             final = stream.get_final_message().usage
             streamed_id = stream.response.headers["x-gateway-request-id"]
         assert (final.input_tokens, final.cache_creation_input_tokens, final.output_tokens) == (100, 2000, 300)
-    row = logged_cost(server, raw.headers["x-gateway-request-id"])
+    row = logged_row(server, raw.headers["x-gateway-request-id"])
     assert (row["prompt_tokens"], row["cache_write_tokens"], row["cache_write_1h_tokens"]) == (2600, 2000, 500)
-    row = logged_cost(server, streamed_id)
+    row = logged_row(server, streamed_id)
     assert (row["prompt_tokens"], row["cache_write_tokens"], row["cache_write_1h_tokens"]) == (2100, 2000, 0)
     # The figure: $0.0123 where the plain input price gave $0.0108.
     assert row["cost_usd"] == pytest.approx(0.0123, rel=1e-12)
