@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, desc, select
+from sqlalchemy import Select, and_, desc, func, select
 from sqlmodel import col
 
 from gateway.db import Database
@@ -20,6 +20,7 @@ from gateway.db.evals import EvalRun
 from gateway.db.keys import Team, VirtualKey
 from gateway.db.logs import RequestLog, request_logs_table
 from gateway.db.prompts import Prompt, PromptVersion
+from gateway.ledger.rows import CACHE_HITS
 
 PAGE_SIZE = 50
 TTFT_SAMPLE = 1_000  # time to first token: the newest streams of the period, at most this many (bench: 10,000 took
@@ -147,3 +148,21 @@ def eval_runs(database: Database, prompt: str, limit: int = 20) -> list[EvalRun]
             .limit(limit)
         )
         return list(session.scalars(query))
+
+
+def cache_hits(database: Database, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Exact and semantic hits of the range, and what each saved, by model (the roll-ups count both as one
+    ``cached``: the split is read from the log, by its ``created_at`` index)."""
+    query = (
+        select(
+            col(RequestLog.model),
+            col(RequestLog.cache_status),
+            func.count().label("hits"),
+            func.sum(func.coalesce(col(RequestLog.cache_savings_usd), 0.0)).label("saved"),
+        )
+        .where(col(RequestLog.created_at) >= start, col(RequestLog.created_at) < end)
+        .where(col(RequestLog.cache_status).in_(CACHE_HITS))
+        .group_by(col(RequestLog.model), col(RequestLog.cache_status))
+    )
+    with database.engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(query)]
