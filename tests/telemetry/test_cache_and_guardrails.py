@@ -66,12 +66,12 @@ def request_span(receiver: Receiver, trace_id: str) -> ReceivedSpan:
     return span
 
 
-def test_exact_and_semantic_hits_and_their_savings_are_counted(observed: Gateway) -> None:
+def test_exact_and_semantic_hits_and_their_savings_are_counted(observed: Gateway, receiver: Receiver) -> None:
     before = scrape(observed)
     assert chat(observed, "How do I reset my password?").status_code == 200
     wait_filed(observed, 1)
     exact = chat(observed, "How do I reset my password?")
-    semantic = chat(observed, "How can I reset my password?")
+    semantic = chat(observed, "How can I reset my password?", "e" * 32)
     assert (exact.headers["x-gateway-cache"], semantic.headers["x-gateway-cache"]) == ("hit", "semantic-hit")
     after = scrape(observed)
 
@@ -82,6 +82,9 @@ def test_exact_and_semantic_hits_and_their_savings_are_counted(observed: Gateway
     assert grew("gateway_cache_requests_total", model=MODEL, status="semantic-hit") == 1
     assert grew("gateway_cache_requests_total", model=MODEL, status="miss") == 1
     assert grew("gateway_cache_savings_usd_total", model=MODEL) > 0  # both hits saved an upstream call's price
+    span = request_span(receiver, "e" * 32).attributes
+    assert span["gateway.cache.status"] == "semantic-hit"
+    assert 0.9 < span["gateway.cache.similarity"] < 1.0
 
 
 def test_guardrail_blocks_and_masks_are_counted_by_config_names(observed: Gateway) -> None:
