@@ -57,7 +57,7 @@ def cases(database: Database) -> list[tuple[str, Callable[[], Any]]]:
         ("keys and budgets", lambda: pages.keys(database, {})),
         ("cache, 7d", lambda: pages.cache(database, {})),
         ("cache, 30d", lambda: pages.cache(database, {"start": "30d"})),
-        ("  of which exact/semantic split, 30d", lambda: queries.cache_hits(database, *month())),
+        ("  of which the semantic hits, 30d", lambda: queries.semantic_hits(database, *month())),
         ("guardrails, 7d", lambda: pages.guardrails(database, {})),
         ("guardrails, 30d", lambda: pages.guardrails(database, {"start": "30d"})),
     ]

@@ -248,29 +248,27 @@ CACHE_DIMENSIONS = ("model", "key", "team")
 
 def cache(database: Database, params: Params) -> dict[str, Any]:
     """Hits, hit rate and savings of the period by model, key and team: the cost report (``GET /admin/costs``)
-    grouped by all three at once, summed per dimension here; the exact/semantic split of the hits from the log."""
+    grouped by all three at once, summed per dimension here; the semantic hits among them from the log."""
     period = params.get("start") or "7d"
     query = report_query({"group_by": ",".join(CACHE_DIMENSIONS), "start": period})
     report = run_report(database, query)
     names = queries.names(database)
-    split = queries.cache_hits(database, query.range.start, query.range.end)
-    exact = sum(row["hits"] for row in split if row["cache_status"] == "hit")
-    semantic = sum(row["hits"] for row in split if row["cache_status"] == "semantic-hit")
+    semantic = queries.semantic_hits(database, query.range.start, query.range.end)
     total = report.total
     return {
         "report": report,
         "total": row_dict(total),
         "hit_rate": total.cached / total.requests if total.requests else 0.0,
-        "exact": exact,
-        "semantic": semantic,
-        "by": {dimension: _cache_rows(report, dimension, names, split) for dimension in CACHE_DIMENSIONS},
+        "exact": total.cached - sum(semantic.values()),
+        "semantic": sum(semantic.values()),
+        "by": {dimension: _cache_rows(report, dimension, names, semantic) for dimension in CACHE_DIMENSIONS},
         "periods": PERIODS,
         "period": period,
     }
 
 
 def _cache_rows(
-    report: Report, dimension: str, names: queries.Names, split: list[dict[str, Any]]
+    report: Report, dimension: str, names: queries.Names, semantic: dict[str, int]
 ) -> list[dict[str, Any]]:
     """The report's rows summed over the other dimensions (sums add up: the same figures as grouping by one)."""
     sums: dict[str | None, dict[str, Any]] = {}
@@ -284,9 +282,7 @@ def _cache_rows(
         found["hit_rate"] = found["cached"] / found["requests"] if found["requests"] else 0.0
         _named(found, names)
         if dimension == "model":
-            found["semantic"] = sum(
-                r["hits"] for r in split if r["model"] == found["model"] and r["cache_status"] == "semantic-hit"
-            )
+            found["semantic"] = semantic.get(str(found["model"]), 0)
     return sorted(sums.values(), key=lambda found: (-found["cached"], -found["requests"], str(found[dimension])))
 
 

@@ -20,9 +20,9 @@ from gateway.db.evals import EvalRun
 from gateway.db.keys import Team, VirtualKey
 from gateway.db.logs import RequestLog, request_logs_table
 from gateway.db.prompts import Prompt, PromptVersion
-from gateway.ledger.rows import CACHE_HITS
 
 PAGE_SIZE = 50
+SEMANTIC_HIT = "semantic-hit"
 TTFT_SAMPLE = 1_000  # time to first token: the newest streams of the period, at most this many (bench: 10,000 took
 # ~0.5 s at a million rows, one heap read each; the log has no index on ttft_ms)
 #: What the requests list shows of a row: never the stored bodies (the detail view shows them).
@@ -150,19 +150,14 @@ def eval_runs(database: Database, prompt: str, limit: int = 20) -> list[EvalRun]
         return list(session.scalars(query))
 
 
-def cache_hits(database: Database, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Exact and semantic hits of the range, and what each saved, by model (the roll-ups count both as one
-    ``cached``: the split is read from the log, by its ``created_at`` index)."""
+def semantic_hits(database: Database, start: datetime, end: datetime) -> dict[str, int]:
+    """Semantic hits of the range by model. The roll-ups count exact and semantic hits as one ``cached``: the
+    split is read from the log, through its partial index on semantic hits (``ix_request_logs_semantic_hits``)."""
     query = (
-        select(
-            col(RequestLog.model),
-            col(RequestLog.cache_status),
-            func.count().label("hits"),
-            func.sum(func.coalesce(col(RequestLog.cache_savings_usd), 0.0)).label("saved"),
-        )
+        select(col(RequestLog.model), func.count())
+        .where(col(RequestLog.cache_status) == SEMANTIC_HIT)
         .where(col(RequestLog.created_at) >= start, col(RequestLog.created_at) < end)
-        .where(col(RequestLog.cache_status).in_(CACHE_HITS))
-        .group_by(col(RequestLog.model), col(RequestLog.cache_status))
+        .group_by(col(RequestLog.model))
     )
     with database.engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(query)]
+        return {str(model): int(count) for model, count in connection.execute(query)}
