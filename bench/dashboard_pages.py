@@ -6,8 +6,9 @@ a Markdown table and never asserts on time.
 Contract: the data of ``bench/cost_report.py`` (its generator and roll-up builder, imported from it): a throwaway
 database on the machine's PostgreSQL with ``--rows`` requests over 30 days, 200 keys in 20 teams, and the daily
 roll-ups. A fifth of the requests are marked as streams with a time to first token (the generator leaves it
-empty). Then each page's loader (``gateway.http.ui.pages``: all the reads one page view makes, in the one worker
-thread the app runs them in) is timed ``--repeat`` times after a warm-up; the median and the slowest are printed.
+empty), a third of the cache hits as semantic, and one request in 50 with a guardrail finding. Then each page's
+loader (``gateway.http.ui.pages``: all the reads one page view makes, in the one worker thread the app runs them
+in) is timed ``--repeat`` times after a warm-up; the median and the slowest are printed.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def cases(database: Database) -> list[tuple[str, Callable[[], Any]]]:
         ("requests of one key, errors only", lambda: pages.requests(database, {"key": "key_0042", "errors": "1"})),
         ("request detail", lambda: pages.request_detail(database, newest["request_id"], {})),
         ("keys and budgets", lambda: pages.keys(database, {})),
+        ("cache, 7d", lambda: pages.cache(database, {})),
+        ("cache, 30d", lambda: pages.cache(database, {"start": "30d"})),
+        ("  of which the semantic hits, 30d", lambda: queries.semantic_hits(database, *month())),
+        ("guardrails, 7d", lambda: pages.guardrails(database, {})),
+        ("guardrails, 30d", lambda: pages.guardrails(database, {"start": "30d"})),
     ]
 
 
@@ -62,9 +68,19 @@ def month() -> tuple[Any, Any]:
     return window.start, window.end
 
 
+FINDING = (
+    '[{"guardrail": "email-mask", "policy": "pii", "stage": "pre_call", "action": "mask", "entity": "email"}]'
+)
+
+
 def mark_streams(url: str) -> None:
+    """Streams with a time to first token; a third of the cache hits semantic; a finding on 2 % of requests."""
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("UPDATE request_logs SET stream = true, ttft_ms = latency_ms / 4 WHERE id % 5 = 0")
+        connection.execute(
+            "UPDATE request_logs SET cache_status = 'semantic-hit' WHERE cache_status = 'hit' AND id % 3 = 0"
+        )
+        connection.execute(f"UPDATE request_logs SET guardrails = '{FINDING}'::json WHERE id % 50 = 7")
         connection.execute("VACUUM ANALYZE request_logs")
 
 

@@ -1,7 +1,8 @@
 """Prometheus metrics (prometheus-client), counted once per request from its record, served on ``GET /metrics``.
 
 Cardinality is bounded by design: every label value comes from the config or the gateway itself (model names
-that route, deployment ids, team names, HTTP statuses, error types), never from what a client sent. A model name
+that route, deployment ids, team names, guardrail and policy names, HTTP statuses, error types, cache statuses,
+guardrail actions and stages), never from what a client sent. A model name
 no route knows is counted under ``other``.
 
 With several worker processes (``gateway serve --workers N``) the server sets ``PROMETHEUS_MULTIPROC_DIR`` before
@@ -46,6 +47,7 @@ class Metrics:
         self.cost = _counter(sc.COST_TOTAL, registry)
         self.cache = _counter(sc.CACHE, registry)
         self.savings = _counter(sc.SAVINGS, registry)
+        self.guardrail_actions = _counter(sc.GUARDRAIL_ACTIONS, registry)
         self.rate_limited = _counter(sc.RATE_LIMITED, registry)
         self.upstream_errors = _counter(sc.UPSTREAM_ERRORS, registry)
         self.retries = _counter(sc.RETRIES, registry)
@@ -74,9 +76,11 @@ class Metrics:
             child(self.tokens, model, "output").observe(record.completion_tokens)
         if record.cost_usd:
             child(self.cost, model, team).inc(record.cost_usd)
-        child(self.cache, model, record.cache_status).inc()
-        if record.cache_savings_usd:
+        child(self.cache, model, _known(record.cache_status, sc.CACHE_STATUS_VALUES)).inc()
+        if record.cache_savings_usd:  # exact and semantic hits alike (the cost stage prices both)
             child(self.savings, model).inc(record.cache_savings_usd)
+        for finding in record.guardrails or ():
+            child(self.guardrail_actions, *_guardrail_labels(finding)).inc()
         if record.attempts > 1:
             child(self.retries, model).inc(record.attempts - 1)
         if record.status == 429 and record.attempts == 0:  # the gateway's own limit, not an upstream's 429
@@ -108,6 +112,21 @@ class Metrics:
         merged = CollectorRegistry(auto_describe=False)
         multiprocess.MultiProcessCollector(merged, path=self._shared)  # type: ignore[no-untyped-call]
         return generate_latest(merged)
+
+
+def _known(value: str, known: Collection[str]) -> str:
+    return value if value in known else sc.OTHER
+
+
+def _guardrail_labels(finding: Mapping[str, str]) -> tuple[str, str, str, str]:
+    """Guardrail and policy names come from the loaded policies (the config); action and stage from fixed sets.
+    The entity is left out: a Python guardrail may name its own, and a fail-open finding names an exception."""
+    return (
+        finding.get("guardrail", ""),
+        finding.get("policy", ""),
+        _known(finding.get("action", ""), sc.GUARDRAIL_ACTION_VALUES),
+        _known(finding.get("stage", ""), sc.GUARDRAIL_STAGE_VALUES),
+    )
 
 
 def _counter(metric: sc.Metric, registry: CollectorRegistry) -> Counter:

@@ -78,6 +78,16 @@ REQUEST_ID = "gateway.request.id"
 COST = "gateway.cost.usd"
 CACHE_STATUS = "gateway.cache.status"
 CACHE_SAVINGS = "gateway.cache.savings.usd"
+CACHE_SIMILARITY = "gateway.cache.similarity"  # a semantic hit's cosine similarity to the stored question
+#: A request's guardrail findings, as arrays aligned by index (one element per finding): what acted, how, where,
+#: on which entity type. Never the matched values.
+GUARDRAIL_FINDINGS: Mapping[str, str] = {
+    "guardrail": "gateway.guardrail.names",
+    "policy": "gateway.guardrail.policies",
+    "action": "gateway.guardrail.actions",
+    "stage": "gateway.guardrail.stages",
+    "entity": "gateway.guardrail.entities",
+}
 PROMPT = "gateway.prompt"  # name@version
 KEY_NAME = "gateway.key.name"
 TEAM_NAME = "gateway.team.name"
@@ -122,6 +132,7 @@ MODEL, TEAM, KEY, STATUS, TOKEN_TYPE, DEPLOYMENT_LABEL, REASON = (
     "deployment",
     "reason",
 )
+GUARDRAIL_LABEL, POLICY_LABEL, ACTION_LABEL, STAGE_LABEL = ("guardrail", "policy", "action", "stage")
 
 REQUESTS = Metric("gateway_requests", "Requests, by model name, HTTP status and team.", (MODEL, STATUS, TEAM))
 DURATION = Metric(
@@ -131,8 +142,17 @@ TTFT = Metric("gen_ai_server_time_to_first_token", "Time to the first chunk of a
 OVERHEAD = Metric("gateway_overhead", "Request time not spent waiting for the upstream.", (MODEL,), "seconds")
 TOKENS = Metric("gen_ai_client_token_usage", "Tokens per request, by type (input, output).", (MODEL, TOKEN_TYPE))
 COST_TOTAL = Metric("gateway_cost_usd", "Cost of requests in USD, by model name and team.", (MODEL, TEAM))
-CACHE = Metric("gateway_cache_requests", "Requests by cache status (hit, miss, none, ...).", (MODEL, STATUS))
-SAVINGS = Metric("gateway_cache_savings_usd", "What cache hits would have cost, in USD.", (MODEL,))
+CACHE = Metric(
+    "gateway_cache_requests",
+    "Requests by cache status (hit, semantic-hit, miss, refresh, bypass, none).",
+    (MODEL, STATUS),
+)
+SAVINGS = Metric("gateway_cache_savings_usd", "What cache hits (exact and semantic) would have cost, in USD.", (MODEL,))
+GUARDRAIL_ACTIONS = Metric(
+    "gateway_guardrail_actions",
+    "Guardrail findings acted on, by guardrail and policy (config names), action and stage.",
+    (GUARDRAIL_LABEL, POLICY_LABEL, ACTION_LABEL, STAGE_LABEL),
+)
 RATE_LIMITED = Metric("gateway_rate_limited", "Requests refused by a rate limit or budget (429).", (MODEL, TEAM))
 UPSTREAM_ERRORS = Metric(
     "gateway_upstream_errors", "Failed upstream attempts, by deployment and error type.", (DEPLOYMENT_LABEL, REASON)
@@ -147,6 +167,11 @@ LOG_LAG = Metric("gateway_log_lag", "Age of the oldest record not yet written.",
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80)
 OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
+
+#: Label values a guardrail finding may carry (``GuardrailFinding``); anything else is counted as ``other``.
+GUARDRAIL_ACTION_VALUES = frozenset({"block", "redact", "mask", "warn", "fail_open"})
+GUARDRAIL_STAGE_VALUES = frozenset({"pre_call", "post_call", "during_stream"})
+CACHE_STATUS_VALUES = frozenset({"hit", "semantic-hit", "miss", "refresh", "bypass", "none"})
 
 #: The one label value for anything not in the config (a model name no route knows, a client's junk).
 OTHER = "other"

@@ -178,6 +178,7 @@ class Tracing:
             sc.TOKENS_ESTIMATED: record.tokens_estimated or None,
             sc.COST: record.cost_usd,
             sc.CACHE_SAVINGS: record.cache_savings_usd,
+            sc.CACHE_SIMILARITY: record.cache_similarity,
             sc.TTFT_MS: record.ttft_ms,
             sc.ERROR_TYPE: record.error_type,
             sc.KEY_NAME: ctx.principal.key_name,
@@ -185,12 +186,20 @@ class Tracing:
             sc.PROMPT: f"{record.prompt_name}@{record.prompt_version}" if record.prompt_name else None,
             sc.TAGS: record.tags or None,
         }
-        return self._with_legacy({name: value for name, value in values.items() if value is not None})
+        found = {name: value for name, value in values.items() if value is not None}
+        return self._with_legacy({**found, **_guardrail_attributes(record.guardrails)})
 
     def _with_legacy(self, attributes: dict[str, Any]) -> dict[str, Any]:
         if self._duplicate:
             attributes.update({sc.LEGACY[name]: attributes[name] for name in sc.LEGACY if name in attributes})
         return attributes
+
+
+def _guardrail_attributes(findings: list[dict[str, str]] | None) -> dict[str, list[str]]:
+    """The findings as aligned arrays (span attributes hold no objects); the record never holds matched values."""
+    if not findings:
+        return {}
+    return {name: [f.get(field, "") for f in findings] for field, name in sc.GUARDRAIL_FINDINGS.items()}
 
 
 def start_tracing(settings: TelemetrySettings, environ: Mapping[str, str] = os.environ) -> Tracing | None:

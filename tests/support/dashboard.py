@@ -11,7 +11,9 @@ from typing import Any
 
 import openai
 import pytest
+import yaml
 
+from support.caching import ask, wait_filed
 from support.config import MASTER_KEY
 from support.evals import GATEWAY, ROOT
 from support.keyed import Admin
@@ -21,6 +23,16 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "ui" / "screenshots"
 TEAM = "research"
 KEY = "notebook"
+#: A second key, of its own team, with the semantic cache and two guardrail policies on (tests/ui/conftest.py).
+GUARDED_TEAM = "support"
+GUARDED_KEY = "helpdesk"
+GUARDED_REQUESTS = 5  # what send_guarded_traffic sends
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+EMAIL = "ada.lovelace@example.org"
+POLICIES: dict[str, dict[str, Any]] = {
+    "no-secrets": {"input": [{"type": "secrets", "name": "secret-block", "action": "block"}]},
+    "pii": {"input": [{"type": "pii", "name": "email-mask", "action": "mask", "entities": ["email"]}]},
+}
 
 
 @dataclass
@@ -30,6 +42,8 @@ class Dashboard:
     key_id: str
     team_id: str
     sent: int
+    guarded_key_id: str = ""
+    semantic_hits: int = 0
 
     @property
     def url(self) -> str:
@@ -73,6 +87,35 @@ def send_traffic(server: Gateway, key: str) -> int:
     return sent
 
 
+def guarded_sections(tmp: Path) -> dict[str, Any]:
+    """The ``gateway:`` cache and guardrails settings of the dashboard's gateway, policies written under ``tmp``:
+    both only for ``GUARDED_KEY``, so the other key's traffic (and the tests over it) stays as it was."""
+    folder = tmp / "guardrails"
+    folder.mkdir()
+    for name, policy in POLICIES.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(policy))
+    return {
+        "cache": {"mode": "off", "lookup_timeout_ms": 5000, "keys": {GUARDED_KEY: {"mode": "semantic"}}},
+        "guardrails": {"policies": ["guardrails/*.yaml"], "keys": {GUARDED_KEY: list(POLICIES)}},
+    }
+
+
+def send_guarded_traffic(server: Gateway, key: str) -> int:
+    """Through the cache and the guardrails: a miss, an exact hit, a semantic hit, a block and a mask. Returns the
+    semantic hits seen (the response header says which kind each hit was)."""
+    statuses = []
+    with openai.OpenAI(base_url=server.v1, api_key=key, max_retries=0) as client:
+        ask(client, "How do I reset my password?")
+        wait_filed(server, 1)
+        for question in ("How do I reset my password?", "How can I reset my password?"):
+            statuses.append(ask(client, question)[1]["x-gateway-cache"])
+        with pytest.raises(openai.BadRequestError):
+            ask(client, f"my key is {AWS_KEY}")
+        ask(client, f"write to {EMAIL} please")
+    assert statuses == ["hit", "semantic-hit"]
+    return 1
+
+
 def run_evals(server: Gateway, tmp: Path, database_url: str) -> None:
     """Two runs of the extract-json suite (``gateway eval run``): the second has the first as its baseline."""
     for _ in range(2):
@@ -88,7 +131,8 @@ def wait_for_log(board: Dashboard) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         total = board.api("/admin/costs", group_by="key")["data"]
-        if sum(row["requests"] for row in total if row["key"] == board.key_id) >= board.sent:
+        stored = {row["key"]: row["requests"] for row in total}
+        if stored.get(board.key_id, 0) >= board.sent and stored.get(board.guarded_key_id, 0) >= GUARDED_REQUESTS:
             time.sleep(0.5)
             return
         time.sleep(0.1)

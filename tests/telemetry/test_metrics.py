@@ -11,28 +11,12 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 from support.config import MASTER_KEY, base_config
 from support.keyed import Admin
+from support.scrape import scrape, value
 from support.servers import FakeProvider, Gateway, gateway
 
 SCRAPE_TOKEN = "scrape-token-0123456789"
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def scrape(server: Gateway, key: str = MASTER_KEY) -> Samples:
-    response = httpx.get(server.url + "/metrics", headers={"authorization": f"Bearer {key}"}, timeout=30)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def chat(server: Gateway, model: str, key: str = MASTER_KEY, **extra: Any) -> int:

@@ -15,12 +15,16 @@ import yaml
 from support.config import base_config
 from support.dashboard import (
     CHROMIUM,
+    GUARDED_KEY,
+    GUARDED_TEAM,
     KEY,
     SCREENSHOTS,
     TEAM,
     Dashboard,
+    guarded_sections,
     release,
     run_evals,
+    send_guarded_traffic,
     send_traffic,
     wait_for_log,
 )
@@ -32,8 +36,8 @@ from support.servers import FakeProvider, gateway
 @pytest.fixture(scope="session")
 def dashboard(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     tmp = tmp_path_factory.mktemp("dashboard")
-    # The traffic's key has a budget and calls unpriced fake models (always-503 and its fallback) on purpose.
-    config = base_config(fake, tmp, gateway={"budget_unpriced_models": "allow"})
+    # The fake deployments that fail (always-503 and its fallback) have no price; the budgeted key may still use them.
+    config = base_config(fake, tmp, gateway={**guarded_sections(tmp), "budget_unpriced_models": "allow"})
     config_path = tmp / "gateway.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     push(ROOT / "prompts", config_path)
@@ -45,8 +49,13 @@ def dashboard(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> I
         assert created.status_code == 201, created.text
         release(admin)
         sent = send_traffic(server, created.json()["key"])
+        guarded = admin.client.post(
+            "/admin/keys", json={"name": GUARDED_KEY, "team": admin.create_team(name=GUARDED_TEAM)["id"]}
+        )
+        assert guarded.status_code == 201, guarded.text
+        semantic = send_guarded_traffic(server, guarded.json()["key"])
         run_evals(server, tmp, config["general_settings"]["database_url"])
-        board = Dashboard(server, admin, created.json()["id"], team["id"], sent)
+        board = Dashboard(server, admin, created.json()["id"], team["id"], sent, guarded.json()["id"], semantic)
         wait_for_log(board)
         yield board
 

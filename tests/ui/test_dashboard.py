@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from support.config import MASTER_KEY
-from support.dashboard import KEY, SCREENSHOTS, TEAM, Dashboard, log_in
+from support.dashboard import AWS_KEY, EMAIL, GUARDED_KEY, GUARDED_TEAM, KEY, SCREENSHOTS, TEAM, Dashboard, log_in
 
 from gateway.http.ui.pages import PAGES
 
@@ -83,7 +83,7 @@ def test_cost_rows_equal_the_admin_api_with_names_not_ids(page: Any, dashboard: 
     with page.expect_download() as download:
         page.click("a[download]")
     csv = download.value.path().read_text()
-    assert csv.splitlines()[0].startswith("key,key_name,model,requests")  # the CSV names keys too
+    assert csv.splitlines()[0].startswith("key,key_name,model,requests")  # names beside ids (issue 14)
     assert len(csv.splitlines()) == len(api["data"]) + 1
     for key in (dashboard.key_id, KEY):  # a filter by id or by name
         page.goto(f"{dashboard.url}/costs?group_by=team&start=7d&key={key}")
@@ -139,3 +139,56 @@ def test_keys_page_spend_equals_the_report_for_the_budget_period(page: Any, dash
     assert "$1.0000" in row.inner_text()  # its budget
     team = page.locator(f"table[data-table=teams] tr[data-name={TEAM}]")
     assert float(team.get_attribute("data-spent")) == pytest.approx(spent, rel=1e-12)
+
+
+def test_cache_page_figures_equal_the_admin_api(page: Any, dashboard: Dashboard) -> None:
+    log_in(page, dashboard)
+    page.goto(f"{dashboard.url}/cache?start=7d")
+    total = dashboard.api("/admin/costs", group_by="day", start="7d")["total"]
+    assert figure(page, "requests") == total["requests"]
+    assert figure(page, "hit_rate") == pytest.approx(total["cached"] / total["requests"])
+    assert figure(page, "exact") + figure(page, "semantic") == total["cached"] >= 2
+    assert figure(page, "semantic") == dashboard.semantic_hits
+    assert figure(page, "cache_savings_usd") == pytest.approx(total["cache_savings_usd"]) and total["cache_savings_usd"]
+    for dimension in ("model", "key", "team"):
+        report = dashboard.api("/admin/costs", group_by=dimension, start="7d")
+        api = {row[dimension] or "": row for row in report["data"]}
+        rows = page.locator(f"table[data-table=cache-{dimension}] tbody tr")
+        assert rows.count() == len(api)
+        for index in range(rows.count()):
+            row = rows.nth(index)
+            expected = api[row.get_attribute("data-id") or ""]
+            assert int(row.get_attribute("data-requests")) == expected["requests"]
+            assert int(row.get_attribute("data-cached")) == expected["cached"]
+            assert float(row.get_attribute("data-saved")) == pytest.approx(expected["cache_savings_usd"], rel=1e-12)
+    shown = page.inner_text("main")
+    assert GUARDED_KEY in shown and GUARDED_TEAM in shown and dashboard.guarded_key_id not in shown
+    shoot(page, "cache")
+
+
+def test_guardrails_page_figures_equal_the_admin_api(page: Any, dashboard: Dashboard) -> None:
+    log_in(page, dashboard)
+    page.goto(f"{dashboard.url}/guardrails?start=7d")
+    by_action = dashboard.api("/admin/guardrails/report", since="7d", group_by="action")["data"]
+    counts = {row["action"]: row["count"] for row in by_action}
+    assert counts.get("block") and counts.get("mask")
+    for action in ("block", "redact", "mask"):
+        assert figure(page, action) == counts.get(action, 0)
+    assert figure(page, "findings") == sum(counts.values())
+    for table, group_by in (("guardrail", "guardrail,policy,action"), ("key", "key,team,action")):
+        api = dashboard.api("/admin/guardrails/report", since="7d", group_by=group_by)["data"]
+        rows = page.locator(f"table[data-table=guardrails-{table}] tbody tr")
+        assert rows.count() == len(api)
+        dimensions = group_by.split(",")
+        shown = {
+            (
+                *(rows.nth(i).locator(f"[data-dimension={d}]").get_attribute("data-id") for d in dimensions),
+                int(rows.nth(i).get_attribute("data-count")),
+            )
+            for i in range(rows.count())
+        }
+        assert shown == {(*(row[d] for d in dimensions), row["count"]) for row in api}
+    text = page.inner_text("main")
+    assert "secret-block" in text and "email-mask" in text and GUARDED_KEY in text
+    assert AWS_KEY not in page.content() and EMAIL not in page.content()  # never a matched value
+    shoot(page, "guardrails")

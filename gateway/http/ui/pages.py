@@ -3,8 +3,8 @@
 A loader is synchronous and gets the database and the query parameters; the app runs it in one worker thread, so
 a page is one request and one thread hop, whatever it reads. Figures come from the same code as the admin API's:
 the cost report (``gateway.reports``, as ``GET /admin/costs``), the key and prompt stores, the prompt comparison
-and the eval store. Adding a page (the cache's, the guardrails') is one loader, one template and one ``Page`` in
-``PAGES``.
+and the eval store, the guardrails' findings report (as ``GET /admin/guardrails/report``). Adding a page is one
+loader, one template and one ``Page`` in ``PAGES``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from gateway.db import Database
 from gateway.errors import NotFound
 from gateway.evals import compare as run_compare
 from gateway.evals import store as eval_store
+from gateway.guardrails.manage import report as guardrail_report
 from gateway.http.handlers.usage import report_query
 from gateway.http.ui import queries
 from gateway.keys import store as key_store
@@ -27,7 +28,7 @@ from gateway.prompts import compare as prompt_compare
 from gateway.prompts import registry
 from gateway.prompts.diff import diff_versions
 from gateway.prompts.reference import parse_reference
-from gateway.reports import Report, ReportQuery, TimeRange, run_report
+from gateway.reports import Report, ReportQuery, TimeRange, parse_range, run_report
 from gateway.reports.percentiles import histogram_percentiles
 from gateway.reports.render import row_dict
 
@@ -242,10 +243,90 @@ def _by(report: Report, dimension: str) -> dict[str, float]:
     return {str(row.group[dimension]): row.cost_usd for row in report.rows if row.group.get(dimension)}
 
 
+CACHE_DIMENSIONS = ("model", "key", "team")
+
+
+def cache(database: Database, params: Params) -> dict[str, Any]:
+    """Hits, hit rate and savings of the period by model, key and team: the cost report (``GET /admin/costs``)
+    grouped by all three at once, summed per dimension here; the semantic hits among them from the log."""
+    period = params.get("start") or "7d"
+    query = report_query({"group_by": ",".join(CACHE_DIMENSIONS), "start": period})
+    report = run_report(database, query)
+    names = queries.names(database)
+    semantic = queries.semantic_hits(database, query.range.start, query.range.end)
+    total = report.total
+    return {
+        "report": report,
+        "total": row_dict(total),
+        "hit_rate": total.cached / total.requests if total.requests else 0.0,
+        "exact": total.cached - sum(semantic.values()),
+        "semantic": sum(semantic.values()),
+        "by": {dimension: _cache_rows(report, dimension, names, semantic) for dimension in CACHE_DIMENSIONS},
+        "periods": PERIODS,
+        "period": period,
+    }
+
+
+def _cache_rows(
+    report: Report, dimension: str, names: queries.Names, semantic: dict[str, int]
+) -> list[dict[str, Any]]:
+    """The report's rows summed over the other dimensions (sums add up: the same figures as grouping by one)."""
+    sums: dict[str | None, dict[str, Any]] = {}
+    for row in report.rows:
+        value = row.group.get(dimension)
+        found = sums.setdefault(value, {dimension: value, "requests": 0, "cached": 0, "cache_savings_usd": 0.0})
+        found["requests"] += row.requests
+        found["cached"] += row.cached
+        found["cache_savings_usd"] += row.cache_savings_usd
+    for found in sums.values():
+        found["hit_rate"] = found["cached"] / found["requests"] if found["requests"] else 0.0
+        _named(found, names)
+        if dimension == "model":
+            found["semantic"] = semantic.get(str(found["model"]), 0)
+    return sorted(sums.values(), key=lambda found: (-found["cached"], -found["requests"], str(found[dimension])))
+
+
+GUARDRAIL_DIMENSIONS = ("guardrail", "policy", "action", "stage", "key", "team")
+GUARDRAIL_TABLES = {"guardrail": ("guardrail", "policy", "action"), "key": ("key", "team", "action")}
+
+
+def guardrails(database: Database, params: Params) -> dict[str, Any]:
+    """Guardrail findings of the period, from the report behind ``GET /admin/guardrails/report``: counted once by
+    every dimension the page shows, then summed per table (counts add up)."""
+    period = params.get("start") or "7d"
+    since = parse_range(period, None, names=("start", "end")).start
+    found = guardrail_report(database, since, GUARDRAIL_DIMENSIONS)
+    names = queries.names(database)
+    actions = _summed(found, ("action",))
+    return {
+        "since": since,
+        "total": sum(row["count"] for row in found),
+        "actions": {row["action"]: row["count"] for row in actions},
+        "tables": {
+            name: [_named(row, names) for row in _summed(found, dimensions)]
+            for name, dimensions in GUARDRAIL_TABLES.items()
+        },
+        "dimensions": GUARDRAIL_TABLES,
+        "periods": PERIODS,
+        "period": period,
+    }
+
+
+def _summed(rows: list[dict[str, Any]], dimensions: tuple[str, ...]) -> list[dict[str, Any]]:
+    counts: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        group = tuple(row[d] for d in dimensions)
+        counts[group] = counts.get(group, 0) + row["count"]
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [{**dict(zip(dimensions, group, strict=True)), "count": n} for group, n in ordered]
+
+
 PAGES: tuple[Page, ...] = (
     Page("overview", "Overview", "overview.html", overview),
     Page("costs", "Costs", "costs.html", costs),
     Page("requests", "Requests", "requests.html", requests, request_detail, "request.html"),
     Page("prompts", "Prompts", "prompts.html", prompts, prompt_detail, "prompt.html"),
+    Page("cache", "Cache", "cache.html", cache),
+    Page("guardrails", "Guardrails", "guardrails.html", guardrails),
     Page("keys", "Keys & budgets", "keys.html", keys),
 )

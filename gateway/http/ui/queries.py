@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, desc, select
+from sqlalchemy import Select, and_, desc, func, select
 from sqlmodel import col
 
 from gateway.db import Database
@@ -22,6 +22,7 @@ from gateway.db.logs import RequestLog, request_logs_table
 from gateway.db.prompts import Prompt, PromptVersion
 
 PAGE_SIZE = 50
+SEMANTIC_HIT = "semantic-hit"
 TTFT_SAMPLE = 1_000  # time to first token: the newest streams of the period, at most this many (bench: 10,000 took
 # ~0.5 s at a million rows, one heap read each; the log has no index on ttft_ms)
 #: What the requests list shows of a row: never the stored bodies (the detail view shows them).
@@ -147,3 +148,16 @@ def eval_runs(database: Database, prompt: str, limit: int = 20) -> list[EvalRun]
             .limit(limit)
         )
         return list(session.scalars(query))
+
+
+def semantic_hits(database: Database, start: datetime, end: datetime) -> dict[str, int]:
+    """Semantic hits of the range by model. The roll-ups count exact and semantic hits as one ``cached``: the
+    split is read from the log, through its partial index on semantic hits (``ix_request_logs_semantic_hits``)."""
+    query = (
+        select(col(RequestLog.model), func.count())
+        .where(col(RequestLog.cache_status) == SEMANTIC_HIT)
+        .where(col(RequestLog.created_at) >= start, col(RequestLog.created_at) < end)
+        .group_by(col(RequestLog.model))
+    )
+    with database.engine.connect() as connection:
+        return {str(model): int(count) for model, count in connection.execute(query)}
