@@ -45,6 +45,7 @@ from gateway.ledger.spill import SpillFile
 from gateway.ledger.store import LogStore, is_outage
 from gateway.pipeline.records import RequestRecord
 
+REJECTED_REMEMBERED = 10_000  # request ids of quarantined records remembered, so each is set aside once
 logger = logging.getLogger("gateway.ledger")
 
 
@@ -78,6 +79,7 @@ class LedgerWriter:
         self._stopped_down = False
         self.written = 0  # rows committed by this writer (new ones only), for tests and metrics
         self.quarantined = 0  # records refused as bad rows, kept in the rejected file
+        self._rejected: dict[str, None] = {}  # the request ids set aside lately, oldest first
 
     async def start(self) -> None:
         if self._task is None:
@@ -268,6 +270,13 @@ class LedgerWriter:
         return self._write_isolating(records[:middle]) + self._write_isolating(records[middle:])
 
     def _quarantine(self, record: RequestRecord, exc: BaseException) -> None:
+        # A slow write's batch is also copied to the spill file (``_insure``), whose replay meets the same bad
+        # record again: it is set aside once.
+        if record.request_id in self._rejected:
+            return
+        self._rejected[record.request_id] = None
+        if len(self._rejected) > REJECTED_REMEMBERED:
+            del self._rejected[next(iter(self._rejected))]
         path = self._spill.reject([record])
         self.quarantined += 1
         logger.error("request log record %s quarantined in %s: %s", record.request_id, path, _brief(exc))

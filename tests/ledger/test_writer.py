@@ -136,6 +136,31 @@ async def test_a_row_the_database_refuses_is_set_aside_without_blocking_the_rest
     assert b'"req_3"' in rejected and rejected.count(b"\n") == 1
 
 
+async def test_a_bad_row_in_a_slow_batch_is_set_aside_once_though_its_insurance_copy_replays_it(
+    database: Database, tmp_path: Path
+) -> None:
+    class SlowFirst(Flaky):
+        slow = True
+
+        def write(self, records: Sequence[RequestRecord]) -> int:
+            if self.slow and len(records) > 1:
+                self.slow = False
+                time.sleep(0.3)  # past spill_after: the batch is copied to the spill file while it is written
+            return super().write(records)
+
+    store = SlowFirst(database)
+    store.refuse = {"req_3"}
+    settings = WriterSettings(batch_size=6, flush_interval=0.01, retry_interval=0.05, spill_after=0.1)
+    writer = LedgerWriter(store, SpillFile(tmp_path / "spill.jsonl"), settings)
+    await writer.start()
+    for index in range(6):
+        writer.emit(record(index))
+    await until(lambda: counts(database)[0] == 5)
+    await writer.aclose()
+    rejected = (tmp_path / "spill.rejected.jsonl").read_bytes()
+    assert rejected.count(b"\n") == 1 and b'"req_3"' in rejected
+
+
 async def test_emit_returns_at_once_even_when_the_database_hangs(database: Database, tmp_path: Path) -> None:
     class Hanging(LogStore):
         def write(self, records: Sequence[RequestRecord]) -> int:
