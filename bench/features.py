@@ -45,6 +45,7 @@ POLICY = {
 INJECTION = {"name": "bench-injection", "input": [{"type": "prompt_injection", "action": "block"}]}
 #: wrk scripts: {key} is the virtual key, {prompt} the prompt fields, {unique} true for the miss path.
 LUA = """
+dofile("{chat_lua}")  -- the bench's own script: its done() prints the BENCH line the driver reads
 local counter = 0
 local stream = {stream}
 wrk.method = "POST"
@@ -120,7 +121,7 @@ def prepare(url: str, scenario: Scenario) -> str:
         admin.post(f"/admin/prompts/{PROMPT}/release", json={"version": 1, "force": True})
     if "key" in scenario.off:
         return MASTER
-    spec = {"name": f"bench-{secrets.token_hex(3)}", "rpm": 10_000_000, "tpm": 10_000_000_000, "budget_usd": 1e9}
+    spec = {"name": f"bench-{secrets.token_hex(3)}", "rpm": 100_000_000, "tpm": 2_000_000_000, "budget_usd": 1e9}
     created = admin.post("/admin/keys", json=spec)
     created.raise_for_status()
     return str(created.json()["key"])
@@ -128,7 +129,8 @@ def prepare(url: str, scenario: Scenario) -> str:
 
 def lua(workdir: Path, scenario: Scenario, key: str, mode: str) -> Path:
     prompt = "" if "prompt" in scenario.off else f'"prompt_id":"{PROMPT}",'
-    text = LUA.format(stream="true" if mode == "stream" else "false", key=key, prompt=prompt,
+    text = LUA.format(chat_lua=overhead.SCRIPTS["plain"], stream="true" if mode == "stream" else "false", key=key,
+                      prompt=prompt,
                       unique="false" if scenario.hit else "true")
     path = workdir / f"load-{mode}-{abs(hash((scenario.name, key))) % 100_000}.lua"
     path.write_text(text)
