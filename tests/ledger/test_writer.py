@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +16,7 @@ from support.databases import BOTH
 
 from gateway.db import Database
 from gateway.ledger import LedgerWriter, LogStore, SpillFile, WriterSettings
+from gateway.ledger.writer import BACKGROUND_NICE
 from gateway.pipeline.records import RequestRecord
 
 FAST = WriterSettings(batch_size=50, flush_interval=0.01, queue_size=20, retry_interval=0.05, drain_timeout=5)
@@ -273,3 +276,29 @@ def test_a_record_too_deep_for_json_can_still_be_spilled_and_quarantined(tmp_pat
     SpillFile(tmp_path / "spill.jsonl").replay(lambda rs: read.extend(rs) or 0, 10)
     assert [r.request_id for r in read] == ["req_0", "req_1"]
     assert (tmp_path / "spill.rejected.jsonl").read_bytes().count(b"\n") == 1
+
+
+class ThreadRecording(LogStore):
+    """The real store, noting the OS thread and the nice value each write ran with."""
+
+    seen: list[tuple[int, int]] = []
+
+    def write(self, records: Sequence[RequestRecord]) -> int:
+        tid = threading.get_native_id()
+        self.seen.append((tid, os.getpriority(os.PRIO_PROCESS, tid)))
+        return super().write(records)
+
+
+async def test_batches_are_written_on_one_thread_that_yields_the_core_to_the_event_loop(
+    database: Database, tmp_path: Path
+) -> None:
+    store = ThreadRecording(database)
+    writer = LedgerWriter(store, SpillFile(tmp_path / "spill.jsonl"), FAST)
+    await writer.start()
+    for index in range(3):
+        writer.emit(record(index))
+        await until(lambda index=index: counts(database)[0] == index + 1)
+    await writer.aclose()
+    loop_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert len({tid for tid, _ in store.seen}) == 1
+    assert all(nice == min(19, loop_nice + BACKGROUND_NICE) for _, nice in store.seen)  # 19: the weakest
