@@ -28,6 +28,7 @@ from gateway.pipeline.context import GuardrailFinding, RequestContext
 
 logger = logging.getLogger("gateway.guardrails")
 HEADER = "x-gateway-guardrails"
+SELECTIONS_KEPT = 4096  # distinct (key, team, model, prompt, request) combinations remembered; then forgotten
 STAGE_WORDS = {"pre_call": "request", "post_call": "answer", "during_stream": "streamed answer"}
 
 
@@ -110,10 +111,24 @@ class Engine:
         self._teams = Attachments(section.teams)
         self._models = Attachments(section.models)
         self._prompts = Attachments(section.prompts)
+        #: Selections made, by everything they depend on: the policies and maps never change once loaded.
+        self._selected: dict[tuple[object, ...], Selection] = {}
 
     def select(self, ctx: RequestContext, requested: Sequence[str]) -> Selection:
         """The union of the default policies, the key's, the team's, the model's, the prompt's, and those the
         request asked for (which can only add)."""
+        who = ctx.principal
+        key: tuple[object, ...] = (who.guardrails, who.key_name, who.key_id, who.team_name, who.team_id)
+        key += (ctx.model, ctx.prompt_name, *requested)
+        selection = self._selected.get(key)
+        if selection is None:
+            selection = self._select(ctx, requested)
+            if len(self._selected) >= SELECTIONS_KEPT:
+                self._selected.clear()
+            self._selected[key] = selection
+        return selection
+
+    def _select(self, ctx: RequestContext, requested: Sequence[str]) -> Selection:
         who = ctx.principal
         missing = [name for name in who.guardrails if name not in self.policies]
         if missing:  # fail closed: a key must not lose a policy because this gateway's config lacks it
@@ -198,31 +213,35 @@ def bound(detector: Detector, body: Mapping[str, Any]) -> Detector | None:
 
 async def check_slots(
     guardrails: Sequence[Guardrail], slots: Sequence[Slot], body: Mapping[str, Any], rec: Recorder, vault: Vault
-) -> None:
+) -> bool:
     """Run ``guardrails`` over ``slots`` in order: block raises, redact and mask rewrite the slots (each
-    guardrail sees the text the ones before left), warn only records."""
+    guardrail sees the text the ones before left), warn only records. True when a slot was rewritten."""
+    rewritten = False
     for guardrail in guardrails:
         chosen = [s for s in slots if guardrail.roles is None or s.role in guardrail.roles]
         detector = bound(guardrail.detector, body) if chosen else None
         if detector is None:
             continue
         results = await run(guardrail, detector, [s.text for s in chosen], rec)
+        if not any(results):
+            continue
         blocked = [m.entity for matches in results for m in matches]
         if guardrail.action == "block" and blocked:
             raise rec.block(guardrail, blocked)
         for slot, matches in zip(chosen, results, strict=True):
             if matches:
-                _act(guardrail, slot, matches, rec, vault)
+                rewritten |= _act(guardrail, slot, matches, rec, vault)
+    return rewritten
 
 
-def _act(guardrail: Guardrail, slot: Slot, matches: Sequence[Match], rec: Recorder, vault: Vault) -> None:
+def _act(guardrail: Guardrail, slot: Slot, matches: Sequence[Match], rec: Recorder, vault: Vault) -> bool:
     action = guardrail.action
     if action == "mask" and rec.stage != "pre_call":
         action = "redact"  # an answer's own values have no original to give back: redacted
     for match in matches:
         rec.add(guardrail, action, match.entity)
     if action == "warn":
-        return
+        return False
     text = slot.text
     edits = [
         Edit(
@@ -234,6 +253,7 @@ def _act(guardrail: Guardrail, slot: Slot, matches: Sequence[Match], rec: Record
         if not m.whole
     ]
     slot.set(apply_edits(text, without_overlaps(edits)))
+    return True
 
 
 async def check_request(guardrails: Sequence[Guardrail], ctx: RequestContext, vault: Vault) -> None:
@@ -245,14 +265,19 @@ async def check_request(guardrails: Sequence[Guardrail], ctx: RequestContext, va
 
 async def check_answer(
     guardrails: Sequence[Guardrail], ctx: RequestContext, answer: dict[str, Any], vault: Vault
-) -> None:
+) -> bool:
     """Check a whole answer (its text as the upstream wrote it, placeholders included), then give the masked
-    values back."""
+    values back. True when its text changed (else the caller can send the answer's bytes as they came)."""
     slots_of = ANSWER_TEXT.get(ctx.endpoint)
     if slots_of is None:
-        return
+        return False
     slots = list(slots_of(answer))
-    await check_slots(guardrails, slots, ctx.body, Recorder(ctx, "post_call"), vault)
+    changed = await check_slots(guardrails, slots, ctx.body, Recorder(ctx, "post_call"), vault)
     if vault.originals:
         for slot in slots:
-            slot.set(vault.restore(slot.text))
+            text = slot.text
+            restored = vault.restore(text)
+            if restored != text:
+                slot.set(restored)
+                changed = True
+    return changed

@@ -76,7 +76,7 @@ class Memo:
     """Findings of recent texts, by text: bounded by the characters it holds (about ``MEMO_CHARS``); emptied
     when full, which costs one more read of each text, never a wrong answer."""
 
-    __slots__ = ("_found", "_chars")
+    __slots__ = ("_chars", "_found")
 
     def __init__(self) -> None:
         self._found: dict[str, tuple[Match, ...]] = {}

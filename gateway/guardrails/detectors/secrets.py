@@ -111,17 +111,20 @@ LITERALS: dict[str, tuple[str, ...]] = {
     "(?:r|s)k_live_[0-9a-zA-Z]{24}": ("k_live_",),
     "AC[a-z0-9]{32}": ("AC",),
     "SK[a-z0-9]{32}": ("SK",),
-    **{pattern: (literal,) for pattern, literal in (
-        (EXTRA["openai_key"], "sk-"),
-        (EXTRA["anthropic_key"], "sk-ant-"),
-        (EXTRA["google_api_key"], "AIza"),
-        (EXTRA["huggingface_token"], "hf_"),
-        (EXTRA["github_token"], "github_pat_"),
-        (EXTRA["aws_secret_key"], "aws"),
-        (EXTRA["groq_key"], "gsk_"),
-        (EXTRA["databricks_token"], "dapi"),
-        (EXTRA["connection_string"], "://"),
-    )},
+    **{
+        pattern: (literal,)
+        for pattern, literal in (
+            (EXTRA["openai_key"], "sk-"),
+            (EXTRA["anthropic_key"], "sk-ant-"),
+            (EXTRA["google_api_key"], "AIza"),
+            (EXTRA["huggingface_token"], "hf_"),
+            (EXTRA["github_token"], "github_pat_"),
+            (EXTRA["aws_secret_key"], "aws"),
+            (EXTRA["groq_key"], "gsk_"),
+            (EXTRA["databricks_token"], "dapi"),
+            (EXTRA["connection_string"], "://"),
+        )
+    },
 }
 
 #: Patterns that find only the start of a secret: what follows it is part of the span, so a redaction removes it.
@@ -188,7 +191,7 @@ class SecretsDetector(SyncDetector):
 class _Pattern:
     """One pattern and its prefilter (``LITERALS``)."""
 
-    __slots__ = ("entity", "pattern", "literals", "folded")
+    __slots__ = ("entity", "folded", "literals", "pattern")
 
     def __init__(self, entity: str, pattern: re.Pattern[str]) -> None:
         self.entity = entity
