@@ -27,6 +27,7 @@ ENTRY_POINT_GROUP = "llmops_gateway.guardrails"
 
 Factory = Callable[[dict[str, Any], LocalModels | None], Detector]
 
+
 def _pii(options: dict[str, Any], _: LocalModels | None) -> Detector:
     from gateway.guardrails.detectors.pii import PIIDetector  # noqa: PLC0415 - phonenumbers only for a policy using it
 
