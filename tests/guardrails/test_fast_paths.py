@@ -90,9 +90,17 @@ async def test_a_remembered_text_gives_the_same_findings() -> None:
     assert again[0] == first[2] and len(again[0]) == 3
 
 
+class Idle(SyncDetector):
+    def find(self, text: str) -> list[Match]:
+        time.sleep(0.05)  # the process is not running (a stall of the machine): not the detector's time
+        return []
+
+
 class Slow(SyncDetector):
     def find(self, text: str) -> list[Match]:
-        time.sleep(0.05)
+        spent = time.thread_time() + 0.05  # CPU: the time its deadline counts
+        while time.thread_time() < spent:
+            pass
         return []
 
 
@@ -106,6 +114,12 @@ async def test_a_cpu_detector_over_its_deadline_fails_closed(fail_open: bool) ->
         return
     assert await run(guardrail, guardrail.detector, ["text"], Recorder(ctx, "pre_call")) == [[]]
     assert [f.action for f in ctx.guardrail_findings or []] == ["fail_open"]
+
+
+async def test_a_stall_that_is_not_the_detectors_work_does_not_fail_it() -> None:
+    ctx = RequestContext(request_id="r", endpoint="chat", body={}, model="m")
+    guardrail = Guardrail("idle", "p", "input", "block", Idle(), 0.01, False, None)
+    assert await run(guardrail, guardrail.detector, ["text"], Recorder(ctx, "pre_call")) == [[]]
 
 
 async def test_an_answer_without_findings_goes_out_as_it_came() -> None:
