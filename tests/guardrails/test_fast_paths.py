@@ -98,6 +98,7 @@ class Idle(SyncDetector):
 
 class Slow(SyncDetector):
     memo = True  # remembered findings do not hide the work from the deadline
+
     def find(self, text: str) -> list[Match]:
         spent = time.thread_time() + 0.05  # CPU: the time its deadline counts
         while time.thread_time() < spent:
