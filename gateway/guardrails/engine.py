@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -19,7 +20,7 @@ from typing import Any
 
 from gateway.config.guardrails import GuardrailsSection
 from gateway.errors import GuardrailUnavailable, GuardrailViolation, RequestError
-from gateway.guardrails.detectors.base import Detector, Match
+from gateway.guardrails.detectors.base import Detector, Match, SyncDetector
 from gateway.guardrails.extract import ANSWER_TEXT, REQUEST_TEXT, Slot
 from gateway.guardrails.masking import Edit, Vault, apply_edits, redaction, without_overlaps
 from gateway.guardrails.policy import Guardrail, Policy
@@ -27,6 +28,7 @@ from gateway.pipeline.context import GuardrailFinding, RequestContext
 
 logger = logging.getLogger("gateway.guardrails")
 HEADER = "x-gateway-guardrails"
+SELECTIONS_KEPT = 4096  # distinct (key, team, model, prompt, request) combinations remembered; then forgotten
 STAGE_WORDS = {"pre_call": "request", "post_call": "answer", "during_stream": "streamed answer"}
 
 
@@ -109,10 +111,24 @@ class Engine:
         self._teams = Attachments(section.teams)
         self._models = Attachments(section.models)
         self._prompts = Attachments(section.prompts)
+        #: Selections made, by everything they depend on: the policies and maps never change once loaded.
+        self._selected: dict[tuple[object, ...], Selection] = {}
 
     def select(self, ctx: RequestContext, requested: Sequence[str]) -> Selection:
         """The union of the default policies, the key's, the team's, the model's, the prompt's, and those the
         request asked for (which can only add)."""
+        who = ctx.principal
+        key: tuple[object, ...] = (who.guardrails, who.key_name, who.key_id, who.team_name, who.team_id)
+        key += (ctx.model, ctx.prompt_name, *requested)
+        selection = self._selected.get(key)
+        if selection is None:
+            selection = self._select(ctx, requested)
+            if len(self._selected) >= SELECTIONS_KEPT:
+                self._selected.clear()
+            self._selected[key] = selection
+        return selection
+
+    def _select(self, ctx: RequestContext, requested: Sequence[str]) -> Selection:
         who = ctx.principal
         missing = [name for name in who.guardrails if name not in self.policies]
         if missing:  # fail closed: a key must not lose a policy because this gateway's config lacks it
@@ -151,6 +167,8 @@ class Engine:
 async def run(guardrail: Guardrail, detector: Detector, texts: Sequence[str], rec: Recorder) -> list[list[Match]]:
     """The detector's matches for ``texts``, under the guardrail's deadline; fail closed unless fail-open."""
     try:
+        if type(detector).scan is SyncDetector.scan:  # plain CPU: no task and timer for microseconds of work
+            return _timed(detector, texts, guardrail.timeout)  # type: ignore[arg-type]
         return await asyncio.wait_for(detector.scan(texts), guardrail.timeout)
     except Exception as exc:  # any failure of a detector, ours or a plugin's: the same decision
         kind = "TimeoutError" if isinstance(exc, TimeoutError) else type(exc).__name__
@@ -177,6 +195,25 @@ async def run(guardrail: Guardrail, detector: Detector, texts: Sequence[str], re
         ) from None
 
 
+def _timed(detector: SyncDetector, texts: Sequence[str], timeout: float) -> list[list[Match]]:
+    """A CPU-only detector's findings, run in place: it cannot be interrupted (nor could it in a task), so its
+    deadline is checked when it returns, and an overrun fails the same way a timeout does.
+
+    Its own work is what counts: a busy or throttled machine stalls the process for longer than a deadline
+    (measured here: 0.5 s of wall time around 1 ms of work). The CPU clock is a system call (2 µs, more than
+    the detector takes on a short text), so the wall clock is read around the call, and only when it says the
+    deadline passed is the text read again under the CPU clock, to tell a stall from the detector's work."""
+    started = time.perf_counter()
+    found = detector.scan_now(texts)
+    if time.perf_counter() - started <= timeout:
+        return found
+    started = time.thread_time()
+    found = [detector.find(text) if text else [] for text in texts]  # not from its memo: the work is measured
+    if time.thread_time() - started > timeout:
+        raise TimeoutError
+    return found
+
+
 def bound(detector: Detector, body: Mapping[str, Any]) -> Detector | None:
     """The detector for this request: detectors that depend on it (``response_format``) bind to it."""
     bind = getattr(detector, "bind", None)
@@ -185,31 +222,35 @@ def bound(detector: Detector, body: Mapping[str, Any]) -> Detector | None:
 
 async def check_slots(
     guardrails: Sequence[Guardrail], slots: Sequence[Slot], body: Mapping[str, Any], rec: Recorder, vault: Vault
-) -> None:
+) -> bool:
     """Run ``guardrails`` over ``slots`` in order: block raises, redact and mask rewrite the slots (each
-    guardrail sees the text the ones before left), warn only records."""
+    guardrail sees the text the ones before left), warn only records. True when a slot was rewritten."""
+    rewritten = False
     for guardrail in guardrails:
         chosen = [s for s in slots if guardrail.roles is None or s.role in guardrail.roles]
         detector = bound(guardrail.detector, body) if chosen else None
         if detector is None:
             continue
         results = await run(guardrail, detector, [s.text for s in chosen], rec)
+        if not any(results):
+            continue
         blocked = [m.entity for matches in results for m in matches]
         if guardrail.action == "block" and blocked:
             raise rec.block(guardrail, blocked)
         for slot, matches in zip(chosen, results, strict=True):
             if matches:
-                _act(guardrail, slot, matches, rec, vault)
+                rewritten |= _act(guardrail, slot, matches, rec, vault)
+    return rewritten
 
 
-def _act(guardrail: Guardrail, slot: Slot, matches: Sequence[Match], rec: Recorder, vault: Vault) -> None:
+def _act(guardrail: Guardrail, slot: Slot, matches: Sequence[Match], rec: Recorder, vault: Vault) -> bool:
     action = guardrail.action
     if action == "mask" and rec.stage != "pre_call":
         action = "redact"  # an answer's own values have no original to give back: redacted
     for match in matches:
         rec.add(guardrail, action, match.entity)
     if action == "warn":
-        return
+        return False
     text = slot.text
     edits = [
         Edit(
@@ -221,6 +262,7 @@ def _act(guardrail: Guardrail, slot: Slot, matches: Sequence[Match], rec: Record
         if not m.whole
     ]
     slot.set(apply_edits(text, without_overlaps(edits)))
+    return True
 
 
 async def check_request(guardrails: Sequence[Guardrail], ctx: RequestContext, vault: Vault) -> None:
@@ -232,14 +274,19 @@ async def check_request(guardrails: Sequence[Guardrail], ctx: RequestContext, va
 
 async def check_answer(
     guardrails: Sequence[Guardrail], ctx: RequestContext, answer: dict[str, Any], vault: Vault
-) -> None:
+) -> bool:
     """Check a whole answer (its text as the upstream wrote it, placeholders included), then give the masked
-    values back."""
+    values back. True when its text changed (else the caller can send the answer's bytes as they came)."""
     slots_of = ANSWER_TEXT.get(ctx.endpoint)
     if slots_of is None:
-        return
+        return False
     slots = list(slots_of(answer))
-    await check_slots(guardrails, slots, ctx.body, Recorder(ctx, "post_call"), vault)
+    changed = await check_slots(guardrails, slots, ctx.body, Recorder(ctx, "post_call"), vault)
     if vault.originals:
         for slot in slots:
-            slot.set(vault.restore(slot.text))
+            text = slot.text
+            restored = vault.restore(text)
+            if restored != text:
+                slot.set(restored)
+                changed = True
+    return changed

@@ -95,8 +95,8 @@ class GuardrailStage:
         parsed = orjson.loads(body)
         if not isinstance(parsed, dict):
             return body
-        await check_answer(guarded.selection.output, ctx, parsed, guarded.vault)
-        return orjson.dumps(parsed)
+        changed = await check_answer(guarded.selection.output, ctx, parsed, guarded.vault)
+        return orjson.dumps(parsed) if changed else body
 
     def stream_filter(self, ctx: RequestContext) -> StreamFilter | None:
         guarded = self._guarded(ctx)

@@ -38,13 +38,63 @@ class Detector(Protocol):
 
 
 class SyncDetector:
-    """A detector whose work is plain CPU on each text: ``find(text)`` is all it writes."""
+    """A detector whose work is plain CPU on each text: ``find(text)`` is all it writes.
+
+    The engine calls ``scan_now`` directly (no task, no timer: a few microseconds on a short text) and checks its
+    deadline afterwards. ``memo = True`` (a deterministic ``find``) remembers the findings of recent short texts,
+    so a system prompt or a conversation's earlier turns, sent again with every request, are read once."""
 
     spans = True
     max_length: int | None = 256
+    memo = False
+    _seen: Memo | None = None  # made on first use: subclasses' __init__ need not call ours
 
     async def scan(self, texts: Sequence[str]) -> list[list[Match]]:
-        return [self.find(text) if text else [] for text in texts]
+        return self.scan_now(texts)
+
+    def scan_now(self, texts: Sequence[str]) -> list[list[Match]]:
+        if not self.memo:
+            return [self.find(text) if text else [] for text in texts]
+        return [self._remembered(text) if text else [] for text in texts]
 
     def find(self, text: str) -> list[Match]:
         raise NotImplementedError
+
+    def _remembered(self, text: str) -> list[Match]:
+        seen = self._seen
+        if seen is None:
+            seen = self._seen = Memo()
+        found = seen.get(text)
+        if found is not None:
+            return list(found)
+        fresh = self.find(text)
+        seen.put(text, fresh)
+        return fresh
+
+
+class Memo:
+    """Findings of recent texts, by text: bounded by the characters it holds (about ``MEMO_CHARS``); emptied
+    when full, which costs one more read of each text, never a wrong answer."""
+
+    __slots__ = ("_chars", "_found")
+
+    def __init__(self) -> None:
+        self._found: dict[str, tuple[Match, ...]] = {}
+        self._chars = 0
+
+    def get(self, text: str) -> tuple[Match, ...] | None:
+        return self._found.get(text) if len(text) <= MEMO_TEXT else None
+
+    def put(self, text: str, found: Sequence[Match]) -> None:
+        if len(text) > MEMO_TEXT:
+            return
+        if self._chars + len(text) > MEMO_CHARS:
+            self._found.clear()
+            self._chars = 0
+        self._found[text] = tuple(found)
+        self._chars += len(text)
+
+
+#: The longest text a detector's memo keeps, and the characters it holds in all (a quarter of a million).
+MEMO_TEXT = 4096
+MEMO_CHARS = 256 * 1024

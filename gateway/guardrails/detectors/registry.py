@@ -18,9 +18,6 @@ from typing import Any
 from gateway.guardrails.detectors.base import Detector
 from gateway.guardrails.detectors.injection import InjectionDetector
 from gateway.guardrails.detectors.invisible import InvisibleDetector
-from gateway.guardrails.detectors.jsonschema import JsonDetector
-from gateway.guardrails.detectors.pii import PIIDetector
-from gateway.guardrails.detectors.secrets import SecretsDetector
 from gateway.guardrails.detectors.size import SizeDetector
 from gateway.guardrails.detectors.webhook import WebhookDetector
 from gateway.guardrails.detectors.words import WordsDetector
@@ -30,14 +27,35 @@ ENTRY_POINT_GROUP = "llmops_gateway.guardrails"
 
 Factory = Callable[[dict[str, Any], LocalModels | None], Detector]
 
+
+def _pii(options: dict[str, Any], _: LocalModels | None) -> Detector:
+    from gateway.guardrails.detectors.pii import PIIDetector  # noqa: PLC0415 - phonenumbers only for a policy using it
+
+    return PIIDetector(**options)
+
+
+def _secrets(options: dict[str, Any], _: LocalModels | None) -> Detector:
+    from gateway.guardrails.detectors.secrets import SecretsDetector  # noqa: PLC0415 - detect-secrets: idem
+
+    return SecretsDetector(**options)
+
+
+def _json(options: dict[str, Any], _: LocalModels | None) -> Detector:
+    from gateway.guardrails.detectors.jsonschema import JsonDetector  # noqa: PLC0415 - fastjsonschema: idem
+
+    return JsonDetector(**options)
+
+
+#: Built-in types; the detectors with a library of their own import it when a policy first uses them, so a
+#: gateway without guardrails (or without that one) never loads it.
 BUILT_IN: dict[str, Factory] = {
-    "pii": lambda options, _: PIIDetector(**options),
-    "secrets": lambda options, _: SecretsDetector(**options),
+    "pii": _pii,
+    "secrets": _secrets,
     "prompt_injection": lambda options, models: InjectionDetector(models, **options),
     "words": lambda options, _: WordsDetector(**options),
     "invisible_text": lambda options, _: InvisibleDetector(**options),
     "size": lambda options, _: SizeDetector(**options),
-    "json_schema": lambda options, _: JsonDetector(**options),
+    "json_schema": _json,
     "webhook": lambda options, _: WebhookDetector(**options),
 }
 

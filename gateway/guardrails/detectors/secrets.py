@@ -11,7 +11,7 @@ redacts only the value; a private key from its header to its footer).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from detect_secrets.plugins.aws import AWSKeyDetector
 from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
@@ -73,6 +73,60 @@ EXTRA: dict[str, str] = {
 
 ENTITIES = tuple(sorted({*PLUGINS, *EXTRA}))
 
+#: Prefilter: for each pattern (by its text), literals of which every match contains at least one, so a text
+#: with none of them cannot match and the pattern is not run. A pattern missing here (a new detect-secrets
+#: release) is always run, and so are the two without a telling literal (Discord's and Telegram's tokens, which
+#: start with a character class). Case-insensitive patterns are filtered only on ASCII text (lowercased), where
+#: their literals cannot match anything else; ``test_detectors`` checks which patterns have no entry.
+LITERALS: dict[str, tuple[str, ...]] = {
+    "(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}": ("A3T", "ABIA", "ACCA", "AKIA", "ASIA"),
+    "aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?[\\'\\\"]([0-9a-zA-Z/+]{40})[\\'\\\"]": ("aws",),
+    "AccountKey=[a-zA-Z0-9+\\/=]{88}": ("AccountKey=",),
+    "(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    "(glpat|gldt|glft|glsoat|glrt)-[A-Za-z0-9_\\-]{20,50}(?!\\w)": ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-"),
+    "GR1348941[A-Za-z0-9_\\-]{20,50}(?!\\w)": ("GR1348941",),
+    "glcbt-([0-9a-fA-F]{2}_)?[A-Za-z0-9_\\-]{20,50}(?!\\w)": ("glcbt-",),
+    "glimt-[A-Za-z0-9_\\-]{25}(?!\\w)": ("glimt-",),
+    "glptt-[A-Za-z0-9_\\-]{40}(?!\\w)": ("glptt-",),
+    "glagent-[A-Za-z0-9_\\-]{50,1024}(?!\\w)": ("glagent-",),
+    "gloas-[A-Za-z0-9_\\-]{64}(?!\\w)": ("gloas-",),
+    "eyJ[A-Za-z0-9-_=]+\\.[A-Za-z0-9-_=]+\\.?[A-Za-z0-9-_.+/=]*?": ("eyJ",),
+    "[0-9a-z]{32}-us[0-9]{1,2}": ("-us",),
+    "\\/\\/.+\\/:_authToken=\\s*((npm_.+)|([A-Fa-f0-9-]{36})).*": ("/:_authToken=",),
+    "sk-[A-Za-z0-9-_]*[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}": ("T3BlbkFJ",),
+    "BEGIN DSA PRIVATE KEY": ("BEGIN DSA PRIVATE KEY",),
+    "BEGIN EC PRIVATE KEY": ("BEGIN EC PRIVATE KEY",),
+    "BEGIN OPENSSH PRIVATE KEY": ("BEGIN OPENSSH PRIVATE KEY",),
+    "BEGIN PGP PRIVATE KEY BLOCK": ("BEGIN PGP PRIVATE KEY BLOCK",),
+    "BEGIN PRIVATE KEY": ("BEGIN PRIVATE KEY",),
+    "BEGIN RSA PRIVATE KEY": ("BEGIN RSA PRIVATE KEY",),
+    "BEGIN SSH2 ENCRYPTED PRIVATE KEY": ("BEGIN SSH2 ENCRYPTED PRIVATE KEY",),
+    "PuTTY-User-Key-File-2": ("PuTTY-User-Key-File-2",),
+    "pypi-AgEIcHlwaS5vcmc[A-Za-z0-9-_]{70,}": ("pypi-AgEIcHlwaS5vcmc",),
+    "pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9-_]{70,}": ("pypi-AgENdGVzdC5weXBpLm9yZw",),
+    "SG\\.[a-zA-Z0-9_-]{22}\\.[a-zA-Z0-9_-]{43}": ("SG.",),
+    "xox(?:a|b|p|o|s|r)-(?:\\d+-)+[a-z0-9]+": ("xox",),
+    "https://hooks\\.slack\\.com/services/T[a-zA-Z0-9_]+/B[a-zA-Z0-9_]+/[a-zA-Z0-9_]+": ("hooks.slack.com",),
+    "sq0csp-[0-9A-Za-z\\\\\\-_]{43}": ("sq0csp-",),
+    "(?:r|s)k_live_[0-9a-zA-Z]{24}": ("k_live_",),
+    "AC[a-z0-9]{32}": ("AC",),
+    "SK[a-z0-9]{32}": ("SK",),
+    **{
+        pattern: (literal,)
+        for pattern, literal in (
+            (EXTRA["openai_key"], "sk-"),
+            (EXTRA["anthropic_key"], "sk-ant-"),
+            (EXTRA["google_api_key"], "AIza"),
+            (EXTRA["huggingface_token"], "hf_"),
+            (EXTRA["github_token"], "github_pat_"),
+            (EXTRA["aws_secret_key"], "aws"),
+            (EXTRA["groq_key"], "gsk_"),
+            (EXTRA["databricks_token"], "dapi"),
+            (EXTRA["connection_string"], "://"),
+        )
+    },
+}
+
 #: Patterns that find only the start of a secret: what follows it is part of the span, so a redaction removes it.
 _TAIL: dict[str, re.Pattern[str]] = {
     "jwt": re.compile(r"[A-Za-z0-9_\-.+/=]*"),
@@ -84,6 +138,7 @@ class SecretsDetector(SyncDetector):
     """``entities``: which of ``ENTITIES`` to look for (all by default)."""
 
     max_length: int | None = 200  # a detectable prefix: a private key's header, a JWT's first two parts
+    memo = True  # findings depend on the text alone
 
     def __init__(self, entities: Sequence[str] | None = None, extra: bool = True) -> None:
         wanted = set(entities or ENTITIES)
@@ -100,11 +155,25 @@ class SecretsDetector(SyncDetector):
                 ]
         if extra:  # False: detect-secrets' own formats only (the benchmark's baseline)
             patterns += [(entity, re.compile(pattern)) for entity, pattern in EXTRA.items() if entity in wanted]
-        self._patterns = patterns
+        self._patterns = [_Pattern(entity, pattern) for entity, pattern in patterns]
+        self._always = [p for p in self._patterns if p.literals is None]
+        self._gate = _any_of(p for p in self._patterns if not p.folded)
+        self._folded_gate = _any_of(p for p in self._patterns if p.folded)
+
+    def _candidates(self, text: str) -> list[_Pattern]:
+        """The patterns that can match in ``text``: in most texts, none of the literals is found (one search
+        for all of them), and only the patterns without literals run."""
+        lowered = text.lower() if text.isascii() else None  # for case-insensitive literals; None: not filtered
+        if (self._gate is None or self._gate.search(text) is None) and (
+            lowered is not None and (self._folded_gate is None or self._folded_gate.search(lowered) is None)
+        ):
+            return self._always
+        return [p for p in self._patterns if not p.excludes(text, lowered)]
 
     def find(self, text: str) -> list[Match]:
         found: list[Match] = []
-        for entity, pattern in self._patterns:
+        for candidate in self._candidates(text):
+            entity, pattern = candidate.entity, candidate.pattern
             for hit in pattern.finditer(text):
                 # A long first group is the secret (``aws_secret_access_key = "<it>"``); a short one is a prefix.
                 value = hit.group(1) if pattern.groups else None
@@ -117,3 +186,34 @@ class SecretsDetector(SyncDetector):
                 if not any(start < other.end and other.start < end for other in found):
                     found.append(Match(entity, start, end))
         return sorted(found, key=lambda m: m.start)
+
+
+class _Pattern:
+    """One pattern and its prefilter (``LITERALS``)."""
+
+    __slots__ = ("entity", "folded", "literals", "pattern")
+
+    def __init__(self, entity: str, pattern: re.Pattern[str]) -> None:
+        self.entity = entity
+        self.pattern = pattern
+        self.folded = bool(pattern.flags & re.IGNORECASE)
+        literals = LITERALS.get(pattern.pattern)
+        self.literals = tuple(x.lower() for x in literals) if literals and self.folded else literals
+
+    def excludes(self, text: str, lowered: str | None) -> bool:
+        """True when no match can be in ``text``: it has none of the literals every match contains."""
+        if self.literals is None:
+            return False
+        if self.folded:
+            if lowered is None:  # outside ASCII, other characters match a literal's letters case-insensitively
+                return False
+            text = lowered
+        return not any(literal in text for literal in self.literals)
+
+
+def _any_of(patterns: Iterable[_Pattern]) -> re.Pattern[str] | None:
+    """One search for every literal of these patterns (lowercased for case-insensitive ones)."""
+    literals = {literal for p in patterns for literal in p.literals or ()}
+    if not literals:
+        return None
+    return re.compile("|".join(re.escape(x) for x in sorted(literals, key=len, reverse=True)))
