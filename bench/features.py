@@ -228,6 +228,7 @@ def references(args: argparse.Namespace, workdir: Path, servers: dict[str, Any])
         stack.callback(overhead.stop, bare)
         targets = [(direct, ("direct", servers["fake_url"], servers["fake_pid"])),
                    (Result("pass-through", ready_s=ready), ("passthrough", bare_url, bare.pid))]
+        script = {"litellm": "litellm-"}  # its own wrk scripts: the same requests, with its master key
         proxy = start_litellm(args, workdir, servers, stack)
         if proxy is not None:
             targets.append(proxy)
@@ -237,7 +238,8 @@ def references(args: argparse.Namespace, workdir: Path, servers: dict[str, Any])
         pids = {pid for _result, (_path, _url, pid) in targets}
         for mode, concurrency in loads(args):
             for result, target in targets:
-                cell = overhead.measure(target, servers["fake_pid"], target[2], load_of(args, mode, concurrency, pids))
+                load = load_of(args, script.get(target[0], "") + mode, concurrency, pids)
+                cell = overhead.measure(target, servers["fake_pid"], target[2], load)
                 result.cells[(mode, concurrency)] = cell
                 progress(result.scenario, mode, concurrency, cell)
         for result, (_path, _url, pid) in targets[1:]:
@@ -256,7 +258,8 @@ def start_litellm(args: argparse.Namespace, workdir: Path, servers: dict[str, An
         print(f"LiteLLM proxy left out: {version}", file=sys.stderr, flush=True)
         servers["litellm_note"] = f"LiteLLM proxy left out: {version}"
         return None
-    path = litellm_proxy.write_config(workdir, servers["fake_url"])
+    path, key = litellm_proxy.write_config(workdir, servers["fake_url"])
+    litellm_proxy.lua(workdir, key)
     try:
         process, url, ready = litellm_proxy.start(binary, path, core(args), workdir / "litellm.log")
     except RuntimeError as exc:
@@ -267,9 +270,9 @@ def start_litellm(args: argparse.Namespace, workdir: Path, servers: dict[str, An
         return None
     stack.callback(overhead.stop, process)
     servers["litellm_note"] = (f"LiteLLM proxy: litellm {version} in its own venv (`.bench/litellm-proxy`), "
-                               "`litellm --config` with one model mapped to the fake provider, one worker, no "
-                               "master key, no database, no callbacks, no cache, the local price map, log level "
-                               "ERROR.")
+                               "`litellm --config` with one model mapped to the fake provider, one worker, a "
+                               "master key (it will not start without one), no database, no callbacks, no "
+                               "cache, the local price map, log level ERROR.")
     return Result(f"LiteLLM proxy {version}", ready_s=ready), ("litellm", url, process.pid)
 
 

@@ -5,15 +5,18 @@ git-ignored ``.bench/litellm-proxy`` on first use and installs ``litellm[proxy]`
 litellm in the main venv when PyPI has its proxy extra, else the newest one pip can install), so that the proxy's
 dependencies never touch the gateway's venv. It returns the CLI and the installed version, or None and why not.
 ``start()`` runs the proxy with the leanest sensible config (``write_config``): one model mapped to the fake
-provider as an OpenAI-compatible ``api_base``, no master key, no database, no callbacks, no cache, the model
-price map read from the package instead of fetched at start (``LITELLM_LOCAL_MODEL_COST_MAP``), logging at
-ERROR, one worker; ready means the first 200 from ``/health/liveliness``.
+provider as an OpenAI-compatible ``api_base``, a master key (random per run: the proxy refuses to start without
+one; with no database, checking it is a comparison), no database, no callbacks, no cache, the model price map
+read from the package instead of fetched at start (``LITELLM_LOCAL_MODEL_COST_MAP``), logging at ERROR, one
+worker; ready means the first 200 from ``/health/liveliness``. ``lua()`` registers the bench's wrk scripts with
+that key as ``overhead.SCRIPTS["litellm-plain"]`` and ``["litellm-stream"]``.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -75,12 +78,23 @@ def pinned_spec() -> str | None:
         return None
 
 
-def write_config(workdir: Path, fake_url: str) -> Path:
+def write_config(workdir: Path, fake_url: str) -> tuple[Path, str]:
+    """The config and its master key."""
+    key = f"sk-{secrets.token_hex(24)}"
     params = {"model": f"openai/{overhead.MODEL}", "api_base": f"{fake_url}/v1", "api_key": "bench"}
-    document: dict[str, Any] = {"model_list": [{"model_name": overhead.MODEL, "litellm_params": params}]}
+    document: dict[str, Any] = {"model_list": [{"model_name": overhead.MODEL, "litellm_params": params}],
+                                "general_settings": {"master_key": key}}
     path = workdir / "litellm-proxy.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
+    return path, key
+
+
+def lua(workdir: Path, key: str) -> None:
+    """The bench's own wrk scripts, with the proxy's master key instead of ``bench``."""
+    for mode in ("plain", "stream"):
+        path = workdir / f"litellm-{mode}.lua"
+        path.write_text(f'dofile("{overhead.SCRIPTS[mode]}")\nwrk.headers["Authorization"] = "Bearer {key}"\n')
+        overhead.SCRIPTS[f"litellm-{mode}"] = path
 
 
 def start(binary: Path, config: Path, core: int | None, log: Path) -> tuple[subprocess.Popen[bytes], str, float]:
