@@ -262,13 +262,14 @@ def start_litellm(args: argparse.Namespace, workdir: Path, servers: dict[str, An
     litellm_proxy.lua(workdir, key)
     try:
         process, url, ready = litellm_proxy.start(binary, path, core(args), workdir / "litellm.log")
+        stack.callback(overhead.stop, process)
+        litellm_proxy.prime(url, key)
     except RuntimeError as exc:
         why = str(exc).splitlines()[0] + " (the last lines of its log: " + " | ".join(
             str(exc).splitlines()[-3:]) + ")"
         print(f"LiteLLM proxy left out: {why}", file=sys.stderr, flush=True)
         servers["litellm_note"] = f"LiteLLM proxy left out: {why}"
         return None
-    stack.callback(overhead.stop, process)
     servers["litellm_note"] = (f"LiteLLM proxy: litellm {version} in its own venv (`.bench/litellm-proxy`), "
                                "`litellm --config` with one model mapped to the fake provider, one worker, a "
                                "master key (it will not start without one), no database, no callbacks, no "
@@ -400,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     scenarios = chosen(args)
     print(f"features: {len(scenarios)} gateway scenarios + references, {len(loads(args))} loads each: about "
-          f"{estimate(args, len(scenarios)) / 60:.0f} minutes", file=sys.stderr, flush=True)
+          f"{estimate(args, len(scenarios)) / 60:.1f} minutes", file=sys.stderr, flush=True)
     if args.pin:
         os.sched_setaffinity(0, {1})  # the driver (and the OTLP receiver's thread) stay off the gateway's core
     with contextlib.ExitStack() as stack:

@@ -14,7 +14,9 @@ that key as ``overhead.SCRIPTS["litellm-plain"]`` and ``["litellm-stream"]``.
 
 from __future__ import annotations
 
+import http.client
 import importlib.metadata
+import json
 import os
 import secrets
 import subprocess
@@ -106,3 +108,22 @@ def start(binary: Path, config: Path, core: int | None, log: Path) -> tuple[subp
            "PATH": f"{VENV / 'bin'}:{os.environ.get('PATH', '')}"}
     options = {"health": HEALTH, "env": env, "cwd": config.parent, "wait": 180.0}
     return overhead.start_server("the LiteLLM proxy", overhead.pinned(core, command), port, log, options)
+
+
+def prime(url: str, key: str) -> None:
+    """One plain and one streamed request: the proxy's first request imports and builds much (seconds), which a
+    1 s warm-up would not cover. Raises RuntimeError when either is not a 200."""
+    host, port = url.removeprefix("http://").split(":")
+    for stream in (False, True):
+        body = {"model": overhead.MODEL, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 16,
+                **({"stream": True, "stream_options": {"include_usage": True}} if stream else {})}
+        connection = http.client.HTTPConnection(host, int(port), timeout=120)
+        try:
+            connection.request("POST", "/v1/chat/completions", json.dumps(body),
+                               {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+            response = connection.getresponse()
+            answer = response.read()
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise RuntimeError(f"the LiteLLM proxy answered {response.status}: {answer[:300]!r}")
