@@ -364,11 +364,12 @@ def memory_and_start(named: dict[str, Result]) -> list[overhead.Goal]:
 
 
 def estimate(args: argparse.Namespace, scenarios: int) -> float:
-    """Seconds the run should take: each cell waits >= 0.5 s for a quiet machine, warms up and runs; each gateway
-    start, its set-up and idle second ~5 s; the LiteLLM proxy's start ~20 s (its install, once, not counted)."""
+    """Seconds the run should take on a quiet machine: each cell ~2 s more than its warm-up and run (the quiet
+    check, wrk's starts); each gateway start, set-up, idle second and stop ~8 s; the LiteLLM proxy's start ~25 s
+    (its install, once, not counted); a busy machine adds up to --max-wait per cell."""
     litellm = 1 if args.litellm else 0
-    return float((scenarios + 2 + litellm) * len(loads(args)) * (args.duration + args.warmup + 1.0)
-                 + scenarios * 5 + 20 * litellm)
+    cells = (scenarios + 2 + litellm) * len(loads(args))
+    return float(cells * (args.duration + args.warmup + 2.0) + scenarios * 8 + 10 + 25 * litellm)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
