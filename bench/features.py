@@ -234,7 +234,7 @@ def references(args: argparse.Namespace, workdir: Path, servers: dict[str, Any])
             targets.append(proxy)
         time.sleep(1.0)
         for result, (_path, _url, pid) in targets[1:]:
-            result.rss_mb = overhead.memory_mb(pid)["VmRSS"]
+            result.rss_mb = result.rss_mb or overhead.memory_mb(pid)["VmRSS"]
         pids = {pid for _result, (_path, _url, pid) in targets}
         for mode, concurrency in loads(args):
             for result, target in targets:
@@ -263,6 +263,8 @@ def start_litellm(args: argparse.Namespace, workdir: Path, servers: dict[str, An
     try:
         process, url, ready = litellm_proxy.start(binary, path, core(args), workdir / "litellm.log")
         stack.callback(overhead.stop, process)
+        time.sleep(1.0)
+        rss = overhead.memory_mb(process.pid)["VmRSS"]  # idle: before the requests that prime it
         litellm_proxy.prime(url, key)
     except RuntimeError as exc:
         why = str(exc).splitlines()[0] + " (the last lines of its log: " + " | ".join(
@@ -274,7 +276,7 @@ def start_litellm(args: argparse.Namespace, workdir: Path, servers: dict[str, An
                                "`litellm --config` with one model mapped to the fake provider, one worker, a "
                                "master key (it will not start without one), no database, no callbacks, no "
                                "cache, the local price map, log level ERROR.")
-    return Result(f"LiteLLM proxy {version}", ready_s=ready), ("litellm", url, process.pid)
+    return Result(f"LiteLLM proxy {version}", ready_s=ready, rss_mb=rss), ("litellm", url, process.pid)
 
 
 def report(results: list[Result], refs: list[Result], args: argparse.Namespace, note: str) -> str:
