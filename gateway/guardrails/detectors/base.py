@@ -14,6 +14,7 @@ the guardrail is fail-open.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -73,28 +74,30 @@ class SyncDetector:
 
 
 class Memo:
-    """Findings of recent texts, by text: bounded by the characters it holds (about ``MEMO_CHARS``); emptied
-    when full, which costs one more read of each text, never a wrong answer."""
+    """Findings of recent texts, by a digest of the text (the texts themselves, which may hold secrets, are not
+    kept past their request); at most ``MEMO_ENTRIES``, emptied when full, which costs one more read of each
+    text, never a wrong answer."""
 
-    __slots__ = ("_chars", "_found")
+    __slots__ = ("_found",)
 
     def __init__(self) -> None:
-        self._found: dict[str, tuple[Match, ...]] = {}
-        self._chars = 0
+        self._found: dict[bytes, tuple[Match, ...]] = {}
 
     def get(self, text: str) -> tuple[Match, ...] | None:
-        return self._found.get(text) if len(text) <= MEMO_TEXT else None
+        return self._found.get(_digest(text)) if len(text) <= MEMO_TEXT else None
 
     def put(self, text: str, found: Sequence[Match]) -> None:
         if len(text) > MEMO_TEXT:
             return
-        if self._chars + len(text) > MEMO_CHARS:
+        if len(self._found) >= MEMO_ENTRIES:
             self._found.clear()
-            self._chars = 0
-        self._found[text] = tuple(found)
-        self._chars += len(text)
+        self._found[_digest(text)] = tuple(found)
 
 
-#: The longest text a detector's memo keeps, and the characters it holds in all (a quarter of a million).
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+#: The longest text a detector's memo remembers, and how many texts it remembers.
 MEMO_TEXT = 4096
-MEMO_CHARS = 256 * 1024
+MEMO_ENTRIES = 4096
