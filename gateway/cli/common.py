@@ -16,10 +16,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
 
 from gateway.bus import announce as announce_on_bus
 from gateway.config import load_config
@@ -27,6 +26,9 @@ from gateway.config.loader import load_database_url
 from gateway.config.models import GatewayConfig
 from gateway.db import Database
 from gateway.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -51,6 +53,8 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
 
 def console() -> Console:
     """The console every command prints rich output to (tables, diffs, progress)."""
+    from rich.console import Console  # noqa: PLC0415 - rich (2 MB) loads for the commands that print, not for serve
+
     return Console(highlight=False, width=None if sys.stdout.isatty() else PIPED_WIDTH)
 
 

@@ -34,7 +34,7 @@ RATE_FIELDS = {
 }
 #: ``<field>_above_<N>[k]_tokens``; suffixed variants (``_priority``, ``_flex``, ``_batches``) are other service
 #: tiers, which the gateway does not request, so they do not match.
-_TIERED = re.compile(r"^(?P<field>[a-z_]+?)_above_(?P<n>\d+(?:\.\d+)?)(?P<k>k?)_tokens$")
+TIERED_FIELD = re.compile(r"^(?P<field>[a-z_]+?)_above_(?P<n>\d+(?:\.\d+)?)(?P<k>k?)_tokens$")
 _TIERED_RATES = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
 
 
@@ -148,7 +148,7 @@ def tiers_in(spec: dict[str, Any], provider: str) -> tuple[Tier, ...]:
     by_threshold: dict[int, dict[str, Any]] = {}
     names = {key: name for name, key in RATE_FIELDS.items() if name in _TIERED_RATES}
     for key, value in spec.items():
-        match = _TIERED.match(key)
+        match = TIERED_FIELD.match(key)
         if match is None or match["field"] not in names or _number(value) is None:
             continue
         threshold = int(float(match["n"]) * (1000 if match["k"] else 1))

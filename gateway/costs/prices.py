@@ -4,7 +4,8 @@ Contract:
 
 * ``PriceMap.load()`` finds ``model_prices_and_context_window_backup.json`` inside the installed litellm package
   (``importlib.util.find_spec`` only locates it: importing litellm takes seconds and ~100 MB) and keeps only the
-  price fields, so the parsed map is small. Call it once at start-up, off the event loop.
+  price fields, so the parsed map is small. Call it once at start-up, off the event loop. An entry becomes a
+  ``ModelPrice`` the first time it is looked up: a gateway prices a handful of the map's thousands of models.
 * ``PriceMap.lookup(provider, model)`` tries ``provider/model`` first, then ``model`` as litellm does; the bare name
   only counts when the entry belongs to the same provider family (``gpt-4o-mini`` is an ``openai`` price, not a
   price for a vLLM server that happens to serve a model of that name).
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import logging
 from dataclasses import astuple, dataclass
 from pathlib import Path
@@ -28,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from gateway.costs.model_price import ModelPrice, Rates, tiers_in
+from gateway.costs.model_price import RATE_FIELDS, TIERED_FIELD, ModelPrice, Rates, tiers_in
 from gateway.routing.deployment import Deployment, Prices
 
 PRICE_FILE = "model_prices_and_context_window_backup.json"
@@ -36,6 +38,8 @@ logger = logging.getLogger("gateway.costs")
 
 # litellm names some providers' entries differently from the provider prefix people write in configs.
 _FAMILY_ALIASES = {"bedrock_converse": "bedrock", "cohere_chat": "cohere", "azure_text": "azure"}
+#: The fields of an entry its price is made of (besides the ``*_above_<N>k_tokens`` tiers); load drops the rest.
+_PRICE_FIELDS = frozenset({"litellm_provider", "tiered_pricing", "max_output_tokens", *RATE_FIELDS.values()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +51,13 @@ class _Entry:
 class PriceMap:
     """The price fields of litellm's map, keyed by model name as litellm spells it."""
 
-    def __init__(self, entries: dict[str, _Entry]) -> None:
-        self._entries = entries
+    def __init__(self, specs: dict[str, dict[str, Any]]) -> None:
+        self._specs = specs  # name -> the entry's price fields; made a ModelPrice when first looked up
+        self._entries: dict[str, _Entry | None] = {}  # None: the entry has no token price
 
     def __len__(self) -> int:
-        return len(self._entries)
+        """The entries that have a price field (an entry without a token price among them is never found)."""
+        return len(self._specs)
 
     @classmethod
     def load(cls, path: Path | None = None) -> PriceMap:
@@ -60,42 +66,74 @@ class PriceMap:
         if path is None or not path.is_file():
             logger.warning("litellm's price map was not found; every model is unpriced unless the config prices it")
             return cls({})
-        raw = orjson.loads(path.read_bytes())
-        return cls.from_dict(raw if isinstance(raw, dict) else {})
+        # The whole file parses to ~9 MB of objects, of which the price fields are a tenth. They are written out
+        # and read back once the rest is freed, so that they do not pin the freed memory (~3 MB less resident).
+        # The stdlib parser here: orjson keeps the keys it parsed in a cache, which would pin it just the same.
+        raw = json.loads(path.read_bytes())
+        slim = orjson.dumps(price_fields(raw if isinstance(raw, dict) else {}))
+        del raw
+        return cls(orjson.loads(slim))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> PriceMap:
-        entries: dict[str, _Entry] = {}
-        for name, spec in raw.items():
-            if name == "sample_spec" or not isinstance(spec, dict):
-                continue
-            provider = str(spec.get("litellm_provider") or "")
-            price = _entry_price(name, spec, provider)
-            if price.input is not None or price.output is not None:
-                entries[name] = _Entry(price, provider)
-        return cls(entries)
+        return cls(price_fields(raw))
 
     def get(self, name: str) -> ModelPrice | None:
         """The entry named exactly ``name`` (``azure/gpt-4o``)."""
-        entry = self._entries.get(name)
+        entry = self._entry(name)
         return entry.price if entry is not None else None
 
     def names(self, provider: str) -> list[str]:
         """The models of one provider family, without a ``provider/`` prefix (what a ``provider/*`` serves)."""
         family = _family(provider)
         return sorted({
-            name.removeprefix(f"{provider}/") for name, entry in self._entries.items()
-            if _family(entry.provider) == family and "/" not in name.removeprefix(f"{provider}/")
+            name.removeprefix(f"{provider}/") for name, spec in self._specs.items()
+            if _family(_provider(spec)) == family and "/" not in name.removeprefix(f"{provider}/")
+            and self._entry(name) is not None
         })
 
     def lookup(self, provider: str, model: str) -> ModelPrice | None:
-        entry = self._entries.get(f"{provider}/{model}")
+        entry = self._entry(f"{provider}/{model}")
         if entry is not None:
             return entry.price
-        entry = self._entries.get(model)
+        entry = self._entry(model)
         if entry is not None and (not entry.provider or _family(entry.provider) == _family(provider)):
             return entry.price
         return None
+
+    def _entry(self, name: str) -> _Entry | None:
+        """The entry named ``name`` with a token price, built on first use; None for no entry or no price."""
+        if name in self._entries:
+            return self._entries[name]
+        spec = self._specs.get(name)
+        entry = None
+        if spec is not None:
+            provider = _provider(spec)
+            price = _entry_price(name, spec, provider)
+            if price.input is not None or price.output is not None:
+                entry = _Entry(price, provider)
+        self._entries[name] = entry
+        return entry
+
+
+def price_fields(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The map's entries that have a price field, each reduced to its price fields."""
+    specs: dict[str, dict[str, Any]] = {}
+    for name, spec in raw.items():
+        if name == "sample_spec" or not isinstance(spec, dict):
+            continue
+        kept = {key: value for key, value in spec.items() if _is_price_field(key)}
+        if kept.keys() - {"litellm_provider", "max_output_tokens"}:
+            specs[name] = kept
+    return specs
+
+
+def _is_price_field(key: str) -> bool:
+    return key in _PRICE_FIELDS or ("_above_" in key and TIERED_FIELD.match(key) is not None)
+
+
+def _provider(spec: dict[str, Any]) -> str:
+    return str(spec.get("litellm_provider") or "")
 
 
 class DeploymentPrices:
@@ -109,7 +147,7 @@ class DeploymentPrices:
     async def load(cls) -> DeploymentPrices:
         """Load litellm's map (tens of ms of parsing) off the event loop."""
         prices = await asyncio.to_thread(PriceMap.load)
-        logger.debug("price map: %d priced models", len(prices))
+        logger.debug("price map: %d models with prices", len(prices))
         return cls(prices)
 
     def price(self, deployment: Deployment) -> ModelPrice | None:

@@ -23,14 +23,16 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.db import Database
 from gateway.prompts.errors import LabelNotFound, PromptNotFound, VersionNotFound
 from gateway.prompts.reference import DEFAULT_LABEL, Reference, in_canary
-from gateway.prompts.render import CompiledPrompt
 from gateway.prompts.store import LabelRow, PromptRows, Token, VersionRow, read_all, read_token
 from gateway.tasks import cancel_and_wait
+
+if TYPE_CHECKING:
+    from gateway.prompts.render import CompiledPrompt
 
 logger = logging.getLogger("gateway.prompts")
 DEFAULT_REFRESH_SECONDS = 2.0
@@ -59,6 +61,8 @@ class ServedVersion:
     @property
     def compiled(self) -> CompiledPrompt:
         if self._compiled is None:
+            from gateway.prompts.render import CompiledPrompt  # noqa: PLC0415 - Jinja2 loads with the first prompt served
+
             self._compiled = CompiledPrompt(f"{self.name}@{self.version}", self.content)
         return self._compiled
 
