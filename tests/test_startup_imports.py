@@ -36,6 +36,11 @@ LAZY = {
     "grpc": "OTLP/gRPC trace export",
     "opentelemetry.exporter": "trace export",
     "google.protobuf": "trace export",
+    "phonenumbers": "a guardrail policy with phone numbers",
+    "detect_secrets": "a guardrail policy with the secrets detector",
+    "fastjsonschema": "a guardrail policy with a JSON-schema check",
+    "httpx": "webhooks, routed embedders and the eval runner",
+    "rich": "CLI commands that print",
 }
 
 CHILD = """

@@ -19,7 +19,6 @@ from gateway.guardrails.detectors.base import Detector
 from gateway.guardrails.detectors.injection import InjectionDetector
 from gateway.guardrails.detectors.invisible import InvisibleDetector
 from gateway.guardrails.detectors.size import SizeDetector
-from gateway.guardrails.detectors.webhook import WebhookDetector
 from gateway.guardrails.detectors.words import WordsDetector
 from gateway.localmodels import LocalModels
 
@@ -46,6 +45,12 @@ def _json(options: dict[str, Any], _: LocalModels | None) -> Detector:
     return JsonDetector(**options)
 
 
+def _webhook(options: dict[str, Any], _: LocalModels | None) -> Detector:
+    from gateway.guardrails.detectors.webhook import WebhookDetector  # noqa: PLC0415 - httpx (and its CLI's rich)
+
+    return WebhookDetector(**options)
+
+
 #: Built-in types; the detectors with a library of their own import it when a policy first uses them, so a
 #: gateway without guardrails (or without that one) never loads it.
 BUILT_IN: dict[str, Factory] = {
@@ -56,7 +61,7 @@ BUILT_IN: dict[str, Factory] = {
     "invisible_text": lambda options, _: InvisibleDetector(**options),
     "size": lambda options, _: SizeDetector(**options),
     "json_schema": _json,
-    "webhook": lambda options, _: WebhookDetector(**options),
+    "webhook": _webhook,
 }
 
 
