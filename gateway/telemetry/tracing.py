@@ -34,22 +34,15 @@ from gateway.pipeline.context import RequestContext
 from gateway.pipeline.records import RequestRecord
 from gateway.routing.deployment import Deployment
 from gateway.telemetry import semconv as sc
+from gateway.telemetry.light import ENDPOINT_VARIABLES, TRACE_HEADERS, trace_parent_headers, tracing_wanted
 
 T = TypeVar("T")
-ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+__all__ = [
+    "ENDPOINT_VARIABLES", "TRACE_HEADERS", "Tracing", "start_tracing", "trace_parent_headers", "tracing_wanted"
+]
 PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 CONTENT_VARIABLE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 STAGE_SPAN_MIN_NS = 200_000  # a stage's `before` this long or longer gets its own span
-#: Trace context headers read from a client and sent upstream (W3C).
-TRACE_HEADERS = ("traceparent", "tracestate")
-
-
-def tracing_wanted(settings: TelemetrySettings, environ: Mapping[str, str] = os.environ) -> bool:
-    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        return False
-    if environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
-        return False
-    return bool(settings.otlp_endpoint or any(environ.get(name) for name in ENDPOINT_VARIABLES))
 
 
 class Tracing:
@@ -225,14 +218,12 @@ def otlp_exporter(settings: TelemetrySettings, environ: Mapping[str, str] = os.e
         )
 
         return GrpcExporter(endpoint=settings.otlp_endpoint, headers=headers)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415 - protobuf, only when on
-        OTLPSpanExporter as HttpExporter,
-    )
+    from gateway.telemetry.otlp import FastHttpExporter  # noqa: PLC0415 - the SDK's exporter, only when on
 
     endpoint = settings.otlp_endpoint
     if endpoint is not None and not endpoint.rstrip("/").endswith("/v1/traces"):
         endpoint = endpoint.rstrip("/") + "/v1/traces"  # as the SDK does with OTEL_EXPORTER_OTLP_ENDPOINT
-    return HttpExporter(endpoint=endpoint, headers=headers)
+    return FastHttpExporter(endpoint=endpoint, headers=headers)
 
 
 def _sampler(settings: TelemetrySettings) -> Sampler | None:
@@ -270,9 +261,3 @@ def _input_text(ctx: RequestContext) -> str:
         return orjson.dumps(field).decode()
     except TypeError:
         return ""
-
-
-def trace_parent_headers(headers: Mapping[str, str]) -> dict[str, str] | None:
-    """The client's W3C trace context headers, or None (a request that starts a trace)."""
-    found = {name: value for name in TRACE_HEADERS if (value := headers.get(name))}
-    return found or None
