@@ -6,7 +6,8 @@ The SDK's own variables hold as documented (``OTEL_BSP_*``, ``OTEL_TRACES_SAMPLE
 
 The tracer provider belongs to the app (no global provider is set): spans are parented explicitly from the
 request's span on ``ctx.trace``, never through the ambient context, because a stream's span outlives the task that
-opened it. Every name comes from ``semconv``.
+opened it. Spans are recorded as ``gateway.telemetry.spans`` makes them (the SDK's records, without its live span
+objects) and encoded by ``gateway.telemetry.otlp``. Every name comes from ``semconv``.
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 import orjson
-from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from gateway.config.models import TelemetrySettings
@@ -35,6 +34,7 @@ from gateway.pipeline.records import RequestRecord
 from gateway.routing.deployment import Deployment
 from gateway.telemetry import semconv as sc
 from gateway.telemetry.light import ENDPOINT_VARIABLES, TRACE_HEADERS, trace_parent_headers, tracing_wanted
+from gateway.telemetry.spans import LiveSpan, Spans, trace_headers
 
 T = TypeVar("T")
 __all__ = [
@@ -46,9 +46,12 @@ STAGE_SPAN_MIN_NS = 200_000  # a stage's `before` this long or longer gets its o
 
 
 class Tracing:
-    def __init__(self, provider: TracerProvider, *, capture_content: bool, duplicate_names: bool) -> None:
+    def __init__(
+        self, provider: TracerProvider, processor: SpanProcessor, *, capture_content: bool, duplicate_names: bool
+    ) -> None:
+        """``processor``: the one the spans go to (``provider`` holds it too, and flushes it at shutdown)."""
         self._provider = provider
-        self._tracer = provider.get_tracer("gateway")
+        self._spans = Spans(provider, processor, "gateway")
         self._propagator = TraceContextTextMapPropagator()
         self._capture_content = capture_content
         self._duplicate = duplicate_names
@@ -57,18 +60,12 @@ class Tracing:
         """The request's span on ``ctx.trace``. A request the sampler leaves out gets no span and no children:
         only its trace context goes upstream (flagged not sampled), so the trace stays whole downstream."""
         parent = self._propagator.extract(ctx.trace_parent) if ctx.trace_parent else None
-        span = self._tracer.start_span(
-            sc.request_span_name(ctx.endpoint, ctx.model),
-            context=parent,
-            kind=SpanKind.SERVER,
-            start_time=int(ctx.started_at * 1e9),
-        )
-        if not span.is_recording():
-            carrier: dict[str, str] = {}
-            self._propagator.inject(carrier, context=trace.set_span_in_context(span))
-            ctx.upstream_headers = carrier
+        name = sc.request_span_name(ctx.endpoint, ctx.model)
+        started = int(ctx.started_at * 1e9)
+        span = self._spans.root(name, parent, SpanKind.SERVER, started, self._request_attributes(ctx))
+        if not span.context.trace_flags.sampled:
+            ctx.upstream_headers = trace_headers(span.context)
             return
-        span.set_attributes(self._request_attributes(ctx))
         ctx.trace = span
 
     @contextmanager
@@ -83,48 +80,46 @@ class Tracing:
             ended = time.time_ns()
             if ended - started >= STAGE_SPAN_MIN_NS:
                 name, attributes = sc.STAGE_SPAN.format(stage=stage), {sc.STAGE: stage}
-                self._tracer.start_span(name, _parent(ctx), attributes=attributes, start_time=started).end(ended)
+                parent = cast(LiveSpan, ctx.trace)
+                self._spans.end(self._spans.child(parent, name, SpanKind.INTERNAL, started, attributes), ended)
 
     def attempts(
         self, ctx: RequestContext, call: Callable[[Deployment], Awaitable[T]]
     ) -> Callable[[Deployment], Awaitable[T]]:
         number = 0
+        operation = sc.OPERATIONS[ctx.endpoint]
 
         async def attempt(deployment: Deployment) -> T:
             nonlocal number
             number += 1
-            span = self._tracer.start_span(
-                sc.ATTEMPT_SPAN.format(operation=sc.OPERATIONS[ctx.endpoint], upstream_model=deployment.upstream_model),
-                context=_parent(ctx),
-                kind=SpanKind.CLIENT,
-                attributes=self._attempt_attributes(ctx, deployment, number),
-            )
-            carrier: dict[str, str] = {}
-            self._propagator.inject(carrier, context=trace.set_span_in_context(span))
-            ctx.upstream_headers = carrier
+            name = sc.ATTEMPT_SPAN.format(operation=operation, upstream_model=deployment.upstream_model)
+            attributes = self._attempt_attributes(ctx, deployment, number)
+            span = self._spans.child(cast(LiveSpan, ctx.trace), name, SpanKind.CLIENT, time.time_ns(), attributes)
+            ctx.upstream_headers = trace_headers(span.context)
             try:
                 return await call(deployment)
             except GatewayError as exc:
-                span.set_attribute(sc.ERROR_TYPE, exc.error_type)
-                span.set_attribute(sc.HTTP_STATUS, exc.status)
-                span.set_status(Status(StatusCode.ERROR, exc.message))
+                attributes[sc.ERROR_TYPE] = exc.error_type
+                attributes[sc.HTTP_STATUS] = exc.status
+                span.status = Status(StatusCode.ERROR, exc.message)
                 raise
             finally:
                 ctx.upstream_headers = None
-                span.end()
+                self._spans.end(span, time.time_ns())
 
         return attempt
 
     def finish(self, ctx: RequestContext, record: RequestRecord) -> None:
-        span = cast(Span, ctx.trace)
-        span.set_attributes(self._record_attributes(ctx, record))
+        span = cast(LiveSpan, ctx.trace)
+        attributes = span.attributes
+        attributes.update(self._record_attributes(ctx, record))
         if ctx.response_body is not None and ctx.endpoint != "embeddings":
-            span.set_attributes(_response_attributes(ctx.response_body, self._capture_content))
+            attributes.update(_response_attributes(ctx.response_body, self._capture_content))
         if self._capture_content:
-            span.set_attribute(sc.INPUT_MESSAGES, _input_text(ctx))
+            attributes[sc.INPUT_MESSAGES] = _input_text(ctx)
         if record.status >= 400:
-            span.set_status(Status(StatusCode.ERROR, record.error_message or str(record.status)))
-        span.end(end_time=int((record.created_at + record.latency_ms / 1000) * 1e9))
+            span.status = Status(StatusCode.ERROR, record.error_message or str(record.status))
+        self._spans.end(span, int((record.created_at + record.latency_ms / 1000) * 1e9))
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._provider.shutdown)  # flushes the batch: blocking, so off the event loop
@@ -139,7 +134,7 @@ class Tracing:
             attributes[sc.STREAM] = True
         for field, name in sc.REQUEST_PARAMETERS.items():
             value = ctx.body.get(field)
-            if isinstance(value, bool | int | float | str):
+            if isinstance(value, (bool, int, float, str)):
                 attributes[name] = [value] if name.endswith("s") and isinstance(value, str) else value
             elif isinstance(value, list) and all(isinstance(item, str) for item in value):
                 attributes[name] = value
@@ -201,10 +196,11 @@ def start_tracing(settings: TelemetrySettings, environ: Mapping[str, str] = os.e
         return None
     resource = Resource.create({"service.name": settings.service_name})
     provider = TracerProvider(resource=resource, sampler=_sampler(settings))
-    provider.add_span_processor(BatchSpanProcessor(otlp_exporter(settings, environ)))
+    processor = BatchSpanProcessor(otlp_exporter(settings, environ))
+    provider.add_span_processor(processor)
     opt_in = {part.strip() for part in environ.get(sc.OPT_IN_ENV, "").split(",")}
     content = settings.capture_content or environ.get(CONTENT_VARIABLE, "").strip().lower() == "true"
-    return Tracing(provider, capture_content=content, duplicate_names=sc.DUPLICATE in opt_in)
+    return Tracing(provider, processor, capture_content=content, duplicate_names=sc.DUPLICATE in opt_in)
 
 
 def otlp_exporter(settings: TelemetrySettings, environ: Mapping[str, str] = os.environ) -> SpanExporter:
@@ -229,10 +225,6 @@ def otlp_exporter(settings: TelemetrySettings, environ: Mapping[str, str] = os.e
 def _sampler(settings: TelemetrySettings) -> Sampler | None:
     # None: the SDK's default, which reads OTEL_TRACES_SAMPLER (parent-based, always on, when unset).
     return None if settings.sample_ratio is None else ParentBased(TraceIdRatioBased(settings.sample_ratio))
-
-
-def _parent(ctx: RequestContext) -> Context:
-    return trace.set_span_in_context(cast(Span, ctx.trace))
 
 
 def _response_attributes(body: bytes, capture_content: bool) -> dict[str, Any]:

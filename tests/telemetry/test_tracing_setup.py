@@ -53,8 +53,9 @@ def test_span_names_and_provider_names_follow_the_conventions() -> None:
 def test_a_stage_gets_a_span_only_when_it_did_real_work() -> None:
     exported = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exported))
-    tracing = Tracing(provider, capture_content=False, duplicate_names=False)
+    processor = SimpleSpanProcessor(exported)
+    provider.add_span_processor(processor)
+    tracing = Tracing(provider, processor, capture_content=False, duplicate_names=False)
     ctx = RequestContext(request_id="req_1", endpoint="chat", body={"model": "m", "temperature": 0.2}, model="m")
     tracing.start_request(ctx)
     with tracing.stage(ctx, "quick"):
