@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import statistics
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from gateway.config.models import TelemetrySettings
 from gateway.pipeline.context import Principal, RequestContext
 from gateway.pipeline.records import RequestRecord
 from gateway.routing.deployment import Deployment
+from gateway.server import SERVED_GC_THRESHOLD
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import overhead  # the sibling script, found through the path set just above
@@ -163,6 +165,12 @@ def in_process(count: int) -> str:
     from gateway.telemetry.metrics import Metrics  # noqa: PLC0415 - loads prometheus-client
     from gateway.telemetry.tracing import start_tracing  # noqa: PLC0415 - loads OpenTelemetry
 
+    # As ``gateway serve`` runs (``gateway.server.tune_gc``), and a queue that keeps every span of the run: a full
+    # one drops spans, which would leave their export out of the figure.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVED_GC_THRESHOLD)
+    overhead.os.environ.setdefault("OTEL_BSP_MAX_QUEUE_SIZE", str(2 * count + 1000))
     deployment = Deployment(id="m-0", model_name="m", provider_name="openai", upstream_model="m",
                             provider=cast(Any, None), fast_path=True, timeout=60, stream_timeout=60)
     metrics = Metrics(["m"])
