@@ -34,6 +34,7 @@ from gateway.pipeline.records import RequestRecord
 from gateway.routing.deployment import Deployment
 from gateway.telemetry import semconv as sc
 from gateway.telemetry.light import ENDPOINT_VARIABLES, TRACE_HEADERS, trace_parent_headers, tracing_wanted
+from gateway.telemetry.otlp import FastHttpExporter, fast_grpc_exporter
 from gateway.telemetry.spans import LiveSpan, Spans, trace_headers
 
 T = TypeVar("T")
@@ -208,14 +209,7 @@ def otlp_exporter(settings: TelemetrySettings, environ: Mapping[str, str] = os.e
     protocol: str = settings.otlp_protocol or next((environ[v] for v in PROTOCOL_VARIABLES if environ.get(v)), "http")
     headers = {name: value.get_secret_value() for name, value in settings.otlp_headers.items()} or None
     if protocol.strip() == "grpc":
-        # grpcio: loaded only by a gateway that exports over gRPC
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415 - grpc, only when chosen
-            OTLPSpanExporter as GrpcExporter,
-        )
-
-        return GrpcExporter(endpoint=settings.otlp_endpoint, headers=headers)
-    from gateway.telemetry.otlp import FastHttpExporter  # noqa: PLC0415 - the SDK's exporter, only when on
-
+        return fast_grpc_exporter(settings.otlp_endpoint, headers)
     endpoint = settings.otlp_endpoint
     if endpoint is not None and not endpoint.rstrip("/").endswith("/v1/traces"):
         endpoint = endpoint.rstrip("/") + "/v1/traces"  # as the SDK does with OTEL_EXPORTER_OTLP_ENDPOINT
