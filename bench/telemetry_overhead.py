@@ -9,6 +9,10 @@ restarted once per telemetry setting, and the settings are run in rounds (off, m
 so that a busy spell of a shared machine does not fall on one setting only. Spans go over OTLP/HTTP to a receiver
 in this driver (on core 1) that answers 200 without decoding, so the gateway pays for building, batching and
 encoding every span, as against a real collector. Ratios are against "off" in the same round.
+
+``--in-process N`` measures instead, without HTTP or wrk, what each part costs per request in this process (CPU
+time of each thread: ``Metrics.observe``; a request span and one attempt span on the loop's thread; their batched
+export to a receiver in another process on the exporter's thread), which a shared machine disturbs far less.
 """
 
 from __future__ import annotations
