@@ -135,6 +135,10 @@ ANSWER = (b'{"id":"chatcmpl-1","object":"chat.completion","model":"m","choices":
           b'"message":{"role":"assistant","content":"hello"}}],"usage":{"prompt_tokens":9,"completion_tokens":2}}')
 
 
+#: The pipeline's stages a request passes through (``Tracing.stage`` times each one of a traced request).
+STAGES = ("limits", "prompts", "guardrails", "cache", "cost")
+
+
 def traced_request(number: int) -> tuple[RequestContext, RequestRecord]:
     """A request's context and record as the pipeline leaves them: a key and team, a few sampling parameters."""
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.2, "max_tokens": 64}
@@ -155,14 +159,17 @@ async def _trace_requests(
 
     for ctx, record in pairs:
         tracing.start_request(ctx)
+        for stage in STAGES:  # each timed; none slow enough for a span of its own
+            with tracing.stage(ctx, stage):
+                pass
         await tracing.attempts(ctx, call)(deployment)
         tracing.finish(ctx, record)
 
 
 def in_process(count: int) -> str:
     """Microseconds of CPU per request of each telemetry part, in this process (no HTTP, no load generator):
-    the metrics' count, the spans on the event loop's thread, and their export (batching, encoding, the POST to
-    a receiver in another process) on the exporter's thread."""
+    the metrics' count, the spans (and the stage timers) on the event loop's thread, and their export (batching,
+    encoding, the POST to a receiver in another process) on the exporter's thread."""
     import asyncio  # noqa: PLC0415 - only this mode runs an event loop here
     import multiprocessing  # noqa: PLC0415 - idem, for the receiver
 

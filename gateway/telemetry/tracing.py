@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -69,20 +68,11 @@ class Tracing:
             return
         ctx.trace = span
 
-    @contextmanager
-    def stage(self, ctx: RequestContext, stage: str) -> Iterator[None]:
+    def stage(self, ctx: RequestContext, stage: str) -> StageSpan:
         """A stage's ``before``, as a child span only when it did real work (took ``STAGE_SPAN_MIN_NS`` or more):
         most stages pass most requests through in microseconds, and a span costs more than that (see
         docs/telemetry.md, "What it costs")."""
-        started = time.time_ns()
-        try:
-            yield
-        finally:
-            ended = time.time_ns()
-            if ended - started >= STAGE_SPAN_MIN_NS:
-                name, attributes = sc.STAGE_SPAN.format(stage=stage), {sc.STAGE: stage}
-                parent = cast(LiveSpan, ctx.trace)
-                self._spans.end(self._spans.child(parent, name, SpanKind.INTERNAL, started, attributes), ended)
+        return StageSpan(self._spans, cast(LiveSpan, ctx.trace), stage)
 
     def attempts(
         self, ctx: RequestContext, call: Callable[[Deployment], Awaitable[T]]
@@ -182,6 +172,26 @@ class Tracing:
         if self._duplicate:
             attributes.update({sc.LEGACY[name]: attributes[name] for name in sc.LEGACY if name in attributes})
         return attributes
+
+
+class StageSpan:
+    """``Tracing.stage``'s timer: a class rather than a generator-based context manager, which costs three times as
+    much (~2.5 µs), on every stage of every traced request."""
+
+    __slots__ = ("_parent", "_spans", "_stage", "_started")
+
+    def __init__(self, spans: Spans, parent: LiveSpan, stage: str) -> None:
+        self._spans, self._parent, self._stage = spans, parent, stage
+        self._started = 0
+
+    def __enter__(self) -> None:
+        self._started = time.time_ns()
+
+    def __exit__(self, *_exc: object) -> None:
+        ended = time.time_ns()
+        if ended - self._started >= STAGE_SPAN_MIN_NS:
+            name, attributes = sc.STAGE_SPAN.format(stage=self._stage), {sc.STAGE: self._stage}
+            self._spans.end(self._spans.child(self._parent, name, SpanKind.INTERNAL, self._started, attributes), ended)
 
 
 def _guardrail_attributes(findings: list[dict[str, str]] | None) -> dict[str, list[str]]:
