@@ -9,22 +9,34 @@ restarted once per telemetry setting, and the settings are run in rounds (off, m
 so that a busy spell of a shared machine does not fall on one setting only. Spans go over OTLP/HTTP to a receiver
 in this driver (on core 1) that answers 200 without decoding, so the gateway pays for building, batching and
 encoding every span, as against a real collector. Ratios are against "off" in the same round.
+
+``--in-process N`` measures instead, without HTTP or wrk, what each part costs per request in this process (CPU
+time of each thread: ``Metrics.observe``; a request span and one attempt span on the loop's thread; their batched
+export to a receiver in another process on the exporter's thread), which a shared machine disturbs far less.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import statistics
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
+
+from gateway.config.models import TelemetrySettings
+from gateway.pipeline.context import Principal, RequestContext
+from gateway.pipeline.records import RequestRecord
+from gateway.routing.deployment import Deployment
+from gateway.server import SERVED_GC_THRESHOLD
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import overhead  # the sibling script, found through the path set just above
@@ -118,6 +130,95 @@ def report(cells: dict[str, list[Any]], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+#: A chat answer as the fake provider sends it: what the request span reads its response attributes from.
+ANSWER = (b'{"id":"chatcmpl-1","object":"chat.completion","model":"m","choices":[{"index":0,"finish_reason":"stop",'
+          b'"message":{"role":"assistant","content":"hello"}}],"usage":{"prompt_tokens":9,"completion_tokens":2}}')
+
+
+#: The pipeline's stages a request passes through (``Tracing.stage`` times each one of a traced request).
+STAGES = ("limits", "prompts", "guardrails", "cache", "cost")
+
+
+def traced_request(number: int) -> tuple[RequestContext, RequestRecord]:
+    """A request's context and record as the pipeline leaves them: a key and team, a few sampling parameters."""
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.2, "max_tokens": 64}
+    ctx = RequestContext(request_id=f"req_{number}", endpoint="chat", body=body, model="m",
+                         principal=Principal(key_id="k", key_name="bench-key", team_id="t", team_name="bench-team"))
+    ctx.response_body = ANSWER
+    record = RequestRecord(request_id=ctx.request_id, created_at=ctx.started_at, endpoint="chat", model="m",
+                           status=200, latency_ms=1.5, stream=False, deployment_id="m-0", provider="openai",
+                           upstream_model="m", attempts=1, prompt_tokens=9, completion_tokens=2, cost_usd=1.3e-05)
+    return ctx, record
+
+
+async def _trace_requests(
+    tracing: Any, deployment: Deployment, pairs: list[tuple[RequestContext, RequestRecord]]
+) -> None:
+    async def call(_deployment: Deployment) -> None:
+        return None
+
+    for ctx, record in pairs:
+        tracing.start_request(ctx)
+        for stage in STAGES:  # each timed; none slow enough for a span of its own
+            with tracing.stage(ctx, stage):
+                pass
+        await tracing.attempts(ctx, call)(deployment)
+        tracing.finish(ctx, record)
+
+
+def in_process(count: int) -> str:
+    """Microseconds of CPU per request of each telemetry part, in this process (no HTTP, no load generator):
+    the metrics' count, the spans (and the stage timers) on the event loop's thread, and their export (batching,
+    encoding, the POST to a receiver in another process) on the exporter's thread."""
+    import asyncio  # noqa: PLC0415 - only this mode runs an event loop here
+    import multiprocessing  # noqa: PLC0415 - idem, for the receiver
+
+    from gateway.telemetry.metrics import Metrics  # noqa: PLC0415 - loads prometheus-client
+    from gateway.telemetry.tracing import start_tracing  # noqa: PLC0415 - loads OpenTelemetry
+
+    # As ``gateway serve`` runs (``gateway.server.tune_gc``), and a queue that keeps every span of the run: a full
+    # one drops spans, which would leave their export out of the figure.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVED_GC_THRESHOLD)
+    overhead.os.environ.setdefault("OTEL_BSP_MAX_QUEUE_SIZE", str(2 * count + 1000))
+    deployment = Deployment(id="m-0", model_name="m", provider_name="openai", upstream_model="m",
+                            provider=cast(Any, None), fast_path=True, timeout=60, stream_timeout=60)
+    metrics = Metrics(["m"])
+    pairs = [traced_request(n) for n in range(count)]
+    started = time.thread_time()
+    for ctx, record in pairs:
+        metrics.observe(ctx, record)
+    rows = [("metrics (`Metrics.observe`)", (time.thread_time() - started) / count)]
+    queue: multiprocessing.Queue[str] = multiprocessing.Queue()
+    sink = multiprocessing.Process(target=_serve_sink, args=(queue,), daemon=True)
+    sink.start()
+    try:
+        tracing = start_tracing(TelemetrySettings(otlp_endpoint=queue.get(timeout=10), sample_ratio=1.0))
+        assert tracing is not None
+        asyncio.run(_trace_requests(tracing, deployment, pairs[:200]))  # warm-up
+        tracing._provider.force_flush()
+        pairs = [traced_request(n) for n in range(count)]
+        process, loop = time.process_time(), time.thread_time()
+        asyncio.run(_trace_requests(tracing, deployment, pairs))
+        loop = time.thread_time() - loop
+        tracing._provider.force_flush()
+        process = time.process_time() - process
+        asyncio.run(tracing.aclose())
+    finally:
+        sink.terminate()
+    rows += [("traces: the spans, on the event loop's thread", loop / count),
+             ("traces: their export, on the exporter's thread", (process - loop) / count)]
+    lines = [f"In process, {count:,} requests (CPU µs per request)", "", "| part | µs |", "| --- | ---: |"]
+    return "\n".join(lines + [f"| {name} | {seconds * 1e6:.1f} |" for name, seconds in rows])
+
+
+def _serve_sink(queue: Any) -> None:
+    with otlp_sink() as (url, _received):
+        queue.put(url)
+        threading.Event().wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--duration", type=int, default=6, help="seconds per measured cell (default 6)")
@@ -125,7 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="times each setting is measured (default 3)")
     parser.add_argument("--max-wait", type=float, default=10.0)
+    parser.add_argument("--in-process", type=int, metavar="N", default=0,
+                        help="instead: CPU per request of each part, N requests in this process (no gateway)")
     args = parser.parse_args(argv)
+    if args.in_process:
+        print(in_process(args.in_process))
+        return 0
     if overhead.shutil.which("wrk") is None:
         print("wrk is not installed. Install it with: apt-get install -y wrk", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from gateway.http.middleware import SCOPE_KEY, new_request_id
 from gateway.pipeline.context import RequestContext
 from gateway.providers.base import Endpoint
 from gateway.services import ReadinessCheck, Services
-from gateway.telemetry.tracing import trace_parent_headers
+from gateway.telemetry.light import trace_parent_headers
 
 #: A request with this header set to true skips the cache's lookup and stores the fresh answer.
 REFRESH_HEADER = "x-gateway-cache-refresh"

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, AsyncExitStack, nullcontext
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from gateway.config.models import GatewayConfig
 from gateway.ledger import LedgerWriter
@@ -21,14 +21,17 @@ from gateway.pipeline.records import RequestRecord
 from gateway.routing.deployment import Deployment
 from gateway.routing.router import Router
 from gateway.tasks import cancel_and_wait
-from gateway.telemetry.metrics import Metrics
-from gateway.telemetry.tracing import Tracing, start_tracing
+from gateway.telemetry.light import tracing_wanted
+
+if TYPE_CHECKING:  # OpenTelemetry and prometheus-client are loaded only by a gateway that turns them on
+    from gateway.telemetry.metrics import Metrics
+    from gateway.telemetry.tracing import Tracing
 
 T = TypeVar("T")
 logger = logging.getLogger("gateway.telemetry")
 BACKLOG_INTERVAL = 1.0  # seconds between readings of the log writer's queue, spill and lag
 
-__all__ = ["Metrics", "Telemetry", "Tracing", "start_telemetry"]
+__all__ = ["Telemetry", "start_telemetry"]
 
 
 class Telemetry:
@@ -66,17 +69,31 @@ async def start_telemetry(
     config: GatewayConfig, router: Router, writer: LedgerWriter | None, stack: AsyncExitStack
 ) -> Telemetry | None:
     settings = config.gateway.telemetry
-    tracing = start_tracing(settings)
+    tracing = _tracing(config)
     if tracing is not None:
         stack.push_async_callback(tracing.aclose)
         logger.info("tracing on: spans exported over OTLP")
-    metrics = Metrics(router.model_names) if settings.metrics else None
+    metrics = _metrics(router) if settings.metrics else None
     if metrics is not None:
         router.set_failure_hook(metrics.upstream_failure)
         if writer is not None:
             task = asyncio.create_task(_watch_backlog(metrics, writer), name="metrics-backlog")
             stack.push_async_callback(cancel_and_wait, task)
     return Telemetry(tracing, metrics) if tracing is not None or metrics is not None else None
+
+
+def _tracing(config: GatewayConfig) -> Tracing | None:
+    if not tracing_wanted(config.gateway.telemetry):
+        return None
+    from gateway.telemetry.tracing import start_tracing  # noqa: PLC0415 - OpenTelemetry, only when on
+
+    return start_tracing(config.gateway.telemetry)
+
+
+def _metrics(router: Router) -> Metrics:
+    from gateway.telemetry.metrics import Metrics  # noqa: PLC0415 - prometheus-client, only when on
+
+    return Metrics(router.model_names)
 
 
 async def _watch_backlog(metrics: Metrics, writer: LedgerWriter) -> None:

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping
-from typing import Any, Literal
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from typing import TYPE_CHECKING, Any, Literal
 
 from gateway.errors import UpstreamError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.records import RequestRecord
 from gateway.routing.deployment import Deployment
 from gateway.telemetry import semconv as sc
+
+if TYPE_CHECKING:  # loaded by ``Metrics`` only: a gateway with metrics off never imports prometheus-client
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -36,6 +37,8 @@ def multiprocess_dir(environ: Mapping[str, str] = os.environ) -> str | None:
 class Metrics:
     def __init__(self, model_names: Collection[str], environ: Mapping[str, str] = os.environ) -> None:
         self._models = frozenset(model_names)
+        from prometheus_client import CollectorRegistry  # noqa: PLC0415 - only a gateway with metrics on loads it
+
         self._shared = multiprocess_dir(environ)
         self.registry = registry = CollectorRegistry(auto_describe=False)
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
@@ -107,6 +110,8 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """The text a scrape gets: this process's registry, or every worker's files in multiprocess mode."""
+        from prometheus_client import CollectorRegistry, generate_latest, multiprocess  # noqa: PLC0415 - see __init__
+
         if self._shared is None:
             return generate_latest(self.registry)
         merged = CollectorRegistry(auto_describe=False)
@@ -130,12 +135,18 @@ def _guardrail_labels(finding: Mapping[str, str]) -> tuple[str, str, str, str]:
 
 
 def _counter(metric: sc.Metric, registry: CollectorRegistry) -> Counter:
+    from prometheus_client import Counter  # noqa: PLC0415 - loaded by Metrics already (see its __init__)
+
     return Counter(metric.name, metric.help, metric.labels, unit=metric.unit, registry=registry)
 
 
 def _histogram(metric: sc.Metric, registry: CollectorRegistry, buckets: tuple[float, ...]) -> Histogram:
+    from prometheus_client import Histogram  # noqa: PLC0415 - idem
+
     return Histogram(metric.name, metric.help, metric.labels, unit=metric.unit, registry=registry, buckets=buckets)
 
 
 def _gauge(metric: sc.Metric, registry: CollectorRegistry, mode: Literal["livesum", "livemax"]) -> Gauge:
+    from prometheus_client import Gauge  # noqa: PLC0415 - idem
+
     return Gauge(metric.name, metric.help, metric.labels, unit=metric.unit, registry=registry, multiprocess_mode=mode)

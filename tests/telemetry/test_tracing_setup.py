@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace import TracerProvider
@@ -12,6 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from gateway.config.models import TelemetrySettings
 from gateway.pipeline.context import RequestContext
+from gateway.pipeline.records import RequestRecord
 from gateway.telemetry import semconv
 from gateway.telemetry.tracing import STAGE_SPAN_MIN_NS, Tracing, otlp_exporter, start_tracing, tracing_wanted
 
@@ -53,8 +55,9 @@ def test_span_names_and_provider_names_follow_the_conventions() -> None:
 def test_a_stage_gets_a_span_only_when_it_did_real_work() -> None:
     exported = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exported))
-    tracing = Tracing(provider, capture_content=False, duplicate_names=False)
+    processor = SimpleSpanProcessor(exported)
+    provider.add_span_processor(processor)
+    tracing = Tracing(provider, processor, capture_content=False, duplicate_names=False)
     ctx = RequestContext(request_id="req_1", endpoint="chat", body={"model": "m", "temperature": 0.2}, model="m")
     tracing.start_request(ctx)
     with tracing.stage(ctx, "quick"):
@@ -66,3 +69,23 @@ def test_a_stage_gets_a_span_only_when_it_did_real_work() -> None:
     (slow,) = exported.get_finished_spans()
     assert slow.parent is not None and slow.parent.span_id == ctx.trace.get_span_context().span_id  # type: ignore[attr-defined]
     assert slow.end_time - slow.start_time >= STAGE_SPAN_MIN_NS  # type: ignore[operator]
+
+
+def test_the_sdks_attribute_limits_still_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spans are recorded without live SDK spans (``gateway.telemetry.spans``): the standard limits still apply."""
+    monkeypatch.setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "5")
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    processor = SimpleSpanProcessor(exported)
+    provider.add_span_processor(processor)
+    tracing = Tracing(provider, processor, capture_content=False, duplicate_names=False)
+    ctx = RequestContext(request_id="req_123456", endpoint="chat", body={"model": "m"}, model="a-long-model-name")
+    tracing.start_request(ctx)
+    record = RequestRecord(request_id="req_123456", created_at=ctx.started_at, endpoint="chat", model="m",
+                           status=200, latency_ms=1.0, stream=False)
+    tracing.finish(ctx, record)
+    (span,) = exported.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes[semconv.REQUEST_MODEL] == "a-lon"
+    assert span.attributes[semconv.REQUEST_ID] == "req_1"
+    assert span.attributes[semconv.HTTP_STATUS] == 200
