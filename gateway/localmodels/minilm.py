@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import struct
 from pathlib import Path
@@ -26,6 +27,7 @@ _DTYPES = {"F32": "<f4", "F16": "<f2", "I64": "<i8"}
 MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
 _HEADS = 12
 _EPS = 1e-12
+_SQRT_HALF = math.sqrt(0.5)  # Python floats keep float32 arrays float32 (NEP 50); numpy float64 scalars do not
 
 
 class ModelUnavailable(RuntimeError):
@@ -120,7 +122,7 @@ class MiniLM:
             return out.reshape(batch, length, _HEADS, head).transpose(0, 2, 1, 3)
 
         q, k, v = project("query"), project("key"), project("value")
-        scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head) + bias
+        scores = q @ k.transpose(0, 1, 3, 2) * (1.0 / math.sqrt(head)) + bias  # a Python float: stays float32
         scores -= scores.max(axis=-1, keepdims=True)
         probs = np.exp(scores)
         probs /= probs.sum(axis=-1, keepdims=True)
@@ -147,7 +149,7 @@ def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    result: np.ndarray = 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)))
+    result: np.ndarray = 0.5 * x * (1.0 + _erf(x * _SQRT_HALF))
     return result
 
 
