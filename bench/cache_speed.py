@@ -23,7 +23,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from gateway.cache.checks import disagreement, features
 from gateway.cache.exact import MemoryStore
@@ -153,7 +152,7 @@ def _wait_ready(base: str) -> None:
 
 def semantic_ms(model: MiniLM, entries: int, runs: int) -> dict[str, list[float]]:
     rng = np.random.default_rng(7)
-    space = Namespace(384, entries, ThreadpoolController())
+    space = Namespace(384, entries)
     vectors = rng.standard_normal((entries, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     stored = model.encode(QUESTIONS)
