@@ -42,7 +42,8 @@ def rss():
     return int(re.search(r"VmRSS:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024
 before = rss()
 from gateway.localmodels.minilm import MiniLM
-MiniLM().encode(["warm up the model"])
+model = MiniLM()  # kept: measured after the statement, a temporary MiniLM would already be freed
+model.encode(["warm up the model"])
 print(f"{before:.1f} {rss():.1f}")
 """
 
