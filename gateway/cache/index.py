@@ -12,10 +12,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from gateway.cache.checks import Features
 from gateway.cache.exact import tag_matches
+from gateway.localmodels import one_blas_thread
 
 MAX_NAMESPACES = 10_000
 _FIRST_ROWS = 16
@@ -33,8 +33,8 @@ class Entry:
 
 
 class Namespace:
-    def __init__(self, dim: int, capacity: int, threads: ThreadpoolController | None = None) -> None:
-        self._threads = threads or ThreadpoolController()
+    def __init__(self, dim: int, capacity: int) -> None:
+        one_blas_thread()  # on a busy machine OpenBLAS's pool makes the search 10-40x slower, as in minilm.py
         self.vectors = np.zeros((_FIRST_ROWS, dim), dtype=np.float32)
         self.entries: list[Entry] = []
         self.capacity = capacity
@@ -60,9 +60,7 @@ class Namespace:
         count = min(len(entries), len(vectors))
         if count == 0:
             return []
-        # One BLAS thread: on a busy machine OpenBLAS's pool makes this product 10-40x slower, as in minilm.py.
-        with self._threads.limit(limits=1, user_api="blas"):
-            scores = vectors[:count] @ query
+        scores = vectors[:count] @ query
         top = np.argpartition(-scores, k - 1)[:k] if count > k else np.arange(count)
         now = time.time()
         ranked = sorted(((float(scores[i]), entries[i]) for i in top), key=lambda pair: -pair[0])
@@ -95,12 +93,11 @@ class VectorIndex:
         self._per_namespace = per_namespace
         self._max_namespaces = max_namespaces
         self._spaces: OrderedDict[str, Namespace] = OrderedDict()
-        self._threads = ThreadpoolController()  # found once: looking the BLAS libraries up costs milliseconds
 
     def namespace(self, name: str) -> Namespace:
         space = self._spaces.get(name)
         if space is None:
-            space = self._spaces[name] = Namespace(self.dim, self._per_namespace, self._threads)
+            space = self._spaces[name] = Namespace(self.dim, self._per_namespace)
             while len(self._spaces) > self._max_namespaces:
                 self._spaces.popitem(last=False)
         self._spaces.move_to_end(name)

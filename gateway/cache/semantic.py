@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import random
 import time
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,7 +29,7 @@ import orjson
 from gateway import redis_errors
 from gateway.cache.adaptive import Decision, Evidence, decide
 from gateway.cache.checks import CHECKS, disagreement, features
-from gateway.cache.embedder import Embedder
+from gateway.cache.embedder import Embedder, EmbedderBusy
 from gateway.cache.identity import Identity
 from gateway.cache.index import Entry, Namespace, VectorIndex
 from gateway.cache.policy import Policy
@@ -39,6 +41,14 @@ logger = logging.getLogger("gateway.cache")
 SYNC_SECONDS = 0.5
 INLINE_SEARCH = 20_000  # entries up to which a namespace is searched on the event loop (about a millisecond)
 _CANDIDATES = 4
+
+
+@dataclass(slots=True)
+class Embedding:
+    """A request's embedding: started by its lookup, reused by its filing."""
+
+    task: asyncio.Task[np.ndarray | None] = field(init=False)
+    refused: bool = False  # the embedder would not take it (nothing was computed)
 
 
 @dataclass(slots=True)
@@ -69,14 +79,60 @@ class SemanticCache:
         self._checks = checks
         self._evidence: dict[str, Evidence] = {}  # adaptive: per namespace, and "" for the whole process
         self._warned: set[str] = set()
+        # Requests not looked up (lookup_refused/_late/_failed) or not filed (filing), for /admin/cache
+        self.skipped: Counter[str] = Counter()
 
     async def vector(self, text: str, seconds: float, *, wait: bool = False) -> np.ndarray | None:
-        """``text`` embedded, or None when the embedder fails or takes longer than ``seconds``."""
+        """``text`` embedded, or None when the embedder fails, refuses or takes longer than ``seconds``."""
         try:
             return await asyncio.wait_for(self.embedder.embed(text, wait=wait), seconds)
         except Exception as exc:  # any failure of any embedder is a miss, said once per kind
             self._warn_once(f"embedding with {self.embedder.name} failed or was late", exc)
             return None
+
+    def embedding(self, text: str) -> Embedding:
+        """Start embedding a request's text for its lookup; its filing reuses the same vector (``filing_vector``),
+        so that a request never costs two embeddings, even when the lookup gave up waiting for it."""
+        embedding = Embedding()
+        embedding.task = asyncio.create_task(self._first(text, embedding))
+        return embedding
+
+    async def lookup_vector(self, embedding: Embedding, seconds: float) -> np.ndarray | None:
+        """The lookup's vector, or None (counted) when refused, failed or later than ``seconds``."""
+        try:
+            vector = await asyncio.wait_for(asyncio.shield(embedding.task), seconds)
+        except TimeoutError as exc:  # the embedding goes on: the request's filing uses it
+            self.skipped["lookup_late"] += 1
+            self._warn_once(f"embedding with {self.embedder.name} failed or was late", exc)
+            return None
+        if vector is None:
+            self.skipped["lookup_refused" if embedding.refused else "lookup_failed"] += 1
+        return vector
+
+    async def filing_vector(self, embedding: Embedding | None, text: str, seconds: float) -> np.ndarray | None:
+        """The vector to file a request under: its lookup's (awaited if still running), or a new one when the
+        request was not looked up or its lookup was refused (nothing was computed); None (counted) when none."""
+        vector = None
+        if embedding is not None:
+            with contextlib.suppress(TimeoutError):
+                vector = await asyncio.wait_for(asyncio.shield(embedding.task), seconds)
+        if embedding is None or (vector is None and embedding.refused):
+            vector = await self.vector(text, seconds, wait=True)
+        if vector is None:
+            self.skipped["filing"] += 1
+        return vector
+
+    async def _first(self, text: str, embedding: Embedding) -> np.ndarray | None:
+        try:
+            return await self.embedder.embed(text)
+        except EmbedderBusy:
+            embedding.refused = True
+        except Exception as exc:  # a failure is a miss, said once per kind
+            self._warn_once(f"embedding with {self.embedder.name} failed or was late", exc)
+        return None
+
+    async def aclose(self) -> None:
+        await self.embedder.aclose()
 
     async def lookup(self, ident: Identity, policy: Policy, vector: np.ndarray, seconds: float) -> Found | None:
         """The nearest agreeing entry above the threshold, or None; never raises, never waits past ``seconds``."""

@@ -32,9 +32,7 @@ from gateway.pipeline.stages import StageParts, StreamFilter
 from gateway.pipeline.usage import Usage
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from gateway.cache.semantic import Found, SemanticCache
+    from gateway.cache.semantic import Embedding, Found, SemanticCache
 
 NAME = "cache"
 STATUS_HEADER = "x-gateway-cache"
@@ -51,7 +49,7 @@ class Pending:
 
     ident: Identity
     policy: Policy
-    vector: np.ndarray | None = None
+    embedding: Embedding | None = None  # started by the lookup, reused by the filing
     answer: bytes | None = None
     chunks: list[bytes] | None = None
     size: int = 0
@@ -92,6 +90,7 @@ class CacheStage:
         self._enabled = _uses(settings, "exact") or _uses(settings, "semantic")
         self._timeout = settings.lookup_timeout_ms / 1000
         self._tasks: set[asyncio.Task[None]] = set()
+        self._dropped = 0  # answers not filed because MAX_BACKGROUND filings were already in flight
 
     @classmethod
     async def start(cls, parts: StageParts) -> Self:
@@ -160,6 +159,8 @@ class CacheStage:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.semantic is not None:
+            await self.semantic.aclose()
 
     async def clear(self, namespace: str | None = None, prompt: str | None = None) -> int:
         """Remove the entries of ``namespace`` and/or ``prompt`` (all when both are None); returns how many."""
@@ -175,6 +176,10 @@ class CacheStage:
             stats["semantic_entries"] = self.semantic.entries
             stats["observations"] = self.semantic.observations
             stats["embedder"] = self.semantic.embedder.name
+            stats["embedder_stats"] = self.semantic.embedder.stats()
+            # requests the semantic cache did not look up or file (busy, late, failed); never silent
+            stats["semantic_skipped"] = dict(self.semantic.skipped)
+        stats["filings_dropped"] = self._dropped
         return stats
 
     async def on_invalidate(self, payload: str) -> None:
@@ -194,7 +199,8 @@ class CacheStage:
         if self.semantic is None or ident.text is None:
             return None
         started = time.perf_counter()
-        pending.vector = vector = await self.semantic.vector(ident.text, self._timeout)
+        pending.embedding = self.semantic.embedding(ident.text)
+        vector = await self.semantic.lookup_vector(pending.embedding, self._timeout)
         if vector is None:
             return None
         left = max(self._timeout - (time.perf_counter() - started), 0.001)
@@ -242,9 +248,7 @@ class CacheStage:
         if pending.explored is not None and self.semantic is not None and policy.delta is not None:
             agreed = await self._agrees(pending.explored, entry, ident, policy.delta)
         if self.semantic is not None and ident.text is not None and not agreed:  # agreed: the old entry does
-            vector = pending.vector
-            if vector is None:
-                vector = await self.semantic.vector(ident.text, BACKGROUND_TIMEOUT, wait=True)
+            vector = await self.semantic.filing_vector(pending.embedding, ident.text, BACKGROUND_TIMEOUT)
             if vector is not None:
                 await self.semantic.add(ident, policy, vector)
 
@@ -269,6 +273,7 @@ class CacheStage:
     def _background(self, work: Any) -> None:
         if len(self._tasks) >= MAX_BACKGROUND:
             work.close()
+            self._dropped += 1
             return
         task = asyncio.create_task(self._guarded(work))
         self._tasks.add(task)

@@ -6,9 +6,12 @@ The reference numbers were produced once with sentence-transformers 6.2.0 and to
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
+from gateway.localmodels import minilm
 from gateway.localmodels.minilm import MiniLM, ModelUnavailable, model_dir
 
 TEXTS = ["The cat sits on the mat.", "Quarterly revenue grew by 8%.",
@@ -30,17 +33,39 @@ def model() -> MiniLM:
 
 def test_vectors_match_sentence_transformers(model: MiniLM) -> None:
     vectors = model.encode(TEXTS)
-    assert vectors.shape == (4, 384)
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(vectors[:, :6], REFERENCE, atol=2e-6)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     cosines = [float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])]
     np.testing.assert_allclose(cosines, REFERENCE_COSINES, atol=2e-6)
 
 
-def test_batching_and_padding_do_not_change_a_vector(model: MiniLM) -> None:
-    alone = model.encode([TEXTS[0]])[0]
-    batched = model.encode([TEXTS[0], "a much longer sentence " * 20])[0]
-    np.testing.assert_allclose(alone, batched, atol=1e-5)
+def test_batching_does_not_change_a_vector(model: MiniLM) -> None:
+    alone = [model.encode([text])[0] for text in TEXTS]
+    batched = model.encode(["a much longer sentence " * 20, *TEXTS, TEXTS[0]])  # packed texts of every length
+    np.testing.assert_allclose(batched[1:5], alone, atol=1e-6)
+    np.testing.assert_allclose(batched[5], alone[0], atol=1e-6)
+    assert model.encode([]).shape == (0, 384)
+
+
+def test_the_forward_pass_runs_in_float32_throughout(model: MiniLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A numpy float64 scalar (``np.sqrt(32)``) silently turns float32 arrays into float64 under numpy 2 (NEP 50),
+    and every matmul after it into a slower float64 one; the output alone would not show it if cast back."""
+    seen: set[str] = set()
+
+    def recording(step: Any) -> Any:
+        def run(*args: Any) -> Any:
+            result = step(*args)
+            for value in [*args, result]:
+                seen.update(str(a.dtype) for a in (value if isinstance(value, tuple) else (value,))
+                            if isinstance(a, np.ndarray))
+            return result
+        return run
+
+    for name in ("_linear", "_attention", "_layer_norm", "_gelu"):
+        monkeypatch.setattr(minilm, name, recording(getattr(minilm, name)))
+    assert model.encode(TEXTS[:2]).dtype == np.float32
+    assert seen == {"float32"}
 
 
 def test_related_sentences_score_higher_than_unrelated_ones(model: MiniLM) -> None:
