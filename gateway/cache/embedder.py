@@ -88,7 +88,7 @@ class LocalEmbedder:
 
     def __init__(self, models: LocalModels, budget: CpuBudget | None = None) -> None:
         self._models = models
-        self._budget = budget or CpuBudget(CPU_SHARE, BURST)
+        self.budget = budget or CpuBudget(CPU_SHARE, BURST)
         self._lookups: deque[_Job] = deque()
         self._filings: deque[_Job] = deque()
         self._wake = asyncio.Event()
@@ -101,7 +101,7 @@ class LocalEmbedder:
         if wait and len(queue) >= MAX_QUEUED:
             self._counts["dropped"] += 1
             raise EmbedderBusy(f"{MAX_QUEUED} texts already wait to be filed")
-        if not wait and (len(queue) >= MAX_BATCH or self._budget.level() <= 0):
+        if not wait and (len(queue) >= MAX_BATCH or self.budget.level() <= 0):
             self._counts["refused"] += 1
             raise EmbedderBusy("the local embedder's CPU share is spent or a batch of lookups already waits")
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
@@ -127,7 +127,7 @@ class LocalEmbedder:
             await self._wake.wait()
             self._wake.clear()
             while self._lookups or self._filings:
-                await asyncio.sleep(self._budget.wait())
+                await asyncio.sleep(self.budget.wait())
                 batch = self._take()
                 if batch:
                     await self._run(model, batch)
@@ -150,7 +150,7 @@ class LocalEmbedder:
                 if not future.done():
                     future.set_exception(exc)
             return
-        self._budget.charge(seconds)
+        self.budget.charge(seconds)
         self._counts["texts"] += len(batch)
         self._counts["batches"] += 1
         self._counts["cpu_seconds"] += seconds

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from gateway.cache.embedder import Embedder, LocalEmbedder, RoutedEmbedder
+from gateway.cache.embedder import BURST, CpuBudget, Embedder, LocalEmbedder, RoutedEmbedder
 from gateway.cache.semantic import SemanticCache
 from gateway.config.models import CacheSettings
 from gateway.pipeline.stages import StageParts
 
 
 def semantic_cache(parts: StageParts, settings: CacheSettings) -> SemanticCache:
-    embedder: Embedder = LocalEmbedder(parts.models)
-    if settings.embedding_model is not None:
+    embedder: Embedder
+    if settings.embedding_model is None:
+        embedder = LocalEmbedder(parts.models, CpuBudget(settings.embedder_cpu_share, BURST))
+    else:
         parts.router.require(settings.embedding_model)
         embedder = RoutedEmbedder(parts.router, settings.embedding_model)
     redis = parts.redis if settings.backend in ("auto", "redis") else None

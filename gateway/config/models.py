@@ -210,6 +210,7 @@ class CacheSettings(CachePolicy):
     namespace_entries: int = Field(default=100_000, gt=0)  # semantic entries per namespace
     embedding_model: str | None = None  # a model of model_list to embed with; None: the local all-MiniLM-L6-v2
     lookup_timeout_ms: float = Field(default=50.0, gt=0, le=10_000)  # embed + search; later is a miss
+    embedder_cpu_share: float = Field(default=0.25, gt=0, le=1)  # the local embedder's most, of one core
     explore_rate: float = Field(default=0.1, ge=0, le=1)  # adaptive: share of uncertain would-be hits checked
     answer_agreement: float = Field(default=0.9, gt=0, le=1)  # adaptive: answer similarity that counts as same
     models: dict[str, CachePolicy] = Field(default_factory=dict)  # by model name

@@ -5,14 +5,18 @@ when its lookup gives up waiting for it."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from gateway.cache import embedder as embedders
 from gateway.cache.embedder import CpuBudget, EmbedderBusy, LocalEmbedder
 from gateway.cache.semantic import SemanticCache
+from gateway.cache.semantic_setup import semantic_cache
+from gateway.config.models import CacheSettings
 from gateway.localmodels import LocalModels
 
 TEXTS = ["How do I reset my password?", "What is the capital of Peru?", "Convert 100 dollars to euros",
@@ -118,3 +122,15 @@ def test_a_request_costs_one_embedding_between_its_lookup_and_its_filing(
     looked, filed, counted = asyncio.run(run())
     assert (looked is None) == bool(skipped) and filed is not None
     assert embedder.calls == calls and counted == skipped
+
+
+def test_the_local_embedders_cpu_share_comes_from_the_config_and_must_be_a_fraction_of_a_core(
+    models: LocalModels,
+) -> None:
+    parts: Any = SimpleNamespace(models=models, redis=None, config=SimpleNamespace(
+        gateway=SimpleNamespace(redis_key_prefix="t:")))
+    cache = semantic_cache(parts, CacheSettings(mode="semantic", embedder_cpu_share=0.6))
+    assert isinstance(cache.embedder, LocalEmbedder) and cache.embedder.budget.share == 0.6
+    for wrong in (0, 1.5):
+        with pytest.raises(ValidationError, match="embedder_cpu_share"):
+            CacheSettings(mode="semantic", embedder_cpu_share=wrong)
