@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import json
 import secrets
 import shutil
 import subprocess
@@ -289,7 +290,7 @@ def run_under_load(args: argparse.Namespace, replicas: Replicas, front: str, loa
 
     def load() -> None:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
-        result.update(next((overhead.json.loads(line[6:]) for line in done.stdout.splitlines()
+        result.update(next((json.loads(line[6:]) for line in done.stdout.splitlines()
                             if line.startswith("BENCH ")), {}))
 
     runner = threading.Thread(target=load)

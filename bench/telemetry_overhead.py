@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -181,7 +183,7 @@ def in_process(count: int) -> str:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*SERVED_GC_THRESHOLD)
-    overhead.os.environ.setdefault("OTEL_BSP_MAX_QUEUE_SIZE", str(2 * count + 1000))
+    os.environ.setdefault("OTEL_BSP_MAX_QUEUE_SIZE", str(2 * count + 1000))
     deployment = Deployment(id="m-0", model_name="m", provider_name="openai", upstream_model="m",
                             provider=cast(Any, None), fast_path=True, timeout=60, stream_timeout=60)
     metrics = Metrics(["m"])
@@ -232,11 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.in_process:
         print(in_process(args.in_process))
         return 0
-    if overhead.shutil.which("wrk") is None:
+    if shutil.which("wrk") is None:
         print("wrk is not installed. Install it with: apt-get install -y wrk", file=sys.stderr)
         return 2
     gateway_core, load_core = 0, 1
-    overhead.os.sched_setaffinity(0, {1})
+    os.sched_setaffinity(0, {1})
     try:
         cells = run(args, gateway_core, load_core)
     except RuntimeError as exc:
