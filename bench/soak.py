@@ -31,6 +31,7 @@ import overhead  # bench/overhead.py: the same processes, wrk scripts and measur
 
 GROWTH_GOAL = 0.10
 MASTER = "sk-bench-master-key"  # bench/features.py's
+CACHE_ENTRIES = 2_000  # --all-features: the cache's bound (semantic entries per namespace, exact entries)
 
 
 @dataclass
@@ -99,12 +100,18 @@ def all_features(stack: contextlib.ExitStack, workdir: Path, fake_url: str) -> t
     """bench/features.py's "all on, cache miss" gateway: its config, and what prepares the load once it runs
     (the virtual key and the prompt; returns the wrk script's name)."""
     import features  # noqa: PLC0415 - the sibling script imports httpx, yaml and psycopg: only for this mode
+    import yaml  # noqa: PLC0415 - idem
     from scale import pg_database  # noqa: PLC0415 - idem
     from telemetry_overhead import otlp_sink  # noqa: PLC0415 - idem
 
     sink, _received = stack.enter_context(otlp_sink())
     scenario = features.Scenario("all on, cache miss")
     config = features.config(workdir, fake_url, scenario, stack.enter_context(pg_database()), sink)
+    # Every question is new: bounded small, the cache is full within the first minute, so that later growth
+    # would be a leak, not the cache filling up to its (default 100,000-entry, ~150 MB) bound.
+    document = yaml.safe_load(config.read_text())
+    document["gateway"]["cache"].update(namespace_entries=CACHE_ENTRIES, max_entries=CACHE_ENTRIES)
+    config.write_text(yaml.safe_dump(document, sort_keys=False))
 
     def prepare(url: str) -> str:
         overhead.SCRIPTS["soak-all"] = features.lua(workdir, scenario, features.prepare(url, scenario), "plain")

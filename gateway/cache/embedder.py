@@ -127,10 +127,19 @@ class LocalEmbedder:
             await self._wake.wait()
             self._wake.clear()
             while self._lookups or self._filings:
-                await asyncio.sleep(self.budget.wait())
+                if self.budget.wait() > 0:
+                    self._refuse_lookups()  # they would wait for the share past their deadline: misses now
+                    await asyncio.sleep(self.budget.wait())
                 batch = self._take()
                 if batch:
                     await self._run(model, batch)
+
+    def _refuse_lookups(self) -> None:
+        while self._lookups:
+            _, future = self._lookups.popleft()
+            if not future.done():
+                self._counts["refused"] += 1
+                future.set_exception(EmbedderBusy("the local embedder's CPU share is spent"))
 
     def _take(self) -> list[_Job]:
         """Up to ``MAX_BATCH`` texts whose callers still wait: lookups first."""

@@ -58,6 +58,30 @@ def test_past_its_cpu_share_lookups_are_refused_and_filings_wait_their_turn(mode
     assert vector.shape == (384,) and stats["refused"] == 1 and stats["texts"] == 1
 
 
+def test_a_queued_lookup_is_refused_at_once_when_the_share_runs_out_rather_than_waiting_past_its_deadline(
+    models: LocalModels,
+) -> None:
+    async def run() -> tuple[float, dict[str, float]]:
+        budget = CpuBudget(share=0.01, burst=0.001)  # one batch spends it; the refill would take about a second
+        local = LocalEmbedder(models, budget)
+        first = asyncio.ensure_future(local.embed(TEXTS[0]))
+        seen_queued = False
+        while not seen_queued or local.stats()["queued"]:  # until it was queued, then taken by the worker
+            seen_queued = seen_queued or bool(local.stats()["queued"])
+            await asyncio.sleep(0)
+        started = asyncio.get_running_loop().time()
+        second = asyncio.ensure_future(local.embed(TEXTS[1]))  # accepted: the share is not spent yet
+        await first
+        with pytest.raises(EmbedderBusy):
+            await second  # the first batch spent the share: refused now, not encoded a second later
+        waited = asyncio.get_running_loop().time() - started
+        await local.aclose()
+        return waited, local.stats()
+
+    waited, stats = asyncio.run(run())
+    assert waited < 0.5 and stats["refused"] == 1 and stats["texts"] == 1
+
+
 def test_the_filing_queue_is_bounded_and_what_it_drops_is_counted(
     models: LocalModels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
