@@ -33,7 +33,7 @@ from gateway.http.protocol import ConnectionGuard, GuardedConfig, guarded_option
 from gateway.telemetry.metrics import MULTIPROCESS_ENV, multiprocess_dir
 
 CONFIG_ENV = "GATEWAY_CONFIG_FILE"
-SERVED_GC_THRESHOLD = (20_000, 20, 100)
+SERVED_GC_THRESHOLD = (1_000, 20, 100)
 SERVED_SWITCH_INTERVAL = 0.0005  # seconds
 logger = logging.getLogger("gateway")
 
@@ -80,8 +80,10 @@ def tune_gc() -> None:
     # keeps the cyclic collector from walking it again and again under load.
     gc.collect()
     gc.freeze()
-    # A request allocates a few hundred objects and frees nearly all of them by reference counting; the default
-    # threshold (700) ran a collection every couple of requests (bench: -25% CPU per request).
+    # A request allocates a few hundred objects and frees nearly all of them by reference counting. With start-up
+    # frozen, a young collection only walks what the last requests left: short at a threshold of 1,000, while one
+    # of 20,000 held the loop for milliseconds (bench/overhead.py, concurrency 1: p99 5-7 ms at 20,000, 1.7 ms at
+    # 1,000, 2.1 ms with the collector off; the same requests/s at concurrency 50).
     gc.set_threshold(*SERVED_GC_THRESHOLD)
     # The request log's writer thread shares the core: when a request is ready the loop waits for the GIL at most
     # this long, not the default 5 ms (bench/overhead.py: p90 at concurrency 1 went from 3x to 2x p50).
