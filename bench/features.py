@@ -239,13 +239,25 @@ def references(args: argparse.Namespace, workdir: Path, servers: dict[str, Any])
         for mode, concurrency in loads(args):
             for result, target in targets:
                 load = load_of(args, script.get(target[0], "") + mode, concurrency, pids)
-                cell = overhead.measure(target, servers["fake_pid"], target[2], load)
+                try:
+                    cell = overhead.measure(target, servers["fake_pid"], target[2], load)
+                except RuntimeError as exc:
+                    if target[0] != "litellm":
+                        raise
+                    failed(servers, result, mode, concurrency, exc)  # a peer failing is a figure, not an abort
+                    continue
                 result.cells[(mode, concurrency)] = cell
                 progress(result.scenario, mode, concurrency, cell)
         for result, (_path, _url, pid) in targets[1:]:
             result.rss_after_mb = overhead.memory_mb(pid)["VmRSS"]
         results += [result for result, _target in targets[1:]]
     return results
+
+
+def failed(servers: dict[str, Any], result: Result, mode: str, concurrency: int, exc: RuntimeError) -> None:
+    what = f"{result.scenario} failed at {overhead.label(mode)}, c={concurrency}: {str(exc).splitlines()[0]}"
+    print(what, file=sys.stderr, flush=True)
+    servers["litellm_note"] += f" {what}."
 
 
 def start_litellm(args: argparse.Namespace, workdir: Path, servers: dict[str, Any],
@@ -293,7 +305,10 @@ def report(results: list[Result], refs: list[Result], args: argparse.Namespace, 
         d, b = direct.cells[(mode, concurrency)], bare.cells[(mode, concurrency)]
         saved = base.cells[(mode, concurrency)].server_cpu_ms
         for result in [*refs, *results]:
-            cell = result.cells[(mode, concurrency)]
+            cell = result.cells.get((mode, concurrency))
+            if cell is None:  # LiteLLM's proxy failed this load (the note above the tables says how)
+                lines.append(f"| {result.scenario} | failed (see the note) |")
+                continue
             delta = "" if any(result is r for r in refs) else f"{saved - cell.server_cpu_ms:+.3f}"
             lines.append(f"| {result.scenario} | {overhead.row_figures(cell, d, b)} {delta} | {cell.errors} |")
         lines.append("")
