@@ -4,7 +4,8 @@ embedding model of the config, called through the gateway's own router (its retr
 Both return one unit-length float32 vector per text and raise on failure; the semantic cache turns a failure or
 a late answer into a miss. The local one is CPU on the gateway's own core (about 9 ms for one short sentence, 5-6 ms
 each in a batch of eight, on the 2-core EPYC of the benchmarks), so it is bounded three ways:
-- one worker encodes at a time, texts that arrive meanwhile together in the next forward pass (``MAX_BATCH``);
+- one worker encodes at a time, texts that arrive meanwhile together in the next forward pass (``MAX_BATCH``
+  lookups; filings only when no lookup waits, ``FILING_BATCH`` at a time);
 - it may use at most ``CPU_SHARE`` of one core over time (``BURST`` seconds of CPU at once after an idle spell):
   under load the rest of the gateway keeps the core, and the requests past the share are not looked up;
 - a lookup is refused (``EmbedderBusy``: a miss, counted) rather than queued when the share is spent or a batch's
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from gateway.routing.router import Router
 
 MAX_BATCH = 8  # texts per forward pass: a batch of eight takes ~50 ms, about a lookup's deadline
+FILING_BATCH = 2  # texts to file per pass: what a lookup arriving meanwhile may have to wait for (~15 ms)
 MAX_QUEUED = 64  # texts waiting to be filed; past that a filing is dropped
 CPU_SHARE = 0.25  # of one core, over time
 BURST = 0.25  # seconds of CPU the local embedder may use at once after an idle spell
@@ -142,13 +144,14 @@ class LocalEmbedder:
                 future.set_exception(EmbedderBusy("the local embedder's CPU share is spent"))
 
     def _take(self) -> list[_Job]:
-        """Up to ``MAX_BATCH`` texts whose callers still wait: lookups first."""
+        """The next forward pass: the waiting lookups alone (up to ``MAX_BATCH``), else up to ``FILING_BATCH``
+        filings, so that a lookup arriving meanwhile waits for a short batch, not for eight texts to file."""
+        queue, size = (self._lookups, MAX_BATCH) if self._lookups else (self._filings, FILING_BATCH)
         batch: list[_Job] = []
-        for queue in (self._lookups, self._filings):
-            while queue and len(batch) < MAX_BATCH:
-                job = queue.popleft()
-                if not job[1].done():
-                    batch.append(job)
+        while queue and len(batch) < size:
+            job = queue.popleft()
+            if not job[1].done():
+                batch.append(job)
         return batch
 
     async def _run(self, model: MiniLM, batch: list[_Job]) -> None:

@@ -82,6 +82,27 @@ def test_a_queued_lookup_is_refused_at_once_when_the_share_runs_out_rather_than_
     assert waited < 0.5 and stats["refused"] == 1 and stats["texts"] == 1
 
 
+def test_a_lookup_waits_for_a_short_batch_of_filings_never_for_the_whole_filing_queue(models: LocalModels) -> None:
+    async def run() -> dict[str, float]:
+        local = LocalEmbedder(models, CpuBudget(share=1.0, burst=10.0))
+        filings = [asyncio.ensure_future(local.embed(text, wait=True)) for text in TEXTS]
+        full = False
+        for _ in range(100_000):  # until all are queued, then the worker has taken its first batch
+            queued = local.stats()["queued"]
+            full = full or queued == len(TEXTS)
+            if full and queued < len(TEXTS):
+                break
+            await asyncio.sleep(0)
+        await local.embed("Is this question already in the cache?")
+        seen = local.stats()  # as the lookup got its vector
+        await asyncio.gather(*filings)
+        await local.aclose()
+        return seen
+
+    seen = asyncio.run(run())
+    assert seen["texts"] == embedders.FILING_BATCH + 1  # the batch running when it came, then the lookup alone
+
+
 def test_the_filing_queue_is_bounded_and_what_it_drops_is_counted(
     models: LocalModels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
